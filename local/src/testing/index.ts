@@ -1,0 +1,6 @@
+export { kafkaInstance } from "../kafka";
+export { dataDir } from "../paths";
+export { postgresInstance } from "../postgres";
+export { canConnect, freePort, sleep, waitUntil } from "../proc";
+export { redisInstance } from "../redis";
+export { freshDatabase, freshKeyPrefix, freshTopics, testServices, uniqueName } from "./fixtures";

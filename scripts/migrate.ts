@@ -1,0 +1,25 @@
+/**
+ * Applies the versioned schema in shared/migrations to DATABASE_URL, once.
+ * Run it as a step of its own (locally by `npm start`, on AWS as a one-off task),
+ * never from every replica at boot.
+ */
+
+import { createLogger, loadDotEnv, migrate, parseConfig, vars } from "@million-rps/shared";
+import pg from "pg";
+
+loadDotEnv();
+const log = createLogger("migrate");
+const config = parseConfig({ databaseUrl: vars.databaseUrl });
+const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 1 });
+try {
+  const result = await migrate(pool);
+  log.info("migrations done", {
+    applied: result.applied,
+    already_applied: result.alreadyApplied.length,
+  });
+} catch (err) {
+  log.error("migration failed", { err });
+  process.exitCode = 1;
+} finally {
+  await pool.end();
+}

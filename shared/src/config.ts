@@ -1,0 +1,193 @@
+import { existsSync, readFileSync } from "node:fs";
+import { parseEnv } from "node:util";
+
+/**
+ * Config is parsed once, at boot or cold start, into a frozen typed object.
+ * Every problem names its variable; all problems are reported together.
+ */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface ConfigProblem {
+  variable: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(
+      `invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join("\n")}`,
+    );
+  }
+}
+
+class VariableProblem extends Error {}
+
+/** Reads and validates one variable; throws VariableProblem with a message for the user. */
+export type Reader<T> = { readonly variable: string; read(env: Env): T };
+
+function raw(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === "" ? undefined : v.trim();
+}
+
+function show(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+}
+
+export function str(variable: string, fallback: string): Reader<string> {
+  return { variable, read: (env) => raw(env, variable) ?? fallback };
+}
+
+export function optionalStr(variable: string): Reader<string | undefined> {
+  return { variable, read: (env) => raw(env, variable) };
+}
+
+export function int(variable: string, fallback: number, min: number, max: number): Reader<number> {
+  return {
+    variable,
+    read(env) {
+      const v = raw(env, variable);
+      if (v === undefined) return fallback;
+      const n = /^-?[0-9]+$/.test(v) ? Number(v) : Number.NaN;
+      if (!Number.isSafeInteger(n) || n < min || n > max) {
+        throw new VariableProblem(`must be an integer from ${min} to ${max} (got ${show(v)})`);
+      }
+      return n;
+    },
+  };
+}
+
+export function bool(variable: string, fallback: boolean): Reader<boolean> {
+  return {
+    variable,
+    read(env) {
+      const v = raw(env, variable)?.toLowerCase();
+      if (v === undefined) return fallback;
+      if (["1", "true", "yes", "on"].includes(v)) return true;
+      if (["0", "false", "no", "off"].includes(v)) return false;
+      throw new VariableProblem(`must be true or false (got ${show(v)})`);
+    },
+  };
+}
+
+export function list(variable: string, fallback: readonly string[]): Reader<readonly string[]> {
+  return {
+    variable,
+    read(env) {
+      const v = raw(env, variable);
+      if (v === undefined) return fallback;
+      const items = v
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+      if (items.length === 0) throw new VariableProblem("must list at least one value");
+      return items;
+    },
+  };
+}
+
+export function url(
+  variable: string,
+  fallback: string,
+  protocols: readonly string[],
+): Reader<string> {
+  return {
+    variable,
+    read(env) {
+      const v = raw(env, variable) ?? fallback;
+      let parsed: URL;
+      try {
+        parsed = new URL(v);
+      } catch {
+        // Never echo a URL that may hold a password.
+        throw new VariableProblem(`must be a URL (${protocols.join(" or ")})`);
+      }
+      if (!protocols.includes(parsed.protocol)) {
+        throw new VariableProblem(`must use ${protocols.join(" or ")} (got ${parsed.protocol})`);
+      }
+      return v;
+    },
+  };
+}
+
+/** A reader derived from others, e.g. a default that depends on another variable. */
+export function custom<T>(variable: string, read: (env: Env) => T): Reader<T> {
+  return {
+    variable,
+    read(env) {
+      try {
+        return read(env);
+      } catch (err) {
+        throw new VariableProblem(err instanceof Error ? err.message : String(err));
+      }
+    },
+  };
+}
+
+export type ConfigOf<S extends Record<string, Reader<unknown>>> = {
+  readonly [K in keyof S]: S[K] extends Reader<infer T> ? T : never;
+};
+
+export function parseConfig<S extends Record<string, Reader<unknown>>>(
+  spec: S,
+  env: Env = process.env,
+): ConfigOf<S> {
+  const out: Record<string, unknown> = {};
+  const problems: ConfigProblem[] = [];
+  for (const [key, reader] of Object.entries(spec)) {
+    try {
+      out[key] = reader.read(env);
+    } catch (err) {
+      if (!(err instanceof VariableProblem)) throw err;
+      problems.push({ variable: reader.variable, message: err.message });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(out) as ConfigOf<S>;
+}
+
+/**
+ * Loads `.env` from `path` when present. Variables already in the environment win,
+ * so a deployment's settings are never overridden by a stray file.
+ */
+export function loadDotEnv(
+  path = ".env",
+  env: Record<string, string | undefined> = process.env,
+): boolean {
+  if (!existsSync(path)) return false;
+  const parsed = parseEnv(readFileSync(path, "utf8"));
+  for (const [k, v] of Object.entries(parsed)) {
+    if (env[k] === undefined) env[k] = v;
+  }
+  return true;
+}
+
+/**
+ * The variables the seed project named, kept, with defaults sized for real backends
+ * and pointing at the local stack that `npm start` brings up.
+ */
+export const vars = {
+  httpPort: int("HTTP_PORT", 8080, 1, 65535),
+  adminPort: int("ADMIN_PORT", 9464, 0, 65535),
+  databaseUrl: url("DATABASE_URL", "postgres://postgres@127.0.0.1:55432/million_rps", [
+    "postgres:",
+    "postgresql:",
+  ]),
+  dbPoolSize: int("DB_POOL_SIZE", 10, 1, 90),
+  redisUrl: url("REDIS_URL", "redis://127.0.0.1:56379/0", ["redis:", "rediss:"]),
+  redisPoolSize: int("REDIS_POOL_SIZE", 2, 1, 64),
+  cacheTtlSec: int("CACHE_TTL_SEC", 300, 1, 86_400),
+  cacheKeyPrefix: str("CACHE_KEY_PREFIX", "todos"),
+  kafkaBrokers: list("KAFKA_BROKERS", ["127.0.0.1:59092"]),
+  kafkaTodoTopic: str("KAFKA_TODO_TOPIC", "todo-commands"),
+  kafkaDlqTopic: custom(
+    "KAFKA_DLQ_TOPIC",
+    (env) =>
+      raw(env, "KAFKA_DLQ_TOPIC") ?? `${raw(env, "KAFKA_TODO_TOPIC") ?? "todo-commands"}.dlq`,
+  ),
+  kafkaPartitions: int("KAFKA_PARTITIONS", 12, 1, 1000),
+  workerPoolSize: int("WORKER_POOL_SIZE", 2, 1, 256),
+  jwtSecret: optionalStr("JWT_SECRET"),
+  logLevel: str("LOG_LEVEL", "info"),
+} as const;

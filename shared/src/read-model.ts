@@ -1,0 +1,108 @@
+import type { Pool, PoolClient } from "pg";
+import { decodeCursor, encodeCursor, type PageCursor } from "./cursor";
+
+type Queryable = Pool | PoolClient;
+
+export const LIMIT_DEFAULT = 100;
+export const LIMIT_MAX = 1000;
+
+/** One page of `GET /todos` as Postgres rendered it: the JSON array text, and where the next page starts. */
+export interface TodoPage {
+  /** The response body: a JSON array of todos, newest first. */
+  json: string;
+  /** Opaque cursor of the next page, or null on the last page. */
+  next: string | null;
+}
+
+// Postgres renders the JSON itself, so a fill costs one query and no JSON.stringify.
+const TODO_JSON = `json_build_object(
+  'id', t.id, 'title', t.title, 'description', t.description, 'completed', t.completed,
+  'user_id', t.user_id,
+  'created_at', to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+  'updated_at', to_char(t.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))`;
+
+const PAGE_SQL = `
+WITH page AS (
+  SELECT * FROM todos t
+  WHERE $2::bigint IS NULL
+     OR (t.created_at, t.id) < ('epoch'::timestamptz + $2::bigint * interval '1 microsecond', $3::uuid)
+  ORDER BY t.created_at DESC, t.id DESC
+  LIMIT $1
+)
+SELECT coalesce(json_agg(${TODO_JSON} ORDER BY t.created_at DESC, t.id DESC), '[]')::text AS json,
+       count(*)::int AS n,
+       (SELECT (extract(epoch FROM l.created_at) * 1000000)::bigint::text FROM page l
+         ORDER BY l.created_at ASC, l.id ASC LIMIT 1) AS last_micros,
+       (SELECT l.id::text FROM page l ORDER BY l.created_at ASC, l.id ASC LIMIT 1) AS last_id
+FROM page t`;
+
+/** Reads one page in keyset order. A full page always carries a `next` cursor. */
+export async function queryTodoPage(
+  db: Queryable,
+  limit: number,
+  cursor: PageCursor | null,
+): Promise<TodoPage> {
+  const { rows } = await db.query<{
+    json: string;
+    n: number;
+    last_micros: string | null;
+    last_id: string | null;
+  }>(PAGE_SQL, [
+    limit,
+    cursor === null ? null : cursor.createdAtMicros.toString(),
+    cursor?.id ?? null,
+  ]);
+  const row = rows[0];
+  if (row === undefined) return { json: "[]", next: null };
+  const next =
+    row.n === limit && row.last_micros !== null && row.last_id !== null
+      ? encodeCursor({ createdAtMicros: BigInt(row.last_micros), id: row.last_id })
+      : null;
+  return { json: row.json, next };
+}
+
+const ITEM_SQL = `SELECT ${TODO_JSON}::text AS json FROM todos t WHERE t.id = $1`;
+
+/** One todo as JSON text, or null when it does not exist. */
+export async function queryTodoJson(db: Queryable, id: string): Promise<string | null> {
+  const { rows } = await db.query<{ json: string }>(ITEM_SQL, [id]);
+  return rows[0]?.json ?? null;
+}
+
+/** L2 entry layout: the next cursor on the first line, the JSON body after it. */
+export function encodePageEntry(page: TodoPage): string {
+  return `${page.next ?? ""}\n${page.json}`;
+}
+
+export function decodePageEntry(entry: string): TodoPage | null {
+  const nl = entry.indexOf("\n");
+  if (nl < 0) return null;
+  const next = entry.slice(0, nl);
+  if (next !== "" && decodeCursor(next) === null) return null;
+  return { next: next === "" ? null : next, json: entry.slice(nl + 1) };
+}
+
+/** `limit` exactly as the API accepts it: digits only, 1..1000, no sign, exponent or junk. */
+export function parseLimit(raw: string | undefined): number | null {
+  if (raw === undefined) return LIMIT_DEFAULT;
+  if (raw.length > 4 || !/^[0-9]+$/.test(raw)) return null;
+  const n = Number(raw);
+  return n >= 1 && n <= LIMIT_MAX ? n : null;
+}
+
+const COMMAND_SQL = `SELECT json_build_object(
+  'command_id', c.command_id, 'todo_id', c.todo_id, 'type', c.type, 'status', c.status,
+  'reason', c.reason,
+  'recorded_at', to_char(c.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text AS json
+FROM commands c WHERE c.command_id = $1`;
+
+/** The recorded outcome of a command as JSON text, or null when the worker has not recorded it. */
+export async function queryCommandJson(db: Queryable, commandId: string): Promise<string | null> {
+  const { rows } = await db.query<{ json: string }>(COMMAND_SQL, [commandId]);
+  return rows[0]?.json ?? null;
+}
+
+/** Body for a command the worker has not recorded (yet): the async request-reply "pending". */
+export function pendingCommandJson(commandId: string): string {
+  return `{"command_id":"${commandId}","status":"pending"}`;
+}

@@ -1,0 +1,92 @@
+/** The todo as every surface shows it (snake_case, as the seed's clients read it). */
+export interface Todo {
+  id: string;
+  title: string;
+  description: string;
+  completed: boolean;
+  user_id: string;
+  /** RFC 3339, UTC, microsecond precision. */
+  created_at: string;
+  updated_at: string;
+}
+
+export const TITLE_MAX = 200;
+export const DESCRIPTION_MAX = 2000;
+
+/** Fields a client may set. `create` needs a title; `update` needs any non-empty subset. */
+export interface TodoFields {
+  title?: string;
+  description?: string;
+  completed?: boolean;
+}
+
+export interface NewTodoFields {
+  title: string;
+  description: string;
+  completed: boolean;
+}
+
+export type Validation<T> =
+  | { ok: true; value: T }
+  | { ok: false; field: string | null; message: string };
+
+const FIELD_NAMES = new Set(["title", "description", "completed"]);
+
+function fail(
+  field: string | null,
+  message: string,
+): { ok: false; field: string | null; message: string } {
+  return { ok: false, field, message };
+}
+
+/** Length in Unicode code points, so an emoji counts once. */
+function characters(value: string): number {
+  let n = 0;
+  for (const _ of value) n++;
+  return n;
+}
+
+/** Validates the fields object shared by create and update; rejects unknown fields. */
+export function validateTodoFields(input: unknown): Validation<TodoFields> {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return fail(null, "body must be a JSON object");
+  }
+  const out: TodoFields = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (!FIELD_NAMES.has(key)) return fail(key, `unknown field "${key}"`);
+    if (key === "title") {
+      if (typeof value !== "string") return fail("title", "title must be a string");
+      if (value.trim().length === 0) return fail("title", "title must not be empty");
+      if (characters(value) > TITLE_MAX)
+        return fail("title", `title must be at most ${TITLE_MAX} characters`);
+      out.title = value;
+    } else if (key === "description") {
+      if (typeof value !== "string") return fail("description", "description must be a string");
+      if (characters(value) > DESCRIPTION_MAX) {
+        return fail("description", `description must be at most ${DESCRIPTION_MAX} characters`);
+      }
+      out.description = value;
+    } else {
+      if (typeof value !== "boolean") return fail("completed", "completed must be a boolean");
+      out.completed = value;
+    }
+  }
+  return { ok: true, value: out };
+}
+
+export function validateNewTodo(input: unknown): Validation<NewTodoFields> {
+  const fields = validateTodoFields(input);
+  if (!fields.ok) return fields;
+  const { title, description = "", completed = false } = fields.value;
+  if (title === undefined) return fail("title", "title is required");
+  return { ok: true, value: { title, description, completed } };
+}
+
+export function validateTodoUpdate(input: unknown): Validation<TodoFields> {
+  const fields = validateTodoFields(input);
+  if (!fields.ok) return fields;
+  if (Object.keys(fields.value).length === 0) {
+    return fail(null, "body must set at least one of title, description, completed");
+  }
+  return fields;
+}

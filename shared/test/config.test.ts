@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, int, list, parseConfig, url, vars } from "../src/config";
+
+describe("parseConfig", () => {
+  it("applies defaults sized for real backends", () => {
+    const c = parseConfig(
+      {
+        pool: vars.dbPoolSize,
+        port: vars.httpPort,
+        topic: vars.kafkaTodoTopic,
+        dlq: vars.kafkaDlqTopic,
+      },
+      {},
+    );
+    expect(c).toEqual({ pool: 10, port: 8080, topic: "todo-commands", dlq: "todo-commands.dlq" });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it("names every bad variable at once", () => {
+    let error: unknown;
+    try {
+      parseConfig(
+        { port: vars.httpPort, pool: vars.dbPoolSize, redis: vars.redisUrl },
+        { HTTP_PORT: "80a", DB_POOL_SIZE: "5000", REDIS_URL: "http://x" },
+      );
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.map((p) => p.variable);
+    expect(problems).toEqual(["HTTP_PORT", "DB_POOL_SIZE", "REDIS_URL"]);
+    expect((error as Error).message).toContain("DB_POOL_SIZE: must be an integer from 1 to 90");
+  });
+
+  it("treats a blank variable as missing", () => {
+    expect(parseConfig({ n: int("N", 7, 1, 10) }, { N: "  " }).n).toBe(7);
+  });
+
+  it("splits lists and refuses an empty one", () => {
+    expect(parseConfig({ b: list("B", ["x"]) }, { B: "a:1, b:2" }).b).toEqual(["a:1", "b:2"]);
+    expect(() => parseConfig({ b: list("B", ["x"]) }, { B: "," })).toThrow(
+      /B: must list at least one value/,
+    );
+  });
+
+  it("never echoes a URL that may hold a password", () => {
+    expect(() =>
+      parseConfig({ u: url("U", "", ["postgres:"]) }, { U: "not a url secret123" }),
+    ).toThrow(/^(?!.*secret123)/s);
+  });
+
+  it("derives the DLQ topic from the command topic", () => {
+    expect(parseConfig({ dlq: vars.kafkaDlqTopic }, { KAFKA_TODO_TOPIC: "cmds" }).dlq).toBe(
+      "cmds.dlq",
+    );
+  });
+});

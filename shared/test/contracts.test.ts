@@ -1,0 +1,135 @@
+import { describe, expect, it } from "vitest";
+import { encodeCommand, parseCommand } from "../src/command";
+import { decodeCursor, encodeCursor } from "../src/cursor";
+import { deriveId, isUuid } from "../src/ids";
+import { decodePageEntry, encodePageEntry, parseLimit } from "../src/read-model";
+import { validateNewTodo, validateTodoUpdate } from "../src/todo";
+
+const ID = "0b6f3f36-2c1d-4c4e-9a57-0d5f5e8b1a01";
+
+describe("todo validation", () => {
+  it("accepts a minimal create and fills defaults", () => {
+    expect(validateNewTodo({ title: "x" })).toEqual({
+      ok: true,
+      value: { title: "x", description: "", completed: false },
+    });
+  });
+  it.each([
+    [{}, "title"],
+    [{ title: "" }, "title"],
+    [{ title: "   " }, "title"],
+    [{ title: "a".repeat(201) }, "title"],
+    [{ title: 5 }, "title"],
+    [{ title: "ok", completed: "yes" }, "completed"],
+    [{ title: "ok", description: "d".repeat(2001) }, "description"],
+    [{ title: "ok", owner: "me" }, "owner"],
+  ])("rejects %j naming %s", (input, field) => {
+    const r = validateNewTodo(input);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.field).toBe(field);
+  });
+  it("counts characters, not UTF-16 units", () => {
+    expect(validateNewTodo({ title: "😀".repeat(200) }).ok).toBe(true);
+  });
+  it("needs a non-empty update", () => {
+    expect(validateTodoUpdate({}).ok).toBe(false);
+    expect(validateTodoUpdate({ completed: true })).toEqual({
+      ok: true,
+      value: { completed: true },
+    });
+    expect(validateTodoUpdate([]).ok).toBe(false);
+  });
+});
+
+describe("command envelope", () => {
+  const create = {
+    v: 1 as const,
+    command_id: ID,
+    type: "create" as const,
+    todo_id: ID,
+    actor: "alice",
+    data: { title: "t", description: "", completed: false },
+    issued_at: "2026-01-01T00:00:00.000Z",
+  };
+  it("round-trips", () => {
+    expect(parseCommand(encodeCommand(create))).toEqual({ ok: true, value: create });
+  });
+  it.each([
+    ["not JSON", Buffer.from("{nope")],
+    ["unsupported version", Buffer.from(JSON.stringify({ ...create, v: 2 }))],
+    ["unknown type", Buffer.from(JSON.stringify({ ...create, type: "rename" }))],
+    ["create data", Buffer.from(JSON.stringify({ ...create, data: { title: 1 } }))],
+    ["todo_id", Buffer.from(JSON.stringify({ ...create, todo_id: "x" }))],
+    ["empty message", null],
+  ])("marks %s as poison", (reason, bytes) => {
+    const r = parseCommand(bytes);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.message).toContain(reason);
+  });
+});
+
+describe("cursor", () => {
+  it("round-trips and is opaque", () => {
+    const c = { createdAtMicros: 1_795_734_327_803_123n, id: ID };
+    const text = encodeCursor(c);
+    expect(text).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(decodeCursor(text)).toEqual(c);
+  });
+  it.each([
+    "",
+    "abc",
+    "A".repeat(31),
+    "A".repeat(33),
+    "!".repeat(32),
+    `${"A".repeat(31)}=`,
+    "-".repeat(32),
+  ])("refuses %j", (text) => {
+    expect(decodeCursor(text)).toBeNull();
+  });
+  it("refuses truncated and padded forms", () => {
+    const text = encodeCursor({ createdAtMicros: 5n, id: ID });
+    expect(decodeCursor(text.slice(0, -1))).toBeNull();
+    expect(decodeCursor(`${text}=`)).toBeNull();
+  });
+});
+
+describe("limit", () => {
+  it.each([
+    [undefined, 100],
+    ["1", 1],
+    ["1000", 1000],
+    ["abc", null],
+    ["-1", null],
+    ["0", null],
+    ["1001", null],
+    ["1e3", null],
+    ["10abc", null],
+    ["", null],
+    [" 5", null],
+  ])("%j -> %j", (raw, want) => {
+    expect(parseLimit(raw)).toBe(want);
+  });
+});
+
+describe("ids", () => {
+  it("derives stable UUIDs that differ by every part", () => {
+    const a = deriveId("command", "alice", "key-1");
+    expect(isUuid(a)).toBe(true);
+    expect(a[14]).toBe("8");
+    expect(deriveId("command", "alice", "key-1")).toBe(a);
+    expect(deriveId("command", "bob", "key-1")).not.toBe(a);
+    expect(deriveId("command", "alicek", "ey-1")).not.toBe(deriveId("command", "alice", "key-1"));
+  });
+});
+
+describe("page entry", () => {
+  it("round-trips with and without a next cursor", () => {
+    const next = encodeCursor({ createdAtMicros: 9n, id: ID });
+    expect(decodePageEntry(encodePageEntry({ json: "[1]", next }))).toEqual({ json: "[1]", next });
+    expect(decodePageEntry(encodePageEntry({ json: "[]", next: null }))).toEqual({
+      json: "[]",
+      next: null,
+    });
+    expect(decodePageEntry("garbage")).toBeNull();
+  });
+});
