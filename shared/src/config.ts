@@ -177,6 +177,8 @@ export const vars = {
   dbPoolSize: int("DB_POOL_SIZE", 10, 1, 90),
   redisUrl: url("REDIS_URL", "redis://127.0.0.1:56379/0", ["redis:", "rediss:"]),
   redisPoolSize: int("REDIS_POOL_SIZE", 2, 1, 64),
+  /** Redis AUTH token (ElastiCache); on AWS injected from Secrets Manager, never in a template. */
+  redisPassword: optionalStr("REDIS_PASSWORD"),
   cacheTtlSec: int("CACHE_TTL_SEC", 300, 1, 86_400),
   cacheKeyPrefix: str("CACHE_KEY_PREFIX", "todos"),
   kafkaBrokers: list("KAFKA_BROKERS", ["127.0.0.1:59092"]),

@@ -5,6 +5,7 @@ export * from "./cursor";
 export * from "./errors";
 export * from "./generation";
 export * from "./ids";
+export * from "./kafka";
 export * from "./log";
 export * from "./metrics";
 export * from "./migrations";
