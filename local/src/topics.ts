@@ -1,4 +1,4 @@
-import { type Admin, Kafka, logLevel } from "kafkajs";
+import type { Admin, Kafka } from "kafkajs";
 import { waitUntil } from "./proc";
 
 export interface TopicSpec {
@@ -42,22 +42,20 @@ export async function ensureTopics(
 
 /** The command topic and its dead-letter topic, as the worker and write API expect. */
 export async function ensureCommandTopics(
-  brokers: readonly string[],
-  topic: string,
-  dlqTopic: string,
-  partitions: number,
+  kafka: Kafka,
+  spec: { topic: string; dlqTopic: string; partitions: number; replicationFactor?: number },
 ): Promise<string[]> {
-  const admin = new Kafka({
-    clientId: "million-rps-topics",
-    brokers: [...brokers],
-    logLevel: logLevel.NOTHING,
-  }).admin();
+  const admin = kafka.admin();
   await admin.connect();
   try {
-    return await ensureTopics(admin, [
-      { topic, numPartitions: partitions },
-      { topic: dlqTopic, numPartitions: Math.min(partitions, 3) },
-    ]);
+    return await ensureTopics(
+      admin,
+      [
+        { topic: spec.topic, numPartitions: spec.partitions },
+        { topic: spec.dlqTopic, numPartitions: Math.min(spec.partitions, 3) },
+      ],
+      spec.replicationFactor ?? 1,
+    );
   } finally {
     await admin.disconnect();
   }

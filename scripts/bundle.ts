@@ -1,0 +1,66 @@
+/**
+ * Bundles a container deployable into `dist/<target>/` with esbuild: one ESM file
+ * per entry point, dependencies inlined except native ones. Used by the Dockerfiles.
+ *
+ *   npx tsx scripts/bundle.ts read-fleet|worker
+ */
+import { cpSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot } from "@million-rps/local";
+import { build } from "esbuild";
+
+const TARGETS: Record<
+  string,
+  { entries: Record<string, string>; external: string[]; copy?: [string, string][] }
+> = {
+  "read-fleet": {
+    entries: { main: "read-fleet/src/main.ts" },
+    // uWS is a native addon: shipped beside the bundle, never inlined.
+    external: ["uWebSockets.js"],
+  },
+  worker: {
+    entries: {
+      main: "worker/src/main.ts",
+      migrate: "scripts/migrate.ts",
+      topics: "scripts/topics.ts",
+    },
+    external: [],
+    // migrations.ts resolves ../migrations from the bundle's folder.
+    copy: [["shared/migrations", "migrations"]],
+  },
+};
+
+const name = process.argv[2] ?? "";
+const target = TARGETS[name];
+if (target === undefined) {
+  console.error(`usage: tsx scripts/bundle.ts <${Object.keys(TARGETS).join("|")}>`);
+  process.exit(2);
+}
+
+const out = join(repoRoot, "dist", name);
+rmSync(out, { recursive: true, force: true });
+mkdirSync(join(out, "dist"), { recursive: true });
+await build({
+  absWorkingDir: repoRoot,
+  entryPoints: target.entries,
+  outdir: join(out, "dist"),
+  outExtension: { ".js": ".mjs" },
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "esm",
+  minify: true,
+  sourcemap: "linked",
+  external: [...target.external, "pg-native"],
+  // CommonJS dependencies (pg, ioredis, kafkajs) call require() for Node built-ins.
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
+  logLevel: "warning",
+});
+for (const [from, to] of target.copy ?? [])
+  cpSync(join(repoRoot, from), join(out, to), { recursive: true });
+for (const entry of Object.keys(target.entries)) {
+  const size = statSync(join(out, "dist", `${entry}.mjs`)).size;
+  console.log(`dist/${name}/dist/${entry}.mjs  ${(size / 1024).toFixed(0)} KiB`);
+}
