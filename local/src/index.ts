@@ -1,5 +1,8 @@
 export { ensureKafkaJars, KAFKA_VERSION } from "./kafka";
 export { dataDir, repoRoot } from "./paths";
 export { MissingBinaryError, waitUntil } from "./proc";
+export { progressBar } from "./progress";
+export { SEED_EPOCH_MS, SEED_USERS, seedTodos } from "./seed";
 export * from "./services";
+export { DEV_JWT_SECRET, mintDevToken } from "./summary";
 export * from "./topics";

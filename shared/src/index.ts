@@ -10,4 +10,5 @@ export * from "./log";
 export * from "./metrics";
 export * from "./migrations";
 export * from "./read-model";
+export * from "./refresh";
 export * from "./todo";
