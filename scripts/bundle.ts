@@ -2,7 +2,7 @@
  * Bundles a container deployable into `dist/<target>/` with esbuild: one ESM file
  * per entry point, dependencies inlined except native ones. Used by the Dockerfiles.
  *
- *   npx tsx scripts/bundle.ts read-fleet|worker
+ *   npx tsx scripts/bundle.ts read-fleet|worker|write-api
  */
 import { cpSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -27,6 +27,11 @@ const TARGETS: Record<
     external: [],
     // migrations.ts resolves ../migrations from the bundle's folder.
     copy: [["shared/migrations", "migrations"]],
+  },
+  // The Lambda handlers behind their local HTTP adapter, for docker compose.
+  "write-api": {
+    entries: { main: "write-lambdas/src/local/main.ts" },
+    external: [],
   },
 };
 
