@@ -1,0 +1,121 @@
+import {
+  type ConfigOf,
+  custom,
+  type Env,
+  int,
+  kafkaConnectionVars,
+  parseConfig,
+  str,
+  vars,
+} from "@million-rps/shared";
+
+/** HS256 keys shorter than the hash output are guessable offline (RFC 7518 §3.2). */
+export const MIN_HS256_SECRET_BYTES = 32;
+
+/**
+ * Where the write API gets the keys that verify a caller's JWT:
+ * - `secret`: HS256 with JWT_SECRET (local and tests only; refused inside Lambda),
+ * - `secret-arn`: HS256 with the secret held in Secrets Manager (JWT_SECRET_ARN),
+ * - `jwks`: a real identity provider's JWKS_URL, with JWT_ISSUER and JWT_AUDIENCE.
+ * Issuer and audience, when set, are enforced in every mode.
+ */
+export type JwtSettings =
+  | { mode: "secret"; secret: Uint8Array; issuer?: string; audience?: string }
+  | { mode: "secret-arn"; secretArn: string; issuer?: string; audience?: string }
+  | { mode: "jwks"; jwksUrl: string; issuer: string; audience: string; algorithms: string[] };
+
+const JWT_VARIABLES = "JWT_SECRET | JWT_SECRET_ARN | JWKS_URL";
+/** Asymmetric algorithms only: a JWKS never verifies an HMAC token (no HS/RS confusion). */
+const JWKS_ALGORITHMS = new Set([
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "EdDSA",
+]);
+
+function value(env: Env, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v === undefined || v === "" ? undefined : v;
+}
+
+/** Throws when an HS256 secret is too short to be safe. */
+export function checkHs256Secret(secret: Uint8Array, source: string): Uint8Array {
+  if (secret.byteLength < MIN_HS256_SECRET_BYTES) {
+    throw new Error(
+      `${source} must be at least ${MIN_HS256_SECRET_BYTES} bytes for HS256 (got ${secret.byteLength})`,
+    );
+  }
+  return secret;
+}
+
+export function readJwtSettings(env: Env): JwtSettings {
+  const secret = value(env, "JWT_SECRET");
+  const secretArn = value(env, "JWT_SECRET_ARN");
+  const jwksUrl = value(env, "JWKS_URL");
+  const issuer = value(env, "JWT_ISSUER");
+  const audience = value(env, "JWT_AUDIENCE");
+  const chosen = [secret, secretArn, jwksUrl].filter((v) => v !== undefined).length;
+  if (chosen !== 1) {
+    throw new Error(`set exactly one of ${JWT_VARIABLES} (found ${chosen})`);
+  }
+  const claims = { ...(issuer && { issuer }), ...(audience && { audience }) };
+  if (secret !== undefined) {
+    // A plain secret in a Lambda environment is readable by anyone who can read the function.
+    if (value(env, "AWS_LAMBDA_FUNCTION_NAME") !== undefined) {
+      throw new Error("JWT_SECRET is for local runs only; on AWS use JWT_SECRET_ARN");
+    }
+    const bytes = checkHs256Secret(new TextEncoder().encode(secret), "JWT_SECRET");
+    return { mode: "secret", secret: bytes, ...claims };
+  }
+  if (secretArn !== undefined) {
+    if (!secretArn.startsWith("arn:")) throw new Error("JWT_SECRET_ARN must be an ARN");
+    return { mode: "secret-arn", secretArn, ...claims };
+  }
+  let url: URL;
+  try {
+    url = new URL(jwksUrl ?? "");
+  } catch {
+    throw new Error("JWKS_URL must be a URL");
+  }
+  if (url.protocol !== "https:" && !["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) {
+    throw new Error("JWKS_URL must use https (plain http only on loopback)");
+  }
+  if (issuer === undefined || audience === undefined) {
+    throw new Error("JWKS_URL needs JWT_ISSUER and JWT_AUDIENCE");
+  }
+  const algorithms = (value(env, "JWT_ALGORITHMS") ?? "RS256")
+    .split(",")
+    .map((a) => a.trim())
+    .filter((a) => a !== "");
+  const bad = algorithms.filter((a) => !JWKS_ALGORITHMS.has(a));
+  if (algorithms.length === 0 || bad.length > 0) {
+    throw new Error(`JWT_ALGORITHMS must list asymmetric algorithms (bad: ${bad.join(", ")})`);
+  }
+  return { mode: "jwks", jwksUrl: url.toString(), issuer, audience, algorithms };
+}
+
+export const writeConfigSpec = {
+  ...kafkaConnectionVars,
+  topic: vars.kafkaTodoTopic,
+  jwt: custom(JWT_VARIABLES, readJwtSettings),
+  /** Total time a write may wait for Kafka (connect + ack) before answering 503. */
+  sendTimeoutMs: int("KAFKA_SEND_TIMEOUT_MS", 5000, 100, 25_000),
+  /** `Retry-After` on a 503, in seconds. */
+  retryAfterSec: int("WRITE_RETRY_AFTER_SEC", 2, 1, 3600),
+  /** Leeway for exp/nbf/iat against clock skew between issuer and us. */
+  clockToleranceSec: int("JWT_CLOCK_TOLERANCE_SEC", 5, 0, 300),
+  region: custom("AWS_REGION", (env) => value(env, "AWS_REGION")),
+  logLevel: str("LOG_LEVEL", "info"),
+};
+
+export type WriteConfig = ConfigOf<typeof writeConfigSpec>;
+
+/** Parsed once per cold start; a ConfigError names every bad variable. */
+export function parseWriteConfig(env: Env = process.env): WriteConfig {
+  return parseConfig(writeConfigSpec, env);
+}

@@ -1,0 +1,17 @@
+/** The write path: Lambda handlers (see handlers/), their runtime, and the local HTTP adapter. */
+export { type SecretFetcher, verificationKeys } from "./auth/key-source";
+export { type Caller, createTokenVerifier, type TokenVerifier } from "./auth/token-verifier";
+export { buildCommand, commandIds, type WriteKind } from "./commands";
+export {
+  MIN_HS256_SECRET_BYTES,
+  parseWriteConfig,
+  readJwtSettings,
+  type WriteConfig,
+} from "./config";
+export { BODY_MAX_BYTES } from "./http/request";
+export type { WriteResponse } from "./http/response";
+export { type CommandSender, kafkaCommandSender } from "./kafka/command-sender";
+export { DEV_JWT_SECRET, mintDevToken, withDevSecret } from "./local/dev-token";
+export { startWriteServer, type WriteServer, type WriteServerOptions } from "./local/server";
+export { createWriteRuntime, type WriteRuntime } from "./runtime";
+export type { WriteHandler } from "./write-api";

@@ -1,0 +1,16 @@
+import type { Logger } from "@million-rps/shared";
+import { type logCreator, logLevel } from "kafkajs";
+
+/** Routes kafkajs's own logs into our JSON lines instead of its console format. */
+export function kafkajsLogCreator(log: Logger): logCreator {
+  return function createKafkajsLogger() {
+    return function writeKafkajsEntry({ namespace, level, log: entry }) {
+      const { message, timestamp: _timestamp, ...extra } = entry;
+      const fields = { namespace, ...extra };
+      if (level === logLevel.ERROR) log.error(message, fields);
+      else if (level === logLevel.WARN) log.warn(message, fields);
+      else if (level === logLevel.INFO) log.info(message, fields);
+      else log.debug(message, fields);
+    };
+  };
+}

@@ -1,0 +1,156 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createLogger, type Env, errorBody, type Logger } from "@million-rps/shared";
+import { createWriteRuntime, type RuntimeOverrides, type WriteRuntime } from "../runtime";
+import { apiGatewayEvent, matchRoute } from "./api-gateway-event";
+
+/** Like API Gateway's own payload cap, only smaller: past it the adapter answers 413 without buffering. */
+export const ADAPTER_BODY_MAX = 1024 * 1024;
+
+export interface WriteServerOptions extends RuntimeOverrides {
+  /** Environment for the write runtime (defaults to process.env). */
+  env?: Env;
+  /** 0 picks a free port. */
+  port: number;
+  host?: string;
+}
+
+export interface WriteServer {
+  readonly url: string;
+  readonly port: number;
+  readonly runtime: WriteRuntime;
+  /** Stops accepting, lets in-flight writes finish (bounded), then disconnects the producer. */
+  close(): Promise<void>;
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(body),
+    ...headers,
+  });
+  res.end(body);
+}
+
+/** Reads the body up to `limit` bytes; null when the client sends more. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.resume();
+        resolve(null);
+      } else chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function tooLarge(res: ServerResponse): void {
+  sendJson(res, 413, errorBody("payload_too_large", "the body is too large"), {
+    Connection: "close",
+  });
+}
+
+async function serve(
+  runtime: WriteRuntime,
+  log: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const method = req.method ?? "GET";
+  const url = req.url ?? "/";
+  const path = url.split("?", 1)[0] ?? "/";
+  const route = matchRoute(method, path);
+  if (!route.found) {
+    req.resume();
+    if (route.status === 404) sendJson(res, 404, errorBody("not_found", "no such route"));
+    else
+      sendJson(res, 405, errorBody("method_not_allowed", `${method} is not allowed here`), {
+        Allow: route.allow,
+      });
+    return;
+  }
+  if (Number(req.headers["content-length"] ?? 0) > ADAPTER_BODY_MAX) return tooLarge(res);
+  const body = await readBody(req, ADAPTER_BODY_MAX);
+  if (body === null) return tooLarge(res);
+  const event = apiGatewayEvent(
+    {
+      method,
+      url,
+      rawHeaders: req.rawHeaders,
+      body,
+      sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
+      protocol: `HTTP/${req.httpVersion}`,
+    },
+    route,
+  );
+  const result = await runtime.handlers[route.kind](event);
+  if (res.destroyed) return;
+  log.debug("request", { method, path, status: result.statusCode });
+  sendJson(res, result.statusCode, result.body, result.headers);
+}
+
+/**
+ * The local stand-in for API Gateway: real HTTP in, payload v2 events to the
+ * same handlers the Lambdas run, their results back out.
+ */
+export async function startWriteServer(options: WriteServerOptions): Promise<WriteServer> {
+  const log = options.log ?? createLogger("write-http");
+  const runtime = createWriteRuntime(options.env ?? process.env, {
+    ...(options.sender && { sender: options.sender }),
+    ...(options.fetchSecret && { fetchSecret: options.fetchSecret }),
+    ...(options.log && { log: options.log }),
+  });
+  const server = createServer(function onRequest(req, res) {
+    serve(runtime, log, req, res).catch((err: unknown) => {
+      log.error("adapter failed", { err });
+      if (!res.headersSent) sendJson(res, 500, errorBody("internal", "internal error"));
+      else res.destroy();
+    });
+  });
+  // A slow client that never finishes its request is cut off instead of holding a socket forever.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 15_000;
+  server.keepAliveTimeout = 5_000;
+  server.on("clientError", (err, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = (err as { code?: string }).code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
+    const body = errorBody("bad_request", "the request could not be parsed");
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host ?? "127.0.0.1";
+  return {
+    url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`,
+    port,
+    runtime,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // In-flight writes get the Kafka timeout to finish; then the stragglers are cut.
+      const grace = setTimeout(
+        () => server.closeAllConnections(),
+        runtime.config.sendTimeoutMs + 1000,
+      );
+      await closed;
+      clearTimeout(grace);
+      await runtime.close();
+    },
+  };
+}

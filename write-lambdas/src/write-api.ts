@@ -1,0 +1,75 @@
+import { DependencyError, HttpError, type Logger } from "@million-rps/shared";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import type { TokenVerifier } from "./auth/token-verifier";
+import type { WriteKind } from "./commands";
+import { header } from "./http/request";
+import { acceptedResponse, errorResponse, type WriteResponse } from "./http/response";
+import type { CommandSender } from "./kafka/command-sender";
+import { commandFromRequest } from "./write-request";
+
+/** What a write handler needs, built once per cold start (see runtime.ts). */
+export interface WriteDeps {
+  verify: TokenVerifier;
+  sender: CommandSender;
+  retryAfterSec: number;
+  log: Logger;
+  now?: () => Date;
+}
+
+export type WriteHandler = (event: APIGatewayProxyEventV2) => Promise<WriteResponse>;
+
+function unavailable(err: DependencyError, retryAfterSec: number): HttpError {
+  return new HttpError(
+    503,
+    "unavailable",
+    "the write was not acknowledged by the command log; retry later with the same Idempotency-Key",
+    { "Retry-After": String(retryAfterSec) },
+    { cause: err },
+  );
+}
+
+/** The innermost error (e.g. kafkajs's connection error under our 503): what an operator needs. */
+function rootCause(err: unknown): unknown {
+  let e = err;
+  for (let depth = 0; depth < 5 && e instanceof Error && e.cause !== undefined; depth++)
+    e = e.cause;
+  return e;
+}
+
+/**
+ * The thin edge every route shares: authenticate, turn the request into a
+ * command, put it on Kafka, answer 202 only after the acknowledgement.
+ */
+export function writeHandler(kind: WriteKind, deps: WriteDeps): WriteHandler {
+  const now = deps.now ?? (() => new Date());
+  return async function handleWrite(event) {
+    try {
+      const caller = await deps.verify(header(event, "authorization"));
+      const command = commandFromRequest(kind, event, caller, now());
+      try {
+        await deps.sender.send(command);
+      } catch (err) {
+        if (err instanceof DependencyError) throw unavailable(err, deps.retryAfterSec);
+        throw err;
+      }
+      deps.log.debug("command accepted", {
+        type: command.type,
+        command_id: command.command_id,
+        todo_id: command.todo_id,
+        request_id: event.requestContext.requestId,
+      });
+      return acceptedResponse(command.command_id, command.todo_id);
+    } catch (err) {
+      const response = errorResponse(err);
+      const fields = {
+        route: kind,
+        status: response.statusCode,
+        request_id: event.requestContext?.requestId,
+        err: rootCause(err),
+      };
+      if (response.statusCode >= 500) deps.log.warn("write failed", fields);
+      else deps.log.debug("write refused", fields);
+      return response;
+    }
+  };
+}
