@@ -1,0 +1,25 @@
+/** Exponential backoff with jitter: ~100 ms, 200 ms, 400 ms ... capped at `maxMs`. */
+export function backoffMs(
+  attempt: number,
+  baseMs = 100,
+  maxMs = 5_000,
+  random = Math.random,
+): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20));
+  // Half fixed, half random: spreads retries of many workers without ever being ~0.
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** Sleeps `ms`, or less when `signal` aborts (shutdown should not wait out a backoff). */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

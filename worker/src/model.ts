@@ -1,0 +1,141 @@
+import type { CommandEnvelope, RejectReason } from "@million-rps/shared";
+
+/**
+ * The pure model of the command stream: what one command does to one todo.
+ * The worker folds each batch through it; tests fold a whole stream through it
+ * to compute the table the database must end with.
+ */
+export interface TodoRow {
+  id: string;
+  title: string;
+  description: string;
+  completed: boolean;
+  user_id: string;
+  /** Timestamps as Postgres accepts them (RFC 3339); a create's `issued_at` becomes `created_at`. */
+  created_at: string;
+  updated_at: string;
+  /** 1 on create, +1 per applied update. */
+  version: number;
+}
+
+export type Outcome =
+  | { status: "applied"; reason: null }
+  | { status: "rejected"; reason: RejectReason };
+
+const APPLIED: Outcome = { status: "applied", reason: null };
+const reject = (reason: RejectReason): Outcome => ({ status: "rejected", reason });
+
+/**
+ * One command against the current state of its todo (null: no such todo).
+ * Rejections return the very same state object, so "unchanged" is an identity check.
+ */
+export function applyCommand(
+  current: TodoRow | null,
+  command: CommandEnvelope,
+): { next: TodoRow | null; outcome: Outcome } {
+  switch (command.type) {
+    case "create": {
+      if (current !== null) {
+        // Ids are minted by the write API, so this is the same todo created again: a no-op
+        // for its owner, and never a way to take over someone else's todo.
+        return current.user_id === command.actor
+          ? { next: current, outcome: APPLIED }
+          : { next: current, outcome: reject("forbidden") };
+      }
+      const { title, description, completed } = command.data;
+      return {
+        next: {
+          id: command.todo_id,
+          title,
+          description,
+          completed,
+          user_id: command.actor,
+          created_at: command.issued_at,
+          updated_at: command.issued_at,
+          version: 1,
+        },
+        outcome: APPLIED,
+      };
+    }
+    case "update": {
+      if (current === null) return { next: null, outcome: reject("not_found") };
+      if (current.user_id !== command.actor) return { next: current, outcome: reject("forbidden") };
+      return {
+        next: {
+          ...current,
+          ...command.data,
+          updated_at: command.issued_at,
+          version: current.version + 1,
+        },
+        outcome: APPLIED,
+      };
+    }
+    case "delete": {
+      if (current === null) return { next: null, outcome: reject("not_found") };
+      if (current.user_id !== command.actor) return { next: current, outcome: reject("forbidden") };
+      return { next: null, outcome: APPLIED };
+    }
+  }
+}
+
+export interface RecordedCommand {
+  command: CommandEnvelope;
+  outcome: Outcome;
+}
+
+export interface Fold {
+  /** Final state of every todo the commands touched (null: absent at the end). */
+  readonly after: Map<string, TodoRow | null>;
+  /** Outcomes of the commands that were new, in stream order. */
+  readonly recorded: RecordedCommand[];
+  /** Commands skipped because their id was already recorded (redelivery or duplicate send). */
+  duplicates: number;
+}
+
+/**
+ * Folds commands, in stream order, over the state `before` gives for each todo.
+ * A command id seen before (in `isRecorded` or earlier in this fold) is skipped:
+ * that is what makes redelivery harmless.
+ */
+export function foldCommands(
+  commands: Iterable<CommandEnvelope>,
+  before: (todoId: string) => TodoRow | null,
+  isRecorded: (commandId: string) => boolean,
+): Fold {
+  const fold: Fold = { after: new Map(), recorded: [], duplicates: 0 };
+  const seen = new Set<string>();
+  for (const command of commands) {
+    if (seen.has(command.command_id) || isRecorded(command.command_id)) {
+      fold.duplicates++;
+      continue;
+    }
+    seen.add(command.command_id);
+    const current = fold.after.has(command.todo_id)
+      ? (fold.after.get(command.todo_id) ?? null)
+      : before(command.todo_id);
+    const { next, outcome } = applyCommand(current, command);
+    fold.after.set(command.todo_id, next);
+    fold.recorded.push({ command, outcome });
+  }
+  return fold;
+}
+
+/** The whole stream in memory: what tests and the benchmark expect the database to hold. */
+export class CommandStreamModel {
+  readonly todos = new Map<string, TodoRow>();
+  readonly outcomes = new Map<string, Outcome>();
+
+  apply(commands: Iterable<CommandEnvelope>): void {
+    const fold = foldCommands(
+      commands,
+      (id) => this.todos.get(id) ?? null,
+      (id) => this.outcomes.has(id),
+    );
+    for (const [id, row] of fold.after) {
+      if (row === null) this.todos.delete(id);
+      else this.todos.set(id, row);
+    }
+    for (const { command, outcome } of fold.recorded)
+      this.outcomes.set(command.command_id, outcome);
+  }
+}

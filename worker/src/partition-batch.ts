@@ -1,0 +1,144 @@
+import type { Logger } from "@million-rps/shared";
+import type { EachBatchPayload, Producer } from "kafkajs";
+import type { Pool } from "pg";
+import { type ApplyResult, applyBatch } from "./apply";
+import { backoffMs, pause } from "./backoff";
+import { type DeadLetterSource, sendDeadLetters } from "./dead-letters";
+import { CommandDataError, DatabaseSetupError, isRetriable } from "./failures";
+import type { GenerationMover } from "./generation-mover";
+import { type CommandRecord, type PoisonRecord, slices, takeIn } from "./intake";
+import type { WorkerMetrics } from "./metrics";
+
+export interface PartitionBatchOptions {
+  pool: Pool;
+  producer: Producer;
+  dlqTopic: string;
+  batchSize: number;
+  mover: GenerationMover;
+  metrics: WorkerMetrics;
+  log: Logger;
+}
+
+/** The consumer is stopping while a slice waits for a dependency: leave it uncommitted. */
+class StopRequested extends Error {
+  override name = "StopRequested";
+}
+
+type Control = Pick<EachBatchPayload, "heartbeat" | "isRunning">;
+
+/**
+ * The kafkajs `eachBatch` handler. Each slice of at most `batchSize` records:
+ * poison to the DLQ, commands applied in one transaction, then the offset after
+ * the slice committed, then a cache generation move requested. Transient
+ * failures retry with backoff and heartbeats, so nothing is committed early and
+ * the partition is not taken away while Postgres is down.
+ */
+export function createBatchHandler(o: PartitionBatchOptions) {
+  return async function applyPartitionBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    const source: DeadLetterSource = { topic: batch.topic, partition: batch.partition };
+    const log = o.log.child({ topic: batch.topic, partition: batch.partition });
+    for (const records of slices(batch.messages, o.batchSize)) {
+      if (!isRunning() || isStale()) return;
+      const last = records[records.length - 1]?.offset;
+      if (last === undefined) continue;
+      const intake = takeIn(records);
+      try {
+        await retrying(payload, log, () => deadLetter(intake.poison, source, "poison"));
+        const result = await applyIsolating(payload, log, intake.commands, source);
+        if (result.applied > 0) o.mover.request();
+      } catch (err) {
+        if (err instanceof StopRequested) return; // not applied: redelivered to whoever runs next
+        throw err;
+      }
+      resolveOffset(last);
+      const next = (BigInt(last) + 1n).toString();
+      await commitOffsetsIfNecessary({
+        topics: [
+          { topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] },
+        ],
+      });
+      o.metrics.lag.set(Math.max(0, Number(batch.highWatermark) - Number(next)), {
+        partition: String(batch.partition),
+      });
+      await payload.heartbeat();
+    }
+  };
+
+  async function deadLetter(poison: PoisonRecord[], source: DeadLetterSource, kind: string) {
+    if (poison.length === 0) return;
+    await sendDeadLetters(o.producer, o.dlqTopic, poison, source);
+    o.metrics.commands.inc({ outcome: "dead_letter" }, poison.length);
+    for (const p of poison) {
+      o.log.warn("dead-lettered", { kind, reason: p.reason, offset: p.record.offset, ...source });
+    }
+  }
+
+  /**
+   * Applies the slice; when Postgres refuses the data of some command, halves the
+   * slice until that command stands alone, dead-letters it, and applies the rest
+   * in order. Only this rare path leaves one transaction per slice.
+   */
+  async function applyIsolating(
+    control: Control,
+    log: Logger,
+    commands: CommandRecord[],
+    source: DeadLetterSource,
+  ): Promise<ApplyResult> {
+    if (commands.length === 0) return { applied: 0, forbidden: 0, notFound: 0, duplicates: 0 };
+    try {
+      const started = performance.now();
+      const result = await retrying(control, log, () =>
+        applyBatch(
+          o.pool,
+          commands.map((c) => c.command),
+        ),
+      );
+      o.metrics.applySeconds.observe((performance.now() - started) / 1000);
+      o.metrics.batches.inc();
+      o.metrics.commands.inc({ outcome: "applied" }, result.applied);
+      o.metrics.commands.inc({ outcome: "rejected_forbidden" }, result.forbidden);
+      o.metrics.commands.inc({ outcome: "rejected_not_found" }, result.notFound);
+      o.metrics.commands.inc({ outcome: "duplicate" }, result.duplicates);
+      return result;
+    } catch (err) {
+      if (!(err instanceof CommandDataError)) throw err;
+      const [only] = commands;
+      if (commands.length === 1 && only !== undefined) {
+        const reason = `database refused the command: ${err.message}`;
+        await retrying(control, log, () =>
+          deadLetter([{ record: only.record, reason }], source, "data"),
+        );
+        return { applied: 0, forbidden: 0, notFound: 0, duplicates: 0 };
+      }
+      const half = Math.ceil(commands.length / 2);
+      const a = await applyIsolating(control, log, commands.slice(0, half), source);
+      const b = await applyIsolating(control, log, commands.slice(half), source);
+      return {
+        applied: a.applied + b.applied,
+        forbidden: a.forbidden + b.forbidden,
+        notFound: a.notFound + b.notFound,
+        duplicates: a.duplicates + b.duplicates,
+      };
+    }
+  }
+
+  /** Runs `step` until it succeeds; retriable failures back off, heartbeating to keep the partition. */
+  async function retrying<T>(control: Control, log: Logger, step: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step();
+      } catch (err) {
+        if (!isRetriable(err)) throw err;
+        if (!control.isRunning()) throw new StopRequested();
+        o.metrics.retries.inc({ error: (err as Error).name });
+        const fields = { err, attempt };
+        if (err instanceof DatabaseSetupError) log.error("database error; retrying", fields);
+        else log.warn("dependency failed; retrying", fields);
+        await pause(backoffMs(attempt));
+        if (!control.isRunning()) throw new StopRequested();
+        await control.heartbeat();
+      }
+    }
+  }
+}

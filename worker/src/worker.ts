@@ -1,0 +1,140 @@
+import { cacheKeys, createKafka, createLogger, type Logger } from "@million-rps/shared";
+import { startAdminServer } from "./admin";
+import { createPool, createRedis } from "./clients";
+import type { WorkerConfig } from "./config";
+import { GenerationMover } from "./generation-mover";
+import { createWorkerMetrics, type WorkerMetrics } from "./metrics";
+import { createBatchHandler } from "./partition-batch";
+
+export interface WorkerHandle {
+  readonly adminPort: number;
+  readonly metrics: WorkerMetrics;
+  /** Settles when the worker ends: "stopped" after stop(), "crashed" if the consumer gave up. */
+  readonly finished: Promise<"stopped" | "crashed">;
+  /** Finishes the slice in flight, commits it, leaves the group, closes every client. */
+  stop(): Promise<void>;
+}
+
+/** Starts consuming; resolves once the consumer joined its group and the admin port listens. */
+export async function startWorker(
+  config: WorkerConfig,
+  options: { log?: Logger } = {},
+): Promise<WorkerHandle> {
+  const log = options.log ?? createLogger("worker", { level: config.logLevel });
+  const metrics = createWorkerMetrics();
+  const pool = createPool(config, log);
+  const redis = createRedis(config, log);
+  const mover = new GenerationMover({
+    pool,
+    redis,
+    keys: cacheKeys(config.cacheKeyPrefix),
+    hotPages: config.hotPages,
+    ttlSec: config.cacheTtlSec,
+    log,
+    metrics,
+  });
+  const kafka = await createKafka(config.kafka, "million-rps-worker");
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({
+    groupId: config.groupId,
+    sessionTimeout: config.sessionTimeoutMs,
+    heartbeatInterval: Math.max(500, Math.floor(config.sessionTimeoutMs / 10)),
+    allowAutoTopicCreation: false,
+  });
+
+  let finish: (how: "stopped" | "crashed") => void = () => {};
+  const finished = new Promise<"stopped" | "crashed">((resolve) => {
+    finish = resolve;
+  });
+  let healthy = true;
+  const joined = new Promise<void>((resolve, reject) => {
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      log.info("joined group", {
+        group: config.groupId,
+        partitions: e.payload.memberAssignment[config.topic] ?? [],
+      });
+      resolve();
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      log.error("consumer crashed", { err: e.payload.error, restart: e.payload.restart });
+      if (e.payload.restart) return;
+      healthy = false;
+      reject(e.payload.error);
+      finish("crashed");
+    });
+  });
+
+  await producer.connect();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [config.topic], fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: config.poolSize,
+    eachBatch: createBatchHandler({
+      pool,
+      producer,
+      dlqTopic: config.dlqTopic,
+      batchSize: config.batchSize,
+      mover,
+      metrics,
+      log,
+    }),
+  });
+  const admin = await startAdminServer(config.adminHost, config.adminPort, {
+    metrics: () => metrics.registry.render(),
+    healthy: () => healthy,
+  });
+  await joined;
+  const progress = reportProgress(metrics, log);
+  log.info("ready", {
+    topic: config.topic,
+    group: config.groupId,
+    pool_size: config.poolSize,
+    batch_size: config.batchSize,
+    admin_port: admin.port,
+  });
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      log.info("stopping");
+      clearInterval(progress);
+      await consumer.disconnect();
+      // Make the last committed slice visible before leaving (bounded: Redis may be down).
+      const flushed = await mover.flush(5_000);
+      mover.stop();
+      await producer.disconnect().catch(() => {});
+      await admin.close();
+      await pool.end().catch(() => {});
+      redis.disconnect();
+      log.info("stopped", { cache_flushed: flushed });
+      finish("stopped");
+    })();
+    return stopping;
+  };
+  return { adminPort: admin.port, metrics, finished, stop };
+}
+
+/** One info line every 10 s while commands flow, so logs show throughput without debug level. */
+function reportProgress(metrics: WorkerMetrics, log: Logger): NodeJS.Timeout {
+  const outcomes = [
+    "applied",
+    "rejected_forbidden",
+    "rejected_not_found",
+    "duplicate",
+    "dead_letter",
+  ];
+  let last = 0;
+  const timer = setInterval(() => {
+    const counts = Object.fromEntries(
+      outcomes.map((o) => [o, metrics.commands.get({ outcome: o })]),
+    );
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    if (total === last) return;
+    log.info("progress", { ...counts, per_sec: Math.round((total - last) / 10) });
+    last = total;
+  }, 10_000);
+  timer.unref();
+  return timer;
+}

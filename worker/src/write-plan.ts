@@ -1,0 +1,63 @@
+import type { Fold, RecordedCommand, TodoRow } from "./model";
+
+/**
+ * Turns a folded batch into set-based writes. Every write names the version it
+ * read, so a concurrent writer (a zombie consumer after a rebalance) makes the
+ * row counts come out short and the whole transaction is retried.
+ */
+export interface WritePlan {
+  /** Todos absent before the batch and present after it. */
+  inserts: TodoRow[];
+  /** Todos present before and changed (or recreated) by the batch. */
+  updates: { row: TodoRow; expectedVersion: number }[];
+  /** Todos present before and absent after. */
+  deletes: { id: string; expectedVersion: number }[];
+  /** Outcomes to record in `commands`, one per new command. */
+  recorded: RecordedCommand[];
+}
+
+export function planWrites(fold: Fold, before: (todoId: string) => TodoRow | null): WritePlan {
+  const plan: WritePlan = { inserts: [], updates: [], deletes: [], recorded: fold.recorded };
+  for (const [id, after] of fold.after) {
+    const prior = before(id);
+    if (after === prior) continue; // only rejections (or nothing) happened to this todo
+    if (prior === null) {
+      if (after !== null) plan.inserts.push(after);
+    } else if (after === null) {
+      plan.deletes.push({ id, expectedVersion: prior.version });
+    } else {
+      plan.updates.push({ row: after, expectedVersion: prior.version });
+    }
+  }
+  return plan;
+}
+
+/**
+ * Column arrays for `unnest(...)`, one per column in table order: id, title,
+ * description, completed, user_id, created_at, updated_at, version.
+ */
+export function todoColumns(rows: readonly TodoRow[]): unknown[][] {
+  return [
+    rows.map((r) => r.id),
+    rows.map((r) => r.title),
+    rows.map((r) => r.description),
+    rows.map((r) => r.completed),
+    rows.map((r) => r.user_id),
+    rows.map((r) => r.created_at),
+    rows.map((r) => r.updated_at),
+    rows.map((r) => String(r.version)),
+  ];
+}
+
+/** Column arrays for `commands`: command_id, todo_id, actor, type, status, reason, issued_at. */
+export function commandColumns(recorded: readonly RecordedCommand[]): unknown[][] {
+  return [
+    recorded.map((r) => r.command.command_id),
+    recorded.map((r) => r.command.todo_id),
+    recorded.map((r) => r.command.actor),
+    recorded.map((r) => r.command.type),
+    recorded.map((r) => r.outcome.status),
+    recorded.map((r) => r.outcome.reason),
+    recorded.map((r) => r.command.issued_at),
+  ];
+}
