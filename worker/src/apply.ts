@@ -61,7 +61,13 @@ export async function applyBatch(
   const client = await pool.connect().catch((err: unknown) => {
     throw classifyPgError(err);
   });
+  // A checked-out client whose server goes away emits 'error' between queries; without a
+  // listener that is an uncaught exception. The next query fails anyway, so just note it.
   let failed = false;
+  const onLost = () => {
+    failed = true;
+  };
+  client.on("error", onLost);
   try {
     await client.query("BEGIN");
     const result = await applyInTransaction(client, commands);
@@ -72,6 +78,7 @@ export async function applyBatch(
     await client.query("ROLLBACK").catch(() => {});
     throw classifyPgError(err);
   } finally {
+    client.off("error", onLost);
     // A connection that saw an error may be broken: drop it rather than hand it on.
     client.release(failed);
   }

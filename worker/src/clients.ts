@@ -13,6 +13,9 @@ export function createPool(config: WorkerConfig, log: Logger): pg.Pool {
     idleTimeoutMillis: 30_000,
     query_timeout: 60_000,
     application_name: "million-rps-worker",
+    // Offsets are committed once Postgres says COMMIT; that must mean durable, whatever
+    // the server's default (the local dev cluster runs with synchronous_commit off).
+    options: "-c synchronous_commit=on",
   });
   // An idle client losing its server (restart, failover) must not crash the process.
   pool.on("error", (err) => log.warn("idle Postgres connection failed", { err }));

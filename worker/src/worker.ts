@@ -1,4 +1,5 @@
 import { cacheKeys, createKafka, createLogger, type Logger } from "@million-rps/shared";
+import { Partitioners } from "kafkajs";
 import { startAdminServer } from "./admin";
 import { createPool, createRedis } from "./clients";
 import type { WorkerConfig } from "./config";
@@ -34,12 +35,18 @@ export async function startWorker(
     metrics,
   });
   const kafka = await createKafka(config.kafka, "million-rps-worker");
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   const consumer = kafka.consumer({
     groupId: config.groupId,
     sessionTimeout: config.sessionTimeoutMs,
     heartbeatInterval: Math.max(500, Math.floor(config.sessionTimeoutMs / 10)),
     allowAutoTopicCreation: false,
+    // The broker answers a fetch as soon as records arrive; this only bounds how long
+    // a stop waits for an idle long-poll.
+    maxWaitTimeInMs: 1_000,
   });
 
   let finish: (how: "stopped" | "crashed") => void = () => {};

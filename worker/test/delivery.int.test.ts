@@ -1,0 +1,230 @@
+import {
+  freshDatabase,
+  freshKeyPrefix,
+  freshTopics,
+  testServices,
+  uniqueName,
+  waitUntil,
+} from "@million-rps/local/testing";
+import {
+  type CommandEnvelope,
+  cacheKeys,
+  decodePageEntry,
+  encodeCommand,
+  queryCommandJson,
+  readGeneration,
+} from "@million-rps/shared";
+import { Redis } from "ioredis";
+import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seededRandom } from "../bench/workload";
+import { parseWorkerConfig } from "../src/config";
+import type { WorkerHandle } from "../src/worker";
+import { startWorker } from "../src/worker";
+import { workerEnv } from "./support/env";
+import { produce, readTodos } from "./support/stream";
+
+let pool: pg.Pool;
+let redis: Redis;
+let worker: WorkerHandle;
+let topic: string;
+let dlqTopic: string;
+let keyPrefix: string;
+
+const random = seededRandom(Date.now() % 2 ** 31);
+function uuid(): string {
+  const hex = Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16)).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20)}`;
+}
+let clock = Date.parse("2025-06-01T00:00:00Z");
+function command(
+  type: CommandEnvelope["type"],
+  todoId: string,
+  actor: string,
+  data: Record<string, unknown> = {},
+): CommandEnvelope {
+  clock += 1;
+  return {
+    v: 1,
+    command_id: uuid(),
+    todo_id: todoId,
+    actor,
+    issued_at: new Date(clock).toISOString(),
+    type,
+    data,
+  } as CommandEnvelope;
+}
+const create = (todoId: string, actor: string, title = "buy milk") =>
+  command("create", todoId, actor, { title, description: "", completed: false });
+
+async function statusOf(commandId: string): Promise<Record<string, unknown> | null> {
+  const json = await queryCommandJson(pool, commandId);
+  return json === null ? null : (JSON.parse(json) as Record<string, unknown>);
+}
+async function waitForStatus(commandId: string): Promise<Record<string, unknown>> {
+  let status: Record<string, unknown> | null = null;
+  await waitUntil(`status of ${commandId}`, async () => {
+    status = await statusOf(commandId);
+    return status !== null;
+  });
+  return status as unknown as Record<string, unknown>;
+}
+
+beforeAll(async () => {
+  const databaseUrl = await freshDatabase();
+  ({ topic, dlqTopic } = await freshTopics(3));
+  keyPrefix = freshKeyPrefix();
+  pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  redis = new Redis(testServices().redisUrl);
+  const config = parseWorkerConfig(workerEnv({ databaseUrl, topic, dlqTopic, keyPrefix }));
+  worker = await startWorker(config);
+});
+afterAll(async () => {
+  await worker?.stop();
+  await pool?.end();
+  redis?.disconnect();
+});
+
+describe("delivery", () => {
+  it("applies the same command delivered twice once", async () => {
+    const id = uuid();
+    const created = create(id, "alice");
+    const rename = command("update", id, "alice", { title: "first" });
+    const later = command("update", id, "alice", { title: "second" });
+    await produce(topic, [created, rename]);
+    await waitForStatus(rename.command_id);
+    // The same update again (a producer retry, or a redelivery), after a newer update.
+    await produce(topic, [later, rename, created]);
+    await waitForStatus(later.command_id);
+    const sentinel = command("update", id, "alice", { completed: true });
+    await produce(topic, [sentinel]);
+    await waitForStatus(sentinel.command_id);
+    const row = (await readTodos(pool)).get(id);
+    expect(row).toMatchObject({ title: "second", completed: true, version: 4 });
+    const { rows } = await pool.query(
+      "SELECT count(*)::int AS n FROM commands WHERE todo_id = $1",
+      [id],
+    );
+    expect(rows[0].n).toBe(4);
+  });
+
+  it("rejects updates and deletes from a non-owner and leaves the todo unchanged", async () => {
+    const id = uuid();
+    const created = create(id, "alice", "alice's todo");
+    await produce(topic, [created]);
+    await waitForStatus(created.command_id);
+    const before = (await readTodos(pool)).get(id);
+    const steal = command("update", id, "bob", { title: "bob's now", completed: true });
+    const remove = command("delete", id, "bob");
+    const recreate = create(id, "bob", "bob's now");
+    const ghost = command("update", uuid(), "alice", { completed: true });
+    await produce(topic, [steal, remove, recreate, ghost]);
+    for (const c of [steal, remove, recreate]) {
+      expect(await waitForStatus(c.command_id)).toMatchObject({
+        status: "rejected",
+        reason: "forbidden",
+      });
+    }
+    expect(await waitForStatus(ghost.command_id)).toMatchObject({
+      status: "rejected",
+      reason: "not_found",
+    });
+    expect((await readTodos(pool)).get(id)).toEqual(before);
+  });
+
+  it("sends poison messages to the DLQ with their reason and bytes, and applies what follows", async () => {
+    const id = uuid();
+    const first = create(id, "carol");
+    const nul = create(uuid(), "carol", "nul \u0000 byte"); // valid JSON that Postgres cannot store
+    const after = command("update", id, "carol", { title: "after the poison" });
+    const poison = [
+      { key: id, value: Buffer.from("not json {") },
+      { key: id, value: Buffer.from(JSON.stringify({ ...first, v: 9 })) },
+      { key: id, value: Buffer.from(JSON.stringify({ ...first, type: "archive" })) },
+      { key: id, value: Buffer.from(JSON.stringify({ ...first, data: { title: 7 } })) },
+    ];
+    await produce(topic, [
+      first,
+      ...poison,
+      { key: nul.todo_id, value: encodeCommand(nul) },
+      { key: id, value: encodeCommand(after) },
+    ]);
+    expect(await waitForStatus(after.command_id)).toMatchObject({ status: "applied" });
+    expect((await readTodos(pool)).get(id)?.title).toBe("after the poison");
+
+    const letters = await readDeadLetters(5);
+    const byValue = new Map(letters.map((m) => [m.value?.toString(), m]));
+    const reasons = [...poison.map((p) => p.value.toString()), encodeCommand(nul).toString()].map(
+      (v) => byValue.get(v)?.headers?.["dlq-reason"]?.toString(),
+    );
+    expect(reasons).toEqual([
+      "not JSON",
+      "unsupported version 9",
+      'unknown type "archive"',
+      "create data: title must be a string",
+      expect.stringMatching(/^database refused the command: 22021 /),
+    ]);
+    expect(byValue.get("not json {")?.key?.toString()).toBe(id);
+    expect(await statusOf(nul.command_id)).toBeNull();
+  });
+
+  it("publishes a generation only after its hot page holds the new data", async () => {
+    const keys = cacheKeys(keyPrefix);
+    const sub = new Redis(testServices().redisUrl);
+    const seen: { generation: number; ids: string[] | null }[] = [];
+    try {
+      sub.on("message", (_channel, message) => {
+        // Read the page the moment the generation is announced, as a reader would.
+        void redis.get(keys.page(Number(message), 100, null)).then((entry) => {
+          const page = entry === null ? null : decodePageEntry(entry);
+          const ids =
+            page === null ? null : (JSON.parse(page.json) as { id: string }[]).map((t) => t.id);
+          seen.push({ generation: Number(message), ids });
+        });
+      });
+      await sub.subscribe(keys.invalidationChannel);
+      const id = uuid();
+      const c = create(id, "dave", "fresh");
+      await produce(topic, [c]);
+      await waitUntil("a generation whose page shows the new todo", () =>
+        seen.some((s) => s.ids?.includes(id)),
+      );
+      expect(seen.every((s) => s.ids !== null)).toBe(true);
+      expect(await readGeneration(redis, keys)).toBeGreaterThanOrEqual(
+        Math.max(...seen.map((s) => s.generation)),
+      );
+      const entry = await redis.get(keys.page(await readGeneration(redis, keys), 100, null));
+      expect(JSON.parse(decodePageEntry(entry ?? "")?.json ?? "[]")[0]).toMatchObject({
+        id,
+        title: "fresh",
+        user_id: "dave",
+        created_at: new Date(Date.parse(c.issued_at)).toISOString().replace("Z", "000Z"),
+      });
+      expect(
+        await redis.ttl(keys.page(await readGeneration(redis, keys), 100, null)),
+      ).toBeGreaterThan(0);
+    } finally {
+      sub.disconnect();
+    }
+  });
+});
+
+async function readDeadLetters(count: number): Promise<KafkaMessage[]> {
+  const kafka = new Kafka({ brokers: testServices().kafkaBrokers, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: uniqueName("dlq-reader-") });
+  const out: KafkaMessage[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: dlqTopic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        out.push(message);
+      },
+    });
+    await waitUntil(`${count} dead letters`, () => out.length >= count, { timeoutMs: 30_000 });
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}

@@ -1,0 +1,88 @@
+import { rmSync } from "node:fs";
+import {
+  dataDir,
+  freePort,
+  freshKeyPrefix,
+  freshTopics,
+  postgresInstance,
+  sleep,
+  uniqueName,
+  waitUntil,
+} from "@million-rps/local/testing";
+import { migrate } from "@million-rps/shared";
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { generateWorkload } from "../bench/workload";
+import { parseWorkerConfig } from "../src/config";
+import { CommandStreamModel } from "../src/model";
+import { startWorker, type WorkerHandle } from "../src/worker";
+import { workerEnv } from "./support/env";
+import { countCommands, expectedTodos, produce, readOutcomes, readTodos } from "./support/stream";
+
+/** Commands the worker got through Postgres (any outcome). */
+function handled(worker: WorkerHandle): number {
+  return ["applied", "rejected_forbidden", "rejected_not_found", "duplicate"]
+    .map((outcome) => worker.metrics.commands.get({ outcome }))
+    .reduce((a, b) => a + b, 0);
+}
+
+// A Postgres of this test's own: stopping the shared one would break other test files.
+const dir = dataDir(`test-${process.pid}`, uniqueName("pg-outage-"));
+const cleanup: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const step of cleanup.reverse()) await step().catch(() => {});
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("Postgres stopped mid-stream", () => {
+  it("holds the partitions, commits nothing, and loses nothing once it is back", async () => {
+    const postgres = postgresInstance(dir, await freePort());
+    await postgres.start();
+    cleanup.push(() => postgres.stop("immediate"));
+    const pool = new pg.Pool({ connectionString: postgres.url, max: 2 });
+    cleanup.push(() => pool.end());
+    pool.on("error", () => {}); // its idle connections die with the server
+    await migrate(pool);
+
+    const { topic, dlqTopic } = await freshTopics(3);
+    const stream = generateWorkload({ count: 8_000, seed: 99 });
+    const model = new CommandStreamModel();
+    model.apply(stream);
+    await produce(topic, stream.slice(0, 4_000));
+    const config = parseWorkerConfig(
+      workerEnv({
+        databaseUrl: postgres.url,
+        topic,
+        dlqTopic,
+        keyPrefix: freshKeyPrefix(),
+        extra: { WORKER_BATCH_SIZE: "100", LOG_LEVEL: "error" },
+      }),
+    );
+    const worker: WorkerHandle = await startWorker(config);
+    cleanup.push(() => worker.stop());
+    await waitUntil("1,000 commands recorded", async () => (await countCommands(pool)) >= 1_000, {
+      timeoutMs: 60_000,
+      intervalMs: 10,
+    });
+
+    await postgres.stop("immediate"); // a crash, not a polite shutdown
+    const handledAtStop = handled(worker);
+    await produce(topic, stream.slice(4_000)); // writes keep arriving; Kafka holds them
+    await waitUntil(
+      "the worker to retry against the dead database",
+      () => worker.metrics.retries.get({ error: "DependencyError" }) > 0,
+    );
+    await sleep(3_000); // several backoff rounds with the database down
+    expect(handled(worker)).toBe(handledAtStop); // nothing applied, so nothing committed
+    expect(handledAtStop).toBeLessThan(stream.length);
+
+    await postgres.start();
+    await waitUntil(
+      "every command recorded",
+      async () => (await countCommands(pool)) === model.outcomes.size,
+      { timeoutMs: 120_000, intervalMs: 200 },
+    );
+    expect(await readOutcomes(pool)).toEqual(model.outcomes);
+    expect(await readTodos(pool)).toEqual(expectedTodos(model.todos));
+  }, 240_000);
+});
