@@ -1,0 +1,21 @@
+/**
+ * The CDK app: `npx cdk synth` (offline, no Docker) or `npx cdk deploy`.
+ * Sizes come from context: `-c profile=million`, `-c readMaxTasks=20`, ...
+ * (see cdk/DEPLOY.md). cdk-nag's AwsSolutions checks run on every synth.
+ */
+import { App, Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { MillionRpsStack } from "../src/million-rps-stack";
+import { applySuppressions } from "../src/nag";
+import { readSettings } from "../src/settings";
+
+const app = new App();
+const settings = readSettings((key) => app.node.tryGetContext(key));
+const stack = new MillionRpsStack(app, app.node.tryGetContext("stackName") ?? "MillionRps", {
+  settings,
+  description: `million-rps Todo API (${settings.sizing.profile} profile)`,
+  // Deploy uses the CLI's account and region; synth without credentials stays environment-agnostic.
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+});
+applySuppressions(stack);
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Synthesizes the CDK app offline (no AWS account, no Docker: esbuild bundles the
+# Lambdas locally, container images are only recorded as assets) for the profiles
+# DEPLOY.md documents, then runs cfn-lint on every template.
+#
+#   cdk/scripts/lint-templates.sh            # from anywhere
+#
+# cfn-lint comes from PyPI into a venv under .data/ (git-ignored), pinned.
+set -euo pipefail
+cdk_dir="$(cd "$(dirname "$0")/.." && pwd)"
+root="$(cd "$cdk_dir/.." && pwd)"
+version="1.58.0"
+venv="${CFN_LINT_VENV:-$root/.data/cfn-lint-venv}"
+
+if ! "$venv/bin/cfn-lint" --version 2>/dev/null | grep -qF "$version"; then
+  echo "== installing cfn-lint $version into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==$version"
+fi
+
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+cd "$cdk_dir"
+
+synth() {
+  local name="$1"
+  shift
+  echo "== cdk synth ($name) $*"
+  if ! npx cdk synth --quiet --output "$out/$name" "$@" >"$out/$name.log" 2>&1; then
+    cat "$out/$name.log"
+    echo "cdk synth ($name) failed" >&2
+    exit 1
+  fi
+}
+
+synth small
+synth million -c profile=million
+# Every optional branch: JWKS instead of the generated secret, custom CDN domain,
+# narrowed NLB ingress, retained data with deletion protection.
+synth hardened -c profile=million -c retainData=true -c readAllowedCidr=203.0.113.0/24 \
+  -c jwksUrl=https://id.example.com/.well-known/jwks.json -c jwtIssuer=https://id.example.com/ \
+  -c jwtAudience=todos -c cdnDomainName=todos.example.com \
+  -c cdnCertificateArn=arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-000000000000
+
+echo "== cfn-lint $version"
+"$venv/bin/cfn-lint" --config-file "$cdk_dir/.cfnlintrc" -- "$out"/*/*.template.json
+echo "cfn-lint: templates clean"

@@ -1,0 +1,64 @@
+import { join } from "node:path";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type { Construct } from "constructs";
+import { REPO_ROOT } from "./images";
+import type { Settings } from "./settings";
+
+/**
+ * esbuild, locally (this machine and CI have no Docker engine): one minified
+ * ESM file per function with every dependency inlined, so the Lambda runs the
+ * exact versions of the lock file rather than whatever SDK the runtime ships.
+ */
+export const BUNDLING: nodejs.BundlingOptions = {
+  forceDockerBundling: false,
+  minify: true,
+  sourceMap: true,
+  target: "node22",
+  format: nodejs.OutputFormat.ESM,
+  mainFields: ["module", "main"],
+  externalModules: [],
+  // CommonJS dependencies (kafkajs) call require() for Node built-ins.
+  banner:
+    "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+};
+
+export interface BundledFunctionProps {
+  entry: string;
+  handler?: string;
+  description: string;
+  memoryMiB?: number;
+  timeoutSec: number;
+  environment?: Record<string, string>;
+  settings: Settings;
+  vpc?: Pick<lambda.FunctionProps, "vpc" | "vpcSubnets" | "securityGroups">;
+}
+
+/** A Node.js Lambda on Graviton, bundled from the repo, with its own log group. */
+export function bundledFunction(
+  scope: Construct,
+  id: string,
+  props: BundledFunctionProps,
+): nodejs.NodejsFunction {
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+    retention: props.settings.logRetentionDays,
+    removalPolicy: props.settings.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+  });
+  return new nodejs.NodejsFunction(scope, id, {
+    entry: props.entry,
+    handler: props.handler ?? "handler",
+    description: props.description,
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: props.memoryMiB ?? 256,
+    timeout: Duration.seconds(props.timeoutSec),
+    projectRoot: REPO_ROOT,
+    depsLockFilePath: join(REPO_ROOT, "package-lock.json"),
+    bundling: BUNDLING,
+    logGroup,
+    environment: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
+    ...props.vpc,
+  });
+}

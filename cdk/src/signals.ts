@@ -1,0 +1,107 @@
+import { Duration } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import type * as logs from "aws-cdk-lib/aws-logs";
+import { type CommandLog, DLQ_TOPIC, TODO_TOPIC, WORKER_GROUP } from "./command-log";
+
+/** Custom metrics from log filters live here. */
+export const METRIC_NAMESPACE = "MillionRps";
+
+const minute = Duration.minutes(1);
+
+/** MSK metrics are per cluster name, with spaces in the dimension names. */
+function kafkaMetric(
+  commandLog: CommandLog,
+  metricName: string,
+  dims: Record<string, string>,
+  statistic: string,
+  period = minute,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: "AWS/Kafka",
+    metricName,
+    dimensionsMap: { "Cluster Name": commandLog.clusterName, ...dims },
+    statistic,
+    period,
+  });
+}
+
+/** Seconds the worker group is behind on the command topic: the freshness of reads. */
+export function timeLag(commandLog: CommandLog): cloudwatch.Metric {
+  return kafkaMetric(
+    commandLog,
+    "EstimatedMaxTimeLag",
+    { "Consumer Group": WORKER_GROUP, Topic: TODO_TOPIC },
+    "Maximum",
+  );
+}
+
+/** Messages the worker group has not committed yet, over all partitions. */
+export function offsetLag(commandLog: CommandLog): cloudwatch.Metric {
+  return kafkaMetric(
+    commandLog,
+    "SumOffsetLag",
+    { "Consumer Group": WORKER_GROUP, Topic: TODO_TOPIC },
+    "Maximum",
+  );
+}
+
+/**
+ * Messages written to the DLQ per second, summed over brokers (per-topic rates
+ * exist only per broker). A healthy system writes none: any is a poison message.
+ */
+export function dlqMessagesIn(commandLog: CommandLog): cloudwatch.MathExpression {
+  const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+  for (let broker = 1; broker <= commandLog.brokers; broker++) {
+    usingMetrics[`b${broker}`] = kafkaMetric(
+      commandLog,
+      "MessagesInPerSec",
+      { "Broker ID": String(broker), Topic: DLQ_TOPIC },
+      "Maximum",
+    );
+  }
+  // FILL(..., 0): a broker that leads no DLQ partition reports nothing.
+  const expression = Object.keys(usingMetrics)
+    .map((id) => `FILL(${id}, 0)`)
+    .join(" + ");
+  return new cloudwatch.MathExpression({
+    expression,
+    usingMetrics,
+    label: "DLQ messages in /s",
+    period: minute,
+  });
+}
+
+/** Broker disk use, the one MSK resource that fills silently. */
+export function kafkaDiskUsed(commandLog: CommandLog): cloudwatch.MathExpression {
+  const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+  for (let broker = 1; broker <= commandLog.brokers; broker++) {
+    usingMetrics[`d${broker}`] = kafkaMetric(
+      commandLog,
+      "KafkaDataLogsDiskUsed",
+      { "Broker ID": String(broker) },
+      "Maximum",
+      Duration.minutes(5),
+    );
+  }
+  return new cloudwatch.MathExpression({
+    expression: `MAX([${Object.keys(usingMetrics).join(", ")}])`,
+    usingMetrics,
+    label: "Kafka data disk used % (max broker)",
+    period: Duration.minutes(5),
+  });
+}
+
+/**
+ * Error-level lines of a service's JSON logs (`createLogger`: {"level":"error",...}),
+ * as a metric: the read fleet answers a 5xx only on an error it logs.
+ */
+export function errorLogMetric(logGroup: logs.LogGroup, name: string): cloudwatch.Metric {
+  const filter = logGroup.addMetricFilter(`${name}Filter`, {
+    filterPattern: { logPatternString: '{ $.level = "error" }' },
+    metricNamespace: METRIC_NAMESPACE,
+    metricName: name,
+    metricValue: "1",
+    defaultValue: 0,
+  });
+  return filter.metric({ statistic: "Sum", period: minute });
+}
