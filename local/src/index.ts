@@ -4,5 +4,4 @@ export { MissingBinaryError, waitUntil } from "./proc";
 export { progressBar } from "./progress";
 export { SEED_EPOCH_MS, SEED_USERS, seedTodos } from "./seed";
 export * from "./services";
-export { DEV_JWT_SECRET, mintDevToken } from "./summary";
 export * from "./topics";

@@ -20,6 +20,7 @@ import {
   refreshGeneration,
   vars,
 } from "@million-rps/shared";
+import { DEV_JWT_SECRET } from "@million-rps/write-lambdas";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
@@ -27,7 +28,7 @@ import { answers200, type RunningApp, startApp } from "./apps";
 import { progressBar } from "./progress";
 import { seedTodos } from "./seed";
 import { type RunningServices, redact, startServices } from "./services";
-import { DEV_JWT_SECRET, printSummary } from "./summary";
+import { printSummary } from "./summary";
 import { ensureCommandTopics } from "./topics";
 
 const { values: flags } = parseArgs({

@@ -1,20 +1,4 @@
-import { SignJWT } from "jose";
-
-/**
- * The local stack's JWT secret when JWT_SECRET is unset: obviously fake, the same
- * value as .env.example, accepted only by the local write adapter.
- */
-export const DEV_JWT_SECRET = "dev-only-fake-secret-change-me-0123456789abcdef";
-
-/** A dev token for `sub`, HS256 with the local secret, valid for 12 hours. */
-export function mintDevToken(secret: string, sub: string, ttl = "12h"): Promise<string> {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime(ttl)
-    .sign(new TextEncoder().encode(secret));
-}
+import { mintDevToken } from "@million-rps/write-lambdas";
 
 /** What `npm start` prints once everything is up: where to read, where to write, and how. */
 export async function printSummary(opts: {
@@ -23,7 +7,7 @@ export async function printSummary(opts: {
   metrics: string[];
   jwtSecret: string;
 }): Promise<void> {
-  const token = await mintDevToken(opts.jwtSecret, "alice");
+  const token = await mintDevToken("alice", { secret: opts.jwtSecret, ttlSec: 12 * 3600 });
   const r = opts.readUrl;
   const w = opts.writeUrl;
   const lines = [

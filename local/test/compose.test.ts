@@ -29,7 +29,8 @@ function withoutLegacyIds(node: unknown, parentKey = ""): unknown {
   if (typeof node !== "object" || node === null) return node;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(node)) {
-    const isKeyword = parentKey !== "properties" && (k === "$schema" || (k === "id" && typeof v === "string"));
+    const isKeyword =
+      parentKey !== "properties" && (k === "$schema" || (k === "id" && typeof v === "string"));
     if (!isKeyword) out[k] = withoutLegacyIds(v, k);
   }
   return out;
