@@ -1,0 +1,3 @@
+export * from "./config";
+export * from "./native-uws";
+export * from "./server";

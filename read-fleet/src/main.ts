@@ -1,0 +1,33 @@
+/**
+ * Read fleet entry point: `npx tsx read-fleet/src/main.ts` (or the bundled main.mjs).
+ * Without READ_FLEET_ROLE it is the supervisor and forks itself once per worker.
+ */
+import { ConfigError, createLogger, loadDotEnv } from "@million-rps/shared";
+import { loadConfig } from "./config";
+import { ROLE_VARIABLE, WORKER_INDEX_VARIABLE } from "./ipc";
+import { loadNativeUws, UwsFallbackError } from "./native-uws";
+import { runSupervisor } from "./supervisor";
+import { runWorker } from "./worker";
+
+loadDotEnv();
+const role = process.env[ROLE_VARIABLE] === "worker" ? "worker" : "supervisor";
+const log = createLogger("read-fleet", { base: { role } });
+
+try {
+  const config = loadConfig();
+  loadNativeUws();
+  if (role === "worker") {
+    await runWorker(config, process.env[WORKER_INDEX_VARIABLE] ?? "0");
+  } else {
+    const entry = process.argv[1];
+    if (entry === undefined) throw new Error("cannot tell which script to fork for the workers");
+    await runSupervisor(config, log, { entry, args: process.argv.slice(2) });
+  }
+} catch (err) {
+  if (err instanceof ConfigError || err instanceof UwsFallbackError) {
+    console.error(err.message);
+  } else {
+    log.error("read fleet failed to start", { err });
+  }
+  process.exit(1);
+}

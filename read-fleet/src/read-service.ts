@@ -1,0 +1,171 @@
+import { type CacheKeys, cacheKeys, type Logger } from "@million-rps/shared";
+import type { Pool } from "pg";
+import { BREAKER_STATE_VALUE, CircuitBreaker } from "./circuit-breaker";
+import { CommandStatuses } from "./command-status";
+import type { ReadFleetConfig } from "./config";
+import { Filler } from "./fill";
+import { FleetMetrics, type GaugeSample } from "./fleet-metrics";
+import { type GenerationSource, GenerationWatch } from "./generation-watch";
+import { GenerationCache, L1Budget } from "./l1-cache";
+import { acceptEncodingMemo } from "./negotiation";
+import type { RedisClients } from "./redis-clients";
+import type { Representation } from "./representation";
+
+/** L1 value of `GET /todos/:id`: null remembers "no such todo" for this generation. */
+export interface ItemEntry {
+  readonly rep: Representation | null;
+  readonly bytes: number;
+}
+
+export interface ReadServiceDeps {
+  config: ReadFleetConfig;
+  db: Pool;
+  redis: RedisClients;
+  log: Logger;
+}
+
+const CLOCK_TICK_MS = 25;
+
+/** The state one read process serves from: caches, fillers, generation, metrics. */
+export class ReadService {
+  readonly metrics = new FleetMetrics();
+  readonly keys: CacheKeys;
+  readonly pages: GenerationCache<Representation>;
+  readonly items: GenerationCache<ItemEntry>;
+  readonly commands: CommandStatuses;
+  readonly filler: Filler;
+  readonly watch: GenerationWatch;
+  readonly breakers: { redis: CircuitBreaker; postgres: CircuitBreaker };
+  readonly negotiate = acceptEncodingMemo();
+  readonly ttlMs: number;
+  /** Coarse clock for freshness checks: one Date.now() per tick, not per request. */
+  now = Date.now();
+  /** Set on SIGTERM: answers carry `Connection: close` and /readyz says 503. */
+  draining = false;
+  /** Requests waiting on a fill or lookup; shutdown lets them finish. */
+  pending = 0;
+  private clock: NodeJS.Timeout | undefined;
+
+  constructor(readonly deps: ReadServiceDeps) {
+    const { config } = deps;
+    this.keys = cacheKeys(config.cacheKeyPrefix);
+    this.ttlMs = config.cacheTtlSec * 1000;
+    this.breakers = {
+      redis: new CircuitBreaker("redis", config.breakerFailures, config.breakerOpenMs),
+      postgres: new CircuitBreaker("postgres", config.breakerFailures, config.breakerOpenMs),
+    };
+    this.pages = new GenerationCache(new L1Budget(config.l1MaxEntries, config.l1MaxBytes));
+    // Items are small and many: their own budget, a quarter of the bytes.
+    this.items = new GenerationCache(
+      new L1Budget(config.l1MaxEntries, Math.floor(config.l1MaxBytes / 4)),
+    );
+    this.commands = new CommandStatuses(
+      deps.db,
+      this.breakers.postgres,
+      this.metrics,
+      config.l1MaxEntries,
+    );
+    this.filler = new Filler({
+      redis: deps.redis,
+      db: deps.db,
+      keys: this.keys,
+      ttlSec: config.cacheTtlSec,
+      fillLockMs: config.fillLockMs,
+      cacheControl: config.cacheControl,
+      breakers: this.breakers,
+      metrics: this.metrics,
+      log: deps.log,
+    });
+    this.watch = new GenerationWatch({
+      clients: deps.redis,
+      keys: this.keys,
+      pollMs: config.generationPollMs,
+      log: deps.log,
+      onGeneration: (generation, via) => this.onGeneration(generation, via),
+    });
+  }
+
+  get generation(): number {
+    return this.pages.generation;
+  }
+
+  async start(): Promise<void> {
+    this.clock = setInterval(() => {
+      this.now = Date.now();
+    }, CLOCK_TICK_MS);
+    this.clock.unref();
+    // Serve without Redis if it is away at start: fills go to Postgres, the watch catches up.
+    await this.deps.redis.ready(Math.min(2_000, this.deps.config.redisTimeoutMs * 4));
+    await this.watch.start();
+  }
+
+  stop(): void {
+    this.watch.stop();
+    if (this.clock !== undefined) clearInterval(this.clock);
+  }
+
+  onGeneration(generation: number, via: GenerationSource): void {
+    if (generation === this.pages.generation) return;
+    if (via === "pubsub" && generation < this.pages.generation) {
+      // Published numbers only grow; a lower one is either stale or Redis was reset: ask the key.
+      void this.watch.poll("poll");
+      return;
+    }
+    const from = this.pages.generation;
+    this.pages.switchTo(generation);
+    this.items.switchTo(generation);
+    this.metrics.generationChanges.inc({ via });
+    this.deps.log.debug("generation changed", { from, to: generation, via });
+  }
+
+  /** Ready when Redis answers, or when there is a warm L1 to serve from. */
+  ready(): boolean {
+    return !this.draining && (this.deps.redis.connected || this.pages.size > 0);
+  }
+
+  renderMetrics(): string {
+    const gauges: GaugeSample[] = [
+      {
+        name: "read_generation",
+        help: "Published cache generation this process serves.",
+        values: [[{}, this.generation]],
+      },
+      {
+        name: "read_l1_entries",
+        help: "Entries in the in-process cache, current generation.",
+        values: [
+          [{ cache: "pages" }, this.pages.size],
+          [{ cache: "items" }, this.items.size],
+          [{ cache: "commands" }, this.commands.size],
+        ],
+      },
+      {
+        name: "read_l1_bytes",
+        help: "Bytes held by the in-process cache (all encodings, both generations kept).",
+        values: [
+          [{ cache: "pages" }, this.pages.bytes],
+          [{ cache: "items" }, this.items.bytes],
+        ],
+      },
+      {
+        name: "read_circuit_state",
+        help: "Circuit breaker state per dependency: 0 closed, 1 open, 2 half-open.",
+        values: [
+          [{ dependency: "redis" }, BREAKER_STATE_VALUE[this.breakers.redis.state]],
+          [{ dependency: "postgres" }, BREAKER_STATE_VALUE[this.breakers.postgres.state]],
+        ],
+      },
+      {
+        name: "read_redis_connected",
+        help: "1 when a Redis command connection is ready.",
+        values: [[{}, this.deps.redis.connected ? 1 : 0]],
+      },
+      {
+        name: "read_fills_in_flight",
+        help: "L1 fills running now.",
+        values: [[{}, this.filler.inflightCount]],
+      },
+    ];
+    return this.metrics.render(gauges);
+  }
+}

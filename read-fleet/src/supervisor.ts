@@ -1,0 +1,171 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { type Logger, Registry } from "@million-rps/shared";
+import { startAdminServer } from "./admin";
+import type { ReadFleetConfig } from "./config";
+import { ROLE_VARIABLE, type ToSupervisor, type ToWorker, WORKER_INDEX_VARIABLE } from "./ipc";
+import { mergeExpositions } from "./metrics-merge";
+
+interface WorkerSlot {
+  index: number;
+  child: ChildProcess | undefined;
+  ready: boolean;
+  startedAt: number;
+  crashes: number;
+}
+
+export interface SupervisorOptions {
+  /** Script the workers run (this same entry point), its arguments and Node flags (tsx loader). */
+  entry: string;
+  args?: readonly string[];
+  execArgv?: readonly string[];
+}
+
+const STABLE_AFTER_MS = 10_000;
+const METRICS_TIMEOUT_MS = 1_000;
+
+/**
+ * One uWS process per worker, all listening on HTTP_PORT (uWS sets SO_REUSEPORT,
+ * so the kernel spreads connections). A worker that dies is restarted with a
+ * capped backoff; SIGTERM drains every worker, then exits. The admin port
+ * serves /metrics merged from all workers.
+ */
+export async function runSupervisor(
+  config: ReadFleetConfig,
+  log: Logger,
+  options: SupervisorOptions,
+): Promise<void> {
+  const registry = new Registry();
+  const restarts = registry.counter(
+    "read_fleet_worker_restarts_total",
+    "Workers restarted after dying.",
+  );
+  const alive = registry.gauge("read_fleet_workers", "Worker processes serving now.");
+  const slots: WorkerSlot[] = Array.from({ length: config.workers }, (_, index) => ({
+    index,
+    child: undefined,
+    ready: false,
+    startedAt: 0,
+    crashes: 0,
+  }));
+  let stopping = false;
+  let booted = false;
+  let nextRequest = 1;
+  const replies = new Map<number, (text: string) => void>();
+  let bootFailed: ((err: Error) => void) | undefined;
+  let bootDone: (() => void) | undefined;
+  const boot = new Promise<void>((resolve, reject) => {
+    bootDone = resolve;
+    bootFailed = reject;
+  });
+
+  function start(slot: WorkerSlot): void {
+    const child = fork(options.entry, [...(options.args ?? [])], {
+      env: {
+        ...process.env,
+        [ROLE_VARIABLE]: "worker",
+        [WORKER_INDEX_VARIABLE]: String(slot.index),
+      },
+      execArgv: [...(options.execArgv ?? process.execArgv)],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    slot.child = child;
+    slot.ready = false;
+    slot.startedAt = Date.now();
+    child.on("message", (message: ToSupervisor) => {
+      if (message.type === "ready") {
+        slot.ready = true;
+        alive.set(slots.filter((s) => s.ready).length);
+        if (!booted && slots.every((s) => s.ready)) {
+          booted = true;
+          bootDone?.();
+        }
+      } else if (message.type === "metrics") {
+        replies.get(message.id)?.(message.text);
+      }
+    });
+    child.on("exit", (code, signal) => {
+      slot.child = undefined;
+      slot.ready = false;
+      alive.set(slots.filter((s) => s.ready).length);
+      if (stopping) return;
+      if (!booted) {
+        bootFailed?.(new Error(`worker ${slot.index} exited during start-up (code ${code})`));
+        return;
+      }
+      slot.crashes = Date.now() - slot.startedAt > STABLE_AFTER_MS ? 1 : slot.crashes + 1;
+      const delay = Math.min(100 * 2 ** (slot.crashes - 1), 5_000);
+      log.error("worker died; restarting", { worker: slot.index, code, signal, in_ms: delay });
+      restarts.inc();
+      setTimeout(() => {
+        if (!stopping) start(slot);
+      }, delay);
+    });
+  }
+
+  async function workerMetrics(slot: WorkerSlot): Promise<string | null> {
+    const child = slot.child;
+    if (child === undefined || !slot.ready || !child.connected) return null;
+    const id = nextRequest++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        replies.delete(id);
+        resolve(null);
+      }, METRICS_TIMEOUT_MS);
+      replies.set(id, (text) => {
+        clearTimeout(timer);
+        replies.delete(id);
+        resolve(text);
+      });
+      child.send({ type: "metrics", id } satisfies ToWorker);
+    });
+  }
+
+  async function metrics(): Promise<string> {
+    const texts = await Promise.all(slots.map(workerMetrics));
+    const parts = texts.flatMap((text, i) => (text === null ? [] : [{ worker: String(i), text }]));
+    return mergeExpositions(parts, registry.render());
+  }
+
+  async function shutdown(signal: string): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    log.info("read fleet stopping", { signal });
+    const exits = slots.map(
+      (slot) =>
+        new Promise<void>((resolve) => {
+          const child = slot.child;
+          if (child === undefined || child.exitCode !== null) return resolve();
+          const killer = setTimeout(() => child.kill("SIGKILL"), config.shutdownGraceMs + 3_000);
+          child.once("exit", () => {
+            clearTimeout(killer);
+            resolve();
+          });
+          child.kill("SIGTERM");
+        }),
+    );
+    await Promise.all(exits);
+    await admin?.close();
+    log.info("read fleet stopped");
+    process.exit(0);
+  }
+
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+
+  const admin = await startAdminServer(config.adminHost, config.adminPort, metrics);
+  for (const slot of slots) start(slot);
+  try {
+    await boot;
+  } catch (err) {
+    stopping = true;
+    for (const slot of slots) slot.child?.kill("SIGKILL");
+    await admin.close();
+    throw err;
+  }
+  log.info("read fleet ready", {
+    port: config.httpPort,
+    workers: config.workers,
+    admin_port: admin.port,
+    pids: slots.map((s) => s.child?.pid),
+  });
+}

@@ -1,0 +1,44 @@
+import { createLogger } from "@million-rps/shared";
+import type { ReadFleetConfig } from "./config";
+import type { ToSupervisor, ToWorker } from "./ipc";
+import { startReadServer } from "./server";
+
+function send(message: ToSupervisor): void {
+  process.send?.(message);
+}
+
+/** Body of one forked worker: serve, answer metrics requests, drain on SIGTERM. */
+export async function runWorker(config: ReadFleetConfig, index: string): Promise<void> {
+  const log = createLogger("read-fleet", { level: config.logLevel, base: { worker: index } });
+  process.on("uncaughtException", (err) => {
+    log.error("uncaught exception; exiting for the supervisor to restart this worker", { err });
+    process.exit(1);
+  });
+  process.on("unhandledRejection", (err) => {
+    log.error("unhandled rejection; exiting for the supervisor to restart this worker", { err });
+    process.exit(1);
+  });
+
+  const server = await startReadServer(config, { log });
+  let stopping = false;
+  const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("worker draining", { why, pending: server.service.pending });
+    await server.close();
+    log.info("worker stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  // Ctrl-C reaches the whole process group: the supervisor decides, the worker waits for SIGTERM.
+  process.on("SIGINT", () => {});
+  // The supervisor is gone: do not linger as an orphan holding the port.
+  process.on("disconnect", () => void stop("supervisor disconnected"));
+  process.on("message", (message: ToWorker) => {
+    if (message.type === "metrics") {
+      send({ type: "metrics", id: message.id, text: server.service.renderMetrics() });
+    }
+  });
+  send({ type: "ready", port: server.port, pid: process.pid });
+  log.debug("worker ready", { port: server.port, generation: server.service.generation });
+}
