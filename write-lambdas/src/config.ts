@@ -38,6 +38,8 @@ const JWKS_ALGORITHMS = new Set([
   "EdDSA",
 ]);
 
+const SECRET_ID = /^(arn:aws[\w-]*:secretsmanager:[^\s]+|[\w/+=.@-]{1,512})$/;
+
 function value(env: Env, name: string): string | undefined {
   const v = env[name]?.trim();
   return v === undefined || v === "" ? undefined : v;
@@ -73,7 +75,8 @@ export function readJwtSettings(env: Env): JwtSettings {
     return { mode: "secret", secret: bytes, ...claims };
   }
   if (secretArn !== undefined) {
-    if (!secretArn.startsWith("arn:")) throw new Error("JWT_SECRET_ARN must be an ARN");
+    // Secrets Manager takes an ARN or a name (compose's LocalStack uses a name).
+    if (!SECRET_ID.test(secretArn)) throw new Error("JWT_SECRET_ARN must be a secret ARN or name");
     return { mode: "secret-arn", secretArn, ...claims };
   }
   let url: URL;

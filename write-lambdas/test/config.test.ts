@@ -73,7 +73,12 @@ describe("write config", () => {
       issuer: "https://issuer.example",
       audience: "todos",
     });
-    expect(() => readJwtSettings({ JWT_SECRET_ARN: "my-secret" })).toThrow(/must be an ARN/);
+    expect(readJwtSettings({ JWT_SECRET_ARN: "million-rps/jwt-secret" })).toMatchObject({
+      secretArn: "million-rps/jwt-secret",
+    });
+    for (const bad of ["arn:aws:s3:::bucket", "two words", "x".repeat(513)]) {
+      expect(() => readJwtSettings({ JWT_SECRET_ARN: bad })).toThrow(/secret ARN or name/);
+    }
   });
 
   it("needs issuer and audience with a JWKS, https off loopback, asymmetric algorithms only", () => {

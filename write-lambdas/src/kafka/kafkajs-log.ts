@@ -5,7 +5,8 @@ import { type logCreator, logLevel } from "kafkajs";
 export function kafkajsLogCreator(log: Logger): logCreator {
   return function createKafkajsLogger() {
     return function writeKafkajsEntry({ namespace, level, log: entry }) {
-      const { message, timestamp: _timestamp, ...extra } = entry;
+      // kafkajs repeats the stack of every connection error; the message and broker say enough.
+      const { message, timestamp: _timestamp, stack: _stack, ...extra } = entry;
       const fields = { namespace, ...extra };
       if (level === logLevel.ERROR) log.error(message, fields);
       else if (level === logLevel.WARN) log.warn(message, fields);

@@ -13,6 +13,8 @@ export interface WriteServerOptions extends RuntimeOverrides {
   /** 0 picks a free port. */
   port: number;
   host?: string;
+  /** A request (headers and body) must arrive within this, else 408 and close. */
+  requestTimeoutMs?: number;
 }
 
 export interface WriteServer {
@@ -55,6 +57,12 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   });
 }
 
+/** Node's parser and timeout errors, answered as API Gateway would, in JSON. */
+const CLIENT_ERRORS: Record<string, [number, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout"],
+  HPE_HEADER_OVERFLOW: [431, "Request Header Fields Too Large"],
+};
+
 function tooLarge(res: ServerResponse): void {
   sendJson(res, 413, errorBody("payload_too_large", "the body is too large"), {
     Connection: "close",
@@ -70,6 +78,11 @@ async function serve(
   const method = req.method ?? "GET";
   const url = req.url ?? "/";
   const path = url.split("?", 1)[0] ?? "/";
+  if (path === "/healthz" && (method === "GET" || method === "HEAD")) {
+    // Local only (API Gateway has no such route): liveness for npm start and compose.
+    req.resume();
+    return sendJson(res, 200, '{"status":"ok"}'); // node sends no body for HEAD
+  }
   const route = matchRoute(method, path);
   if (!route.found) {
     req.resume();
@@ -81,7 +94,8 @@ async function serve(
     return;
   }
   if (Number(req.headers["content-length"] ?? 0) > ADAPTER_BODY_MAX) return tooLarge(res);
-  const body = await readBody(req, ADAPTER_BODY_MAX);
+  const body = await readBody(req, ADAPTER_BODY_MAX).catch(() => undefined);
+  if (body === undefined) return; // the client went away or timed out; node has answered it
   if (body === null) return tooLarge(res);
   const event = apiGatewayEvent(
     {
@@ -111,23 +125,27 @@ export async function startWriteServer(options: WriteServerOptions): Promise<Wri
     ...(options.fetchSecret && { fetchSecret: options.fetchSecret }),
     ...(options.log && { log: options.log }),
   });
-  const server = createServer(function onRequest(req, res) {
+  const requestTimeout = options.requestTimeoutMs ?? 15_000;
+  // A slow client that never finishes its request is cut off instead of holding a socket forever.
+  const limits = {
+    requestTimeout,
+    headersTimeout: Math.min(10_000, requestTimeout),
+    keepAliveTimeout: 5_000,
+    connectionsCheckingInterval: Math.min(1_000, requestTimeout),
+  };
+  const server = createServer(limits, function onRequest(req, res) {
     serve(runtime, log, req, res).catch((err: unknown) => {
       log.error("adapter failed", { err });
       if (!res.headersSent) sendJson(res, 500, errorBody("internal", "internal error"));
       else res.destroy();
     });
   });
-  // A slow client that never finishes its request is cut off instead of holding a socket forever.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 15_000;
-  server.keepAliveTimeout = 5_000;
-  server.on("clientError", (err, socket) => {
+  server.on("clientError", function answerUnparsable(err: NodeJS.ErrnoException, socket) {
     if (!socket.writable) return socket.destroy();
-    const status = (err as { code?: string }).code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
-    const body = errorBody("bad_request", "the request could not be parsed");
+    const [status, reason] = CLIENT_ERRORS[err.code ?? ""] ?? [400, "Bad Request"];
+    const body = errorBody(status === 408 ? "request_timeout" : "bad_request", reason);
     socket.end(
-      `HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
   await new Promise<void>((resolve, reject) => {
