@@ -1,5 +1,10 @@
 /** The write path: Lambda handlers (see handlers/), their runtime, and the local HTTP adapter. */
-export { type SecretFetcher, verificationKeys } from "./auth/key-source";
+export {
+  type SecretFetcher,
+  secretFromSecretString,
+  secretsManagerFetcher,
+  verificationKeys,
+} from "./auth/key-source";
 export { type Caller, createTokenVerifier, type TokenVerifier } from "./auth/token-verifier";
 export { buildCommand, commandIds, type WriteKind } from "./commands";
 export {

@@ -61,7 +61,10 @@ export function secretFromSecretString(text: string): Uint8Array {
   return checkHs256Secret(new TextEncoder().encode(secret), "the JWT_SECRET_ARN secret");
 }
 
-function secretsManagerFetcher(region: string | undefined, timeoutMs: number): SecretFetcher {
+export function secretsManagerFetcher(
+  region: string | undefined,
+  timeoutMs: number,
+): SecretFetcher {
   return async function fetchSecretString(secretArn) {
     const { SecretsManagerClient, GetSecretValueCommand } = await import(
       "@aws-sdk/client-secrets-manager"
