@@ -11,9 +11,10 @@ export const ENCODING_NAMES = ["identity", "gzip", "br"] as const;
 
 /** q-value of one `coding;q=x` element, 1 when absent; NaN-safe (junk counts as 0). */
 function qValue(params: string): number {
-  const m = /(?:^|;)\s*q\s*=\s*([0-9.]+)\s*(?:;|$)/i.exec(params);
+  const m = /(?:^|;)\s*q\s*=([^;]*)/i.exec(params);
   if (m === null) return 1;
-  const q = Number(m[1]);
+  const raw = (m[1] as string).trim();
+  const q = /^[0-9.]+$/.test(raw) ? Number(raw) : Number.NaN;
   return Number.isFinite(q) && q >= 0 && q <= 1 ? q : 0;
 }
 

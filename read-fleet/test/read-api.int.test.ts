@@ -1,0 +1,430 @@
+import { createRequire } from "node:module";
+import { connect } from "node:net";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { freshDatabase, waitUntil } from "@million-rps/local/testing";
+import { cacheKeys, encodeCursor, publishGeneration } from "@million-rps/shared";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isNativeUws } from "../src/native-uws";
+import type { ReadServer } from "../src/server";
+import { get, insertTodos, json, metricValue, startTestServer } from "./helpers";
+
+interface Todo {
+  id: string;
+  title: string;
+  description: string;
+  completed: boolean;
+  user_id: string;
+  created_at: string;
+  updated_at: string;
+}
+interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+const TODOS = 230;
+let db: pg.Pool;
+let redis: Redis;
+let server: ReadServer;
+let port: number;
+let databaseUrl: string;
+
+beforeAll(async () => {
+  databaseUrl = await freshDatabase();
+  db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  await insertTodos(db, TODOS);
+  server = await startTestServer({ DATABASE_URL: databaseUrl });
+  port = server.port;
+  redis = new Redis(server.service.deps.config.redisUrl);
+});
+
+afterAll(async () => {
+  await server?.close(0);
+  redis?.disconnect();
+  await db?.end();
+});
+
+async function expectedOrder(): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    "SELECT id FROM todos ORDER BY created_at DESC, id DESC",
+  );
+  return rows.map((r) => r.id);
+}
+
+function nextFrom(link: string | string[] | undefined): string | null {
+  if (typeof link !== "string") return null;
+  const m = /^<(\/todos\?[^>]+)>; rel="next"$/.exec(link);
+  expect(m, `Link header ${link}`).not.toBeNull();
+  return m?.[1] ?? null;
+}
+
+describe("uWS build", () => {
+  it("is the native addon, not the JavaScript fallback", () => {
+    const uws = createRequire(import.meta.url)("uWebSockets.js");
+    expect(isNativeUws(uws)).toBe(true);
+    expect(Function.prototype.toString.call(uws.App)).toContain("[native code]");
+  });
+});
+
+describe("GET /todos", () => {
+  it("walks every page newest first with no gap and no repeat", async () => {
+    const want = await expectedOrder();
+    const seen: string[] = [];
+    let path: string | null = "/todos?limit=7";
+    let pages = 0;
+    while (path !== null) {
+      const r = await get(port, path);
+      expect(r.status).toBe(200);
+      expect(r.headers["content-type"]).toBe("application/json");
+      const page = json<Todo[]>(r);
+      expect(page.length).toBeLessThanOrEqual(7);
+      seen.push(...page.map((t) => t.id));
+      path = nextFrom(r.headers.link);
+      pages++;
+      expect(pages).toBeLessThan(100);
+    }
+    expect(seen).toEqual(want);
+    expect(new Set(seen).size).toBe(TODOS);
+  });
+
+  it("returns a bare array of todos in the seed's shape, 100 by default", async () => {
+    const r = await get(port, "/todos");
+    const page = json<Todo[]>(r);
+    expect(Array.isArray(page)).toBe(true);
+    expect(page).toHaveLength(100);
+    const first = page[0] as Todo;
+    expect(Object.keys(first).sort()).toEqual(
+      ["completed", "created_at", "description", "id", "title", "updated_at", "user_id"].sort(),
+    );
+    expect(first.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    expect(r.headers.vary).toBe("Accept-Encoding");
+    expect(r.headers["cache-control"]).toContain("max-age=");
+    expect(r.headers.etag).toMatch(/^"[^"]+"$/);
+  });
+
+  it("ends with a page that has no next link", async () => {
+    const r = await get(port, "/todos?limit=1000");
+    expect(json<Todo[]>(r)).toHaveLength(TODOS);
+    expect(r.headers.link).toBeUndefined();
+  });
+
+  const cursor = encodeCursor({
+    createdAtMicros: 1_767_225_600_000_000n,
+    id: "0b5b3a3e-2d3c-4e0f-8a1b-2c3d4e5f6a7b",
+  });
+  it.each([
+    "limit=abc",
+    "limit=-1",
+    "limit=0",
+    "limit=1001",
+    "limit=1e3",
+    "limit=10abc",
+    "limit=1&limit=2",
+    "limit=",
+    "limit=%ZZ",
+    "cursor=abc",
+    `cursor=${cursor.slice(0, 20)}`,
+    `cursor=${cursor.slice(0, -2)}AA`.replace(/.$/, "!"),
+    `cursor=${Buffer.from("forged-cursor-forged-cursor!").toString("base64url")}`,
+    `cursor=${cursor}&cursor=${cursor}`,
+  ])("400 with a JSON error for ?%s", async (query) => {
+    const r = await get(port, `/todos?${query}`);
+    expect(r.status).toBe(400);
+    expect(r.headers["content-type"]).toBe("application/json");
+    expect(json<ErrorBody>(r).error.code).toBe("bad_request");
+    expect(json<ErrorBody>(r).error.message).not.toMatch(/at .*\.ts/);
+  });
+
+  it("a well-formed cursor past the oldest todo gives an empty last page", async () => {
+    const r = await get(port, `/todos?cursor=${cursor}`); // 2026-01-01T00:00:00Z, before every seed row
+    expect(r.status).toBe(200);
+    expect(json(r)).toEqual([]);
+    expect(r.headers.link).toBeUndefined();
+  });
+});
+
+describe("encodings and validators", () => {
+  it("each encoding decodes to the identity body, with its own ETag", async () => {
+    const identity = await get(port, "/todos?limit=50");
+    const gz = await get(port, "/todos?limit=50", { "accept-encoding": "gzip" });
+    const br = await get(port, "/todos?limit=50", { "accept-encoding": "gzip, deflate, br" });
+    expect(identity.headers["content-encoding"]).toBeUndefined();
+    expect(gz.headers["content-encoding"]).toBe("gzip");
+    expect(br.headers["content-encoding"]).toBe("br");
+    expect(gunzipSync(gz.body).equals(identity.body)).toBe(true);
+    expect(brotliDecompressSync(br.body).equals(identity.body)).toBe(true);
+    expect(Number(gz.headers["content-length"])).toBe(gz.body.length);
+    const tags = [identity, gz, br].map((r) => r.headers.etag);
+    expect(new Set(tags).size).toBe(3);
+    for (const r of [identity, gz, br]) expect(r.headers.vary).toBe("Accept-Encoding");
+  });
+
+  it("answers If-None-Match with 304 and no body, per encoding", async () => {
+    for (const ae of ["", "gzip", "br"]) {
+      const first = await get(port, "/todos?limit=20", ae === "" ? {} : { "accept-encoding": ae });
+      const etag = first.headers.etag as string;
+      for (const inm of [etag, `W/${etag}`, `"nope", ${etag}`, "*"]) {
+        const r = await get(port, "/todos?limit=20", {
+          "if-none-match": inm,
+          ...(ae === "" ? {} : { "accept-encoding": ae }),
+        });
+        expect(r.status).toBe(304);
+        expect(r.body.length).toBe(0);
+        expect(r.headers.etag).toBe(etag);
+        expect(r.headers.vary).toBe("Accept-Encoding");
+      }
+    }
+    const miss = await get(port, "/todos?limit=20", { "if-none-match": '"other"' });
+    expect(miss.status).toBe(200);
+  });
+
+  it("HEAD sends the same headers and length without a body", async () => {
+    const full = await get(port, "/todos?limit=30", { "accept-encoding": "gzip" });
+    const head = await get(port, "/todos?limit=30", { "accept-encoding": "gzip" }, "HEAD");
+    expect(head.status).toBe(200);
+    expect(head.body.length).toBe(0);
+    for (const h of ["content-length", "etag", "content-encoding", "link", "cache-control"]) {
+      expect(head.headers[h], h).toBe(full.headers[h]);
+    }
+  });
+});
+
+describe("GET /todos/:id", () => {
+  it("200 for a todo, equal to its entry in the list", async () => {
+    const [first] = json<Todo[]>(await get(port, "/todos?limit=1"));
+    const r = await get(port, `/todos/${first?.id}`);
+    expect(r.status).toBe(200);
+    expect(json<Todo>(r)).toEqual(first);
+    expect((await get(port, `/todos/${first?.id}`, {}, "HEAD")).status).toBe(200);
+  });
+
+  it("404 for an unknown id, 400 for a malformed one", async () => {
+    const unknown = await get(port, "/todos/0b5b3a3e-2d3c-4e0f-8a1b-2c3d4e5f6a7b");
+    expect(unknown.status).toBe(404);
+    expect(json<ErrorBody>(unknown).error.code).toBe("not_found");
+    for (const bad of ["abc", "0B5B3A3E-2D3C-4E0F-8A1B-2C3D4E5F6A7B", "1'%20OR%201=1", "%00"]) {
+      const r = await get(port, `/todos/${bad}`);
+      expect(r.status, bad).toBe(400);
+      expect(json<ErrorBody>(r).error.code).toBe("bad_request");
+    }
+  });
+});
+
+describe("GET /commands/:id", () => {
+  const applied = "11111111-2222-4333-8444-555555555555";
+  const rejected = "11111111-2222-4333-8444-666666666666";
+  const unknown = "11111111-2222-4333-8444-777777777777";
+
+  it("pending (not cacheable) until recorded, then the final status", async () => {
+    const pending = await get(port, `/commands/${applied}`);
+    expect(pending.status).toBe(200);
+    expect(json(pending)).toEqual({ command_id: applied, status: "pending" });
+    expect(pending.headers["cache-control"]).toBe("no-store");
+    await db.query(
+      `INSERT INTO commands (command_id, todo_id, actor, type, status, reason, issued_at) VALUES
+       ($1, gen_random_uuid(), 'alice', 'create', 'applied', NULL, now()),
+       ($2, gen_random_uuid(), 'bob', 'delete', 'rejected', 'forbidden', now())`,
+      [applied, rejected],
+    );
+    const done = json<{ status: string }>(await get(port, `/commands/${applied}`));
+    expect(done.status).toBe("applied");
+    const no = json<{ status: string; reason: string }>(await get(port, `/commands/${rejected}`));
+    expect(no).toMatchObject({ status: "rejected", reason: "forbidden" });
+    expect(json(await get(port, `/commands/${unknown}`))).toMatchObject({ status: "pending" });
+  });
+
+  it("keeps final statuses in L1: answered even after the row is gone", async () => {
+    await db.query("DELETE FROM commands WHERE command_id = $1", [applied]);
+    const r = await get(port, `/commands/${applied}`);
+    expect(json<{ status: string }>(r).status).toBe("applied");
+    expect(r.headers["cache-control"]).toContain("immutable");
+  });
+
+  it("400 for a malformed id", async () => {
+    const r = await get(port, "/commands/not-a-uuid");
+    expect(r.status).toBe(400);
+  });
+});
+
+describe("routing, health and hostile input", () => {
+  it("404 JSON for unknown paths, 405 with Allow for other methods", async () => {
+    for (const path of ["/", "/todo", "/todos/", "/todos/a/b", "/x?limit=1"]) {
+      const r = await get(port, path);
+      expect(r.status, path).toBe(404);
+      expect(json<ErrorBody>(r).error.code).toBe("not_found");
+    }
+    for (const [method, path] of [
+      ["POST", "/todos"],
+      ["DELETE", "/todos/0b5b3a3e-2d3c-4e0f-8a1b-2c3d4e5f6a7b"],
+      ["PUT", "/commands/x"],
+      ["OPTIONS", "/todos"],
+    ] as const) {
+      const r = await get(port, path, {}, method);
+      expect(r.status, `${method} ${path}`).toBe(405);
+      expect(r.headers.allow).toBe("GET, HEAD");
+      expect(json<ErrorBody>(r).error.code).toBe("method_not_allowed");
+    }
+  });
+
+  it("/healthz and /readyz", async () => {
+    expect(json(await get(port, "/healthz"))).toEqual({ status: "ok" });
+    const ready = await get(port, "/readyz");
+    expect(ready.status).toBe(200);
+    expect(json(ready)).toMatchObject({ status: "ready" });
+  });
+
+  it("very long URLs get 400, oversized headers a closed connection, never a crash", async () => {
+    const status = (p: Promise<{ status: number }>) =>
+      p.then(
+        (r) => r.status,
+        () => "closed",
+      );
+    expect(await status(get(port, `/todos?limit=10&pad=${"x".repeat(20_000)}`))).toBe(400);
+    expect(await status(get(port, `/todos/${"a".repeat(10_000)}`))).toBe(400);
+    expect(await status(get(port, "/todos", { "x-big": "y".repeat(1_000_000) }))).toBe("closed");
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 500; i++) many[`x-h${i}`] = "v";
+    expect(await status(get(port, "/todos", many))).toBe("closed");
+    expect((await get(port, "/todos?limit=1")).status).toBe(200);
+  });
+
+  function pipeline(paths: readonly string[]): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      const socket = connect(port, "127.0.0.1", () => {
+        socket.write(paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(""));
+      });
+      let text = "";
+      const done = () => {
+        socket.destroy();
+        resolve(text);
+      };
+      socket.on("data", (d) => {
+        text += d.toString("latin1");
+      });
+      socket.on("close", done);
+      socket.on("error", reject);
+      setTimeout(done, 1500);
+    });
+  }
+
+  it("pipelined requests on one connection are answered in order", async () => {
+    const paths = ["/todos?limit=3", "/healthz", "/todos?limit=5", "/nope", "/todos?limit=3"];
+    for (const p of paths) await get(port, p); // warm: answered synchronously from L1
+    const raw = await pipeline(paths);
+    const statuses = [...raw.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+    expect(statuses).toEqual(["200", "200", "200", "404", "200"]);
+  });
+
+  it("a cold request with others pipelined behind it closes that connection, nothing else", async () => {
+    // uWS serves pipelined requests only synchronously: a pending fill ahead of another
+    // request makes it close the connection (the client retries). The process lives on.
+    await pipeline(["/todos?limit=4&cold=1", "/healthz"]);
+    expect((await get(port, "/todos?limit=4&cold=1")).status).toBe(200);
+  });
+
+  it("a client that never finishes its request is cut off; others are served meanwhile", async () => {
+    const socket = connect(port, "127.0.0.1", () => socket.write("GET /todos HTTP/1.1\r\nHost:"));
+    const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    socket.on("error", () => {});
+    expect((await get(port, "/todos?limit=2")).status).toBe(200);
+    await closed; // uWS times idle half-requests out (about 10 s)
+    expect((await get(port, "/healthz")).status).toBe(200);
+  }, 30_000);
+});
+
+describe("cache protocol", () => {
+  it("a new generation costs Postgres one query per page, whatever the concurrency", async () => {
+    const keys = server.service.keys;
+    const before = metricValue(server.service.renderMetrics(), "read_cache_requests_total", {
+      level: "postgres",
+      result: "hit",
+    });
+    const generation = server.service.generation + 10;
+    await publishGeneration(redis, keys, generation);
+    await waitUntil("the server to move to the new generation", () =>
+      Promise.resolve(server.service.generation === generation),
+    );
+    const results = await Promise.all(
+      Array.from({ length: 40 }, () => get(port, "/todos?limit=11")),
+    );
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    const after = metricValue(server.service.renderMetrics(), "read_cache_requests_total", {
+      level: "postgres",
+      result: "hit",
+    });
+    expect(after - before).toBe(1);
+    // The filled entry went to L2 under the generation it was read with.
+    expect(await redis.get(keys.page(generation, 11, null))).toMatch(/^[A-Za-z0-9_-]+\n\[/);
+  });
+
+  it("two processes filling the same new page query Postgres once (the Redis lock)", async () => {
+    const other = await startTestServer({
+      DATABASE_URL: databaseUrl,
+      CACHE_KEY_PREFIX: server.service.deps.config.cacheKeyPrefix,
+    });
+    try {
+      const generation = server.service.generation + 1;
+      await publishGeneration(redis, server.service.keys, generation);
+      await waitUntil("both servers on the new generation", () =>
+        Promise.resolve(
+          server.service.generation === generation && other.service.generation === generation,
+        ),
+      );
+      const pgHits = () =>
+        [server, other].reduce(
+          (n, s) =>
+            n +
+            metricValue(s.service.renderMetrics(), "read_cache_requests_total", {
+              level: "postgres",
+              result: "hit",
+            }),
+          0,
+        );
+      const before = pgHits();
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          get(i % 2 === 0 ? port : other.port, "/todos?limit=13"),
+        ),
+      );
+      expect(results.every((r) => r.status === 200)).toBe(true);
+      expect(new Set(results.map((r) => r.headers.etag)).size).toBe(1);
+      expect(pgHits() - before).toBe(1);
+    } finally {
+      await other.close(0);
+    }
+  });
+
+  it("a published generation with new data is served without waiting for TTL", async () => {
+    await get(port, "/todos?limit=2"); // cached under the current generation
+    await db.query(
+      `INSERT INTO todos (id, title, user_id, created_at, updated_at)
+       VALUES (gen_random_uuid(), 'brand new', 'carol', now(), now())`,
+    );
+    const stale = json<Todo[]>(await get(port, "/todos?limit=2"));
+    expect(stale[0]?.title).not.toBe("brand new"); // L1 does not know yet
+    await publishGeneration(redis, cacheKeys(server.service.deps.config.cacheKeyPrefix), 10_000);
+    await waitUntil("the new todo on the first page", async () => {
+      const page = json<Todo[]>(await get(port, "/todos?limit=2"));
+      return page[0]?.title === "brand new";
+    });
+  });
+
+  it("exposes its counters for the admin port", () => {
+    const text = server.service.renderMetrics();
+    expect(
+      metricValue(text, "read_http_responses_total", { route: "todos", code: "200" }),
+    ).toBeGreaterThan(20);
+    expect(
+      metricValue(text, "read_http_responses_total", { route: "todos", code: "304" }),
+    ).toBeGreaterThan(0);
+    expect(
+      metricValue(text, "read_cache_requests_total", { level: "l1", result: "hit" }),
+    ).toBeGreaterThan(0);
+    expect(
+      metricValue(text, "read_cache_requests_total", { level: "l1", result: "miss" }),
+    ).toBeGreaterThan(0);
+    expect(metricValue(text, "read_generation")).toBe(server.service.generation);
+    expect(metricValue(text, "read_http_responses_total", { code: "400" })).toBeGreaterThan(10);
+  });
+});
