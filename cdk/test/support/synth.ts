@@ -1,0 +1,98 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App, type Environment } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { MillionRpsStack } from "../../src/million-rps-stack";
+import { applySuppressions } from "../../src/nag";
+import { readSettings } from "../../src/settings";
+
+/** A fixed account and region with three AZs in context, as `cdk deploy` would look them up. */
+export const DEPLOY_ENV: Required<Environment> = { account: "111111111111", region: "us-east-1" };
+const DEPLOY_AZS = {
+  "availability-zones:account=111111111111:region=us-east-1": [
+    "us-east-1a",
+    "us-east-1b",
+    "us-east-1c",
+  ],
+};
+
+export interface BuildOptions {
+  /** Run esbuild for the Lambdas (slow); template assertions do not need the code. */
+  bundle?: boolean;
+  /** Environment-aware (three AZs), as a deploy is; default: environment-agnostic, as CI synth is. */
+  deployEnv?: boolean;
+}
+
+/** Builds the stack from context exactly as `bin/app.ts` does, into a private outdir. */
+export function buildStack(
+  context: Record<string, unknown> = {},
+  options: BuildOptions = {},
+): MillionRpsStack {
+  const app = new App({
+    outdir: mkdtempSync(join(tmpdir(), "mrps-cdk-")),
+    context: {
+      ...context,
+      ...(options.deployEnv ? DEPLOY_AZS : {}),
+      ...(options.bundle ? {} : { "aws:cdk:bundling-stacks": [] }),
+    },
+  });
+  const settings = readSettings((key) => app.node.tryGetContext(key));
+  const stack = new MillionRpsStack(app, "MillionRps", {
+    settings,
+    ...(options.deployEnv ? { env: DEPLOY_ENV } : {}),
+  });
+  applySuppressions(stack);
+  return stack;
+}
+
+export function synthStack(
+  context: Record<string, unknown> = {},
+  options: BuildOptions = {},
+): { stack: MillionRpsStack; template: Template } {
+  const stack = buildStack(context, options);
+  return { stack, template: Template.fromStack(stack) };
+}
+
+export interface NagFinding {
+  rule: string;
+  severity: string;
+  paths: string[];
+}
+
+/** cdk-nag AwsSolutions findings (errors and warnings) left after the acknowledgements. */
+export function nagFindings(stack: MillionRpsStack): NagFinding[] {
+  const report = new AwsSolutionsChecks().validateScope(stack);
+  return report.violations.map((v) => ({
+    rule: v.ruleName,
+    severity: v.severity ?? "error",
+    paths: v.violatingResources.map((r) => r.constructPath ?? "?"),
+  }));
+}
+
+type Resources = Record<
+  string,
+  { Type: string; Properties?: Record<string, unknown> } & Record<string, unknown>
+>;
+
+/** The template's resources of one type, by logical id. */
+export function resourcesOf(template: Template, type: string): Resources {
+  return template.findResources(type) as Resources;
+}
+
+/** The one resource of `type` whose logical id starts with `prefix`. */
+export function resourceNamed(
+  template: Template,
+  type: string,
+  prefix: string,
+): { id: string; props: Record<string, unknown> } {
+  const found = Object.entries(resourcesOf(template, type)).filter(([id]) => id.startsWith(prefix));
+  if (found.length !== 1) {
+    throw new Error(
+      `expected one ${type} named ${prefix}*, found ${found.map(([id]) => id).join(", ") || "none"}`,
+    );
+  }
+  const [id, resource] = found[0] as [string, Resources[string]];
+  return { id, props: resource.Properties ?? {} };
+}
