@@ -1,11 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { GenerationCache, L1Budget } from "../src/l1-cache";
 
-const v = (bytes: number, name = "") => ({ bytes, name });
+interface Value {
+  bytes: number;
+  name: string;
+}
+const v = (bytes: number, name = ""): Value => ({ bytes, name });
 
 describe("GenerationCache", () => {
   it("serves the current generation and keeps the previous one only for stale-if-error", () => {
-    const cache = new GenerationCache(new L1Budget(10, 1000), 1);
+    const cache = new GenerationCache<Value>(new L1Budget(10, 1000), 1);
     cache.set("a", v(10, "a1"), 100);
     expect(cache.get("a")?.value.name).toBe("a1");
     expect(cache.switchTo(2)).toBe(true);
@@ -28,7 +32,7 @@ describe("GenerationCache", () => {
   });
 
   it("drops a fill that finishes after the generation moved on", () => {
-    const cache = new GenerationCache(new L1Budget(10, 1000), 1);
+    const cache = new GenerationCache<Value>(new L1Budget(10, 1000), 1);
     cache.switchTo(2);
     expect(cache.set("a", v(10), 100, 1)).toBe(false);
     expect(cache.get("a")).toBeUndefined();

@@ -1,0 +1,198 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import {
+  freePort,
+  freshDatabase,
+  freshKeyPrefix,
+  testServices,
+  waitUntil,
+} from "@million-rps/local/testing";
+import { cacheKeys, refreshGeneration } from "@million-rps/shared";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { get, insertTodos, json, metricValue } from "./helpers";
+
+const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+
+interface Fleet {
+  child: ChildProcess;
+  lines: Record<string, unknown>[];
+  stderr: string[];
+  exited: Promise<number | null>;
+}
+
+/** Runs the fleet the way a container does: one supervisor process forking its workers. */
+function runFleet(env: Record<string, string>): Fleet {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
+    env: { ...process.env, LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const fleet: Fleet = {
+    child,
+    lines: [],
+    stderr: [],
+    exited: new Promise((resolve) => child.on("exit", (code) => resolve(code))),
+  };
+  let buffered = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    buffered += d.toString();
+    let nl = buffered.indexOf("\n");
+    while (nl >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      try {
+        fleet.lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        fleet.lines.push({ raw: line });
+      }
+      nl = buffered.indexOf("\n");
+    }
+  });
+  child.stderr?.on("data", (d: Buffer) => fleet.stderr.push(d.toString()));
+  return fleet;
+}
+
+function readyLine(fleet: Fleet) {
+  return fleet.lines.find((l) => l.msg === "read fleet ready") as
+    | { port: number; workers: number; pids: number[]; admin_port: number }
+    | undefined;
+}
+
+async function adminMetrics(adminPort: number): Promise<string> {
+  return (await get(adminPort, "/metrics")).body.toString();
+}
+
+describe("fleet: supervisor and worker processes", () => {
+  let fleet: Fleet;
+  let port: number;
+  let adminPort: number;
+  let db: pg.Pool;
+  let redis: Redis;
+  let prefix: string;
+
+  beforeAll(async () => {
+    const databaseUrl = await freshDatabase();
+    db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+    await insertTodos(db, 150);
+    [port, adminPort] = await Promise.all([freePort(), freePort()]);
+    prefix = freshKeyPrefix();
+    redis = new Redis(testServices().redisUrl);
+    fleet = runFleet({
+      HTTP_PORT: String(port),
+      ADMIN_PORT: String(adminPort),
+      READ_WORKERS: "2",
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: testServices().redisUrl,
+      CACHE_KEY_PREFIX: prefix,
+      SHUTDOWN_GRACE_MS: "2000",
+    });
+    await waitUntil("the fleet's ready line", () => readyLine(fleet) !== undefined, {
+      timeoutMs: 30_000,
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    if (fleet?.child.exitCode === null) fleet.child.kill("SIGKILL");
+    redis?.disconnect();
+    await db?.end();
+  });
+
+  it("logs one JSON ready line with the port, and serves on it", async () => {
+    const ready = readyLine(fleet);
+    expect(ready).toMatchObject({ port, workers: 2, admin_port: adminPort });
+    expect(ready?.pids).toHaveLength(2);
+    expect((await get(port, "/readyz")).status).toBe(200);
+    expect((await get(port, "/todos?limit=10")).status).toBe(200);
+    const text = await adminMetrics(adminPort);
+    expect(metricValue(text, "read_fleet_workers")).toBe(2);
+    // /metrics lives on the admin port only.
+    expect((await get(port, "/metrics")).status).toBe(404);
+  });
+
+  it("every worker process sees a generation bump and serves the new data", async () => {
+    const keys = cacheKeys(prefix);
+    for (let i = 0; i < 20; i++) await get(port, "/todos?limit=100"); // warm both workers
+    await db.query(
+      `INSERT INTO todos (id, title, user_id, created_at, updated_at)
+       VALUES (gen_random_uuid(), 'seen by all', 'dave', now(), now())`,
+    );
+    const { generation } = await refreshGeneration({
+      redis,
+      db,
+      keys,
+      hotLimits: [100],
+      ttlSec: 60,
+    });
+    await waitUntil("both workers on the new generation", async () => {
+      const text = await adminMetrics(adminPort);
+      return ["0", "1"].every(
+        (w) => metricValue(text, "read_generation", { worker: w }) === generation,
+      );
+    });
+    const served = async () => {
+      const text = await adminMetrics(adminPort);
+      return ["0", "1"].map((w) =>
+        metricValue(text, "read_http_responses_total", { worker: w, route: "todos" }),
+      );
+    };
+    const before = await served();
+    for (let i = 0; i < 40; i++) {
+      const page = json<{ title: string }[]>(await get(port, "/todos?limit=100"));
+      expect(page[0]?.title).toBe("seen by all");
+    }
+    const after = await served();
+    // Each fresh connection lands on either process (SO_REUSEPORT): both answered some.
+    expect((after[0] ?? 0) - (before[0] ?? 0)).toBeGreaterThan(0);
+    expect((after[1] ?? 0) - (before[1] ?? 0)).toBeGreaterThan(0);
+  });
+
+  it("restarts a worker that dies", async () => {
+    const victim = readyLine(fleet)?.pids[0] as number;
+    process.kill(victim, "SIGKILL");
+    await waitUntil("the supervisor to restart the worker", async () => {
+      const text = await adminMetrics(adminPort);
+      return (
+        metricValue(text, "read_fleet_worker_restarts_total") === 1 &&
+        metricValue(text, "read_fleet_workers") === 2
+      );
+    });
+    const results = await Promise.all(Array.from({ length: 20 }, () => get(port, "/todos")));
+    expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
+    expect(fleet.lines.some((l) => l.msg === "worker died; restarting")).toBe(true);
+  });
+
+  it("drains and exits 0 on SIGTERM, taking its workers with it", async () => {
+    const pids = readyLine(fleet)?.pids ?? [];
+    fleet.child.kill("SIGTERM");
+    expect(await fleet.exited).toBe(0);
+    expect(fleet.lines.some((l) => l.msg === "read fleet stopped")).toBe(true);
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(pids.filter(alive)).toEqual([]);
+    await expect(get(port, "/healthz")).rejects.toThrow();
+  });
+});
+
+describe("fleet: refusing to start", () => {
+  it("exits non-zero naming the bad variable", async () => {
+    const fleet = runFleet({ READ_WORKERS: "0", HTTP_PORT: "http" });
+    expect(await fleet.exited).toBe(1);
+    const err = fleet.stderr.join("");
+    expect(err).toContain("READ_WORKERS");
+    expect(err).toContain("HTTP_PORT");
+    expect(err).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it("exits non-zero when uWS fell back to its JavaScript implementation", async () => {
+    const fleet = runFleet({ UWS_USE_FALLBACK: "1", HTTP_PORT: String(await freePort()) });
+    expect(await fleet.exited).toBe(1);
+    expect(fleet.stderr.join("")).toContain("JavaScript fallback");
+  });
+});
