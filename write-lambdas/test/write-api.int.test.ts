@@ -201,6 +201,7 @@ describe("refused writes: a JSON error, the right status, nothing on the topic",
     ["no Authorization header", async () => ({})],
     ["a non-bearer scheme", async () => ({ authorization: "Basic YWxpY2U6cGFzcw==" })],
     ["a malformed token", async () => ({ authorization: "Bearer abc.def" })],
+    ["an empty bearer token", async () => ({ authorization: "Bearer " })],
     [
       "a wrong signature",
       async () => ({ authorization: `Bearer ${await sign(claims(), "HS256", randomBytes(32))}` }),
@@ -379,20 +380,18 @@ describe("refused writes: a JSON error, the right status, nothing on the topic",
     });
   }
 
-  it("answers 431 to a huge header and 408 to a slow client, and keeps serving", async () => {
-    const big = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(
-        `${server.url}/todos`,
-        { method: "POST", headers: { "x-big": "h".repeat(64 * 1024) } },
-        (res) => {
+  it("answers 431 to a huge header or URL and 408 to a slow client, and keeps serving", async () => {
+    const status = (path: string, headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(`${server.url}${path}`, { method: "POST", headers }, (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
-        },
-      );
-      req.on("error", reject);
-      req.end();
-    });
-    expect(big).toBe(431);
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    expect(await status("/todos", { "x-big": "h".repeat(64 * 1024) })).toBe(431);
+    expect(await status(`/todos/${"a".repeat(64 * 1024)}`, {})).toBe(431);
     const slow = await new Promise<string>((resolve) => {
       const socket = connect(server.port, "127.0.0.1", () => {
         socket.write("POST /todos HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
