@@ -1,63 +1,69 @@
 import type { CommandEnvelope } from "@million-rps/shared";
 import type { Pool, PoolClient } from "pg";
+import {
+  ANY_EXISTS_SQL,
+  CURRENT_SQL,
+  DELETE_SQL,
+  INSERT_SQL,
+  RECORD_SQL,
+  RECORDED_SQL,
+  UPDATE_SQL,
+} from "./apply-sql";
 import { ConcurrentApplyError, classifyPgError } from "./failures";
-import { foldCommands, type TodoRow } from "./model";
-import { commandColumns, planWrites, todoColumns, type WritePlan } from "./write-plan";
-
-const RECORDED_SQL =
-  "SELECT command_id::text AS id FROM commands WHERE command_id = ANY($1::uuid[])";
-
-const UTC_MICROS = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
-const CURRENT_SQL = `
-SELECT id::text, title, description, completed, user_id,
-       to_char(created_at AT TIME ZONE 'UTC', ${UTC_MICROS}) AS created_at,
-       to_char(updated_at AT TIME ZONE 'UTC', ${UTC_MICROS}) AS updated_at,
-       version::float8 AS version
-FROM todos WHERE id = ANY($1::uuid[])`;
-
-const TODO_ARRAYS = `$1::uuid[], $2::text[], $3::text[], $4::bool[], $5::text[],
-  $6::timestamptz[], $7::timestamptz[], $8::bigint[]`;
-
-// ON CONFLICT DO NOTHING: a row that appeared since our read is a concurrent writer;
-// the short row count turns it into a retry instead of an overwrite.
-const INSERT_SQL = `
-INSERT INTO todos (id, title, description, completed, user_id, created_at, updated_at, version)
-SELECT * FROM unnest(${TODO_ARRAYS})
-ON CONFLICT (id) DO NOTHING`;
-
-const UPDATE_SQL = `
-UPDATE todos t SET title = u.title, description = u.description, completed = u.completed,
-  user_id = u.user_id, created_at = u.created_at, updated_at = u.updated_at, version = u.version
-FROM unnest(${TODO_ARRAYS}, $9::bigint[])
-  AS u(id, title, description, completed, user_id, created_at, updated_at, version, expected)
-WHERE t.id = u.id AND t.version = u.expected`;
-
-const DELETE_SQL = `
-DELETE FROM todos t USING unnest($1::uuid[], $2::bigint[]) AS d(id, expected)
-WHERE t.id = d.id AND t.version = d.expected`;
-
-// No ON CONFLICT: if another consumer recorded one of these ids meanwhile, the unique
-// violation rolls this transaction back, and the retry skips what it applied.
-const RECORD_SQL = `
-INSERT INTO commands (command_id, todo_id, actor, type, status, reason, issued_at)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
-  $7::timestamptz[])`;
+import { type Fold, foldCommands, type TodoRow } from "./model";
+import { RecentCommands } from "./recent-commands";
+import { commandColumns, planWrites, todoColumns } from "./write-plan";
 
 export interface ApplyResult {
   applied: number;
   forbidden: number;
   notFound: number;
   duplicates: number;
+  /** True when the optimistic attempt found a recorded command or an existing id and was redone. */
+  redone: boolean;
 }
 
 /**
- * Applies commands (in stream order) in one transaction: two reads, at most four
- * set-based writes, whatever the batch size. Nothing is written row by row.
+ * How much a batch reads before folding. `optimistic` (the common case) assumes that
+ * no command was recorded before unless this process remembers recording it, and
+ * that a todo whose first command is a create does not exist yet; so it reads only
+ * the todos that updates and deletes need. Each assumption is checked by a write that
+ * fails when it is wrong (the commands primary key, the insert's row count, one
+ * existence probe); then the batch is redone `careful`ly, reading everything.
  */
+type Mode = "optimistic" | "careful";
+
+/** An optimistic assumption did not hold; the batch is redone carefully. Never escapes. */
+class AssumptionFailed extends Error {
+  override name = "AssumptionFailed";
+}
+
+/** Applies commands (in stream order) in one transaction of set-based statements. */
 export async function applyBatch(
   pool: Pool,
   commands: readonly CommandEnvelope[],
+  recent: RecentCommands = new RecentCommands(0),
 ): Promise<ApplyResult> {
+  let applied: Applied;
+  let redone = false;
+  try {
+    applied = await inTransaction(pool, (c) => applyIn(c, commands, "optimistic", recent));
+  } catch (err) {
+    if (!(err instanceof AssumptionFailed)) throw err;
+    applied = await inTransaction(pool, (c) => applyIn(c, commands, "careful", recent));
+    redone = true;
+  }
+  recent.remember(applied.recordedIds);
+  return { ...applied.result, redone };
+}
+
+interface Applied {
+  result: ApplyResult;
+  /** Every command id of the batch now known to be recorded (committed). */
+  recordedIds: string[];
+}
+
+async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect().catch((err: unknown) => {
     throw classifyPgError(err);
   });
@@ -70,13 +76,13 @@ export async function applyBatch(
   client.on("error", onLost);
   try {
     await client.query("BEGIN");
-    const result = await applyInTransaction(client, commands);
+    const result = await work(client);
     await client.query("COMMIT");
     return result;
   } catch (err) {
     failed = true;
     await client.query("ROLLBACK").catch(() => {});
-    throw classifyPgError(err);
+    throw err instanceof AssumptionFailed ? err : classifyPgError(err);
   } finally {
     client.off("error", onLost);
     // A connection that saw an error may be broken: drop it rather than hand it on.
@@ -84,47 +90,91 @@ export async function applyBatch(
   }
 }
 
-async function applyInTransaction(
+async function applyIn(
   client: PoolClient,
   commands: readonly CommandEnvelope[],
-): Promise<ApplyResult> {
-  const commandIds = [...new Set(commands.map((c) => c.command_id))];
-  const todoIds = [...new Set(commands.map((c) => c.todo_id))];
-  const recordedRows = await client.query<{ id: string }>(RECORDED_SQL, [commandIds]);
-  const recorded = new Set(recordedRows.rows.map((r) => r.id));
-  const current = await client.query<TodoRow>(CURRENT_SQL, [todoIds]);
+  mode: Mode,
+  recent: RecentCommands,
+): Promise<Applied> {
+  const recorded = new Set<string>();
+  if (mode === "careful") {
+    const ids = [...new Set(commands.map((c) => c.command_id))];
+    const rows = await client.query<{ id: string }>(RECORDED_SQL, [ids]);
+    for (const r of rows.rows) recorded.add(r.id);
+  } else {
+    for (const c of commands) if (recent.has(c.command_id)) recorded.add(c.command_id);
+  }
+  const assumedAbsent = mode === "careful" ? new Set<string>() : createdFirst(commands, recorded);
+  const lookIn = [...new Set(commands.map((c) => c.todo_id))].filter(
+    (id) => !assumedAbsent.has(id),
+  );
+  const current = await client.query<TodoRow>(CURRENT_SQL, [lookIn]);
   const before = new Map(current.rows.map((r) => [r.id, r]));
   const lookup = (id: string) => before.get(id) ?? null;
 
   const fold = foldCommands(commands, lookup, (id) => recorded.has(id));
-  const plan = planWrites(fold, lookup);
-  await writePlan(client, plan);
+  await write(client, fold, lookup, mode, assumedAbsent);
 
-  const result: ApplyResult = {
+  const result = {
     applied: 0,
     forbidden: 0,
     notFound: 0,
     duplicates: fold.duplicates,
+    redone: false,
   };
   for (const { outcome } of fold.recorded) {
     if (outcome.status === "applied") result.applied++;
     else if (outcome.reason === "forbidden") result.forbidden++;
     else result.notFound++;
   }
-  return result;
+  return { result, recordedIds: [...recorded, ...fold.recorded.map((r) => r.command.command_id)] };
 }
 
-async function writePlan(client: PoolClient, plan: WritePlan): Promise<void> {
+/** Todo ids whose first command that will be folded (not a known duplicate) is a create. */
+function createdFirst(
+  commands: readonly CommandEnvelope[],
+  recorded: ReadonlySet<string>,
+): Set<string> {
+  const first = new Map<string, string>();
+  for (const c of commands) {
+    if (!recorded.has(c.command_id) && !first.has(c.todo_id)) first.set(c.todo_id, c.type);
+  }
+  return new Set([...first].filter(([, type]) => type === "create").map(([id]) => id));
+}
+
+async function write(
+  client: PoolClient,
+  fold: Fold,
+  lookup: (id: string) => TodoRow | null,
+  mode: Mode,
+  assumedAbsent: ReadonlySet<string>,
+): Promise<void> {
+  const plan = planWrites(fold, lookup);
+  // Commands first: a redelivered batch fails here, before any todo is written.
+  if (plan.recorded.length > 0) {
+    await client.query(RECORD_SQL, commandColumns(plan.recorded)).catch((err: unknown) => {
+      const e = err as { code?: string; constraint?: string };
+      const recordedBefore = e.code === "23505" && e.constraint === "commands_pkey";
+      throw recordedBefore && mode === "optimistic" ? new AssumptionFailed() : err;
+    });
+  }
   if (plan.inserts.length > 0) {
     const r = await client.query(INSERT_SQL, todoColumns(plan.inserts));
+    if (r.rowCount !== plan.inserts.length && mode === "optimistic") throw new AssumptionFailed();
     expectRows("insert", r.rowCount, plan.inserts.length);
+  }
+  if (mode === "optimistic") {
+    // Created and deleted within the batch: nothing was written that would have noticed
+    // an existing todo with that id, so ask.
+    const vanished = [...assumedAbsent].filter((id) => fold.after.get(id) === null);
+    if (vanished.length > 0 && (await client.query(ANY_EXISTS_SQL, [vanished])).rowCount) {
+      throw new AssumptionFailed();
+    }
   }
   if (plan.updates.length > 0) {
     const expected = plan.updates.map((u) => String(u.expectedVersion));
-    const r = await client.query(UPDATE_SQL, [
-      ...todoColumns(plan.updates.map((u) => u.row)),
-      expected,
-    ]);
+    const rows = todoColumns(plan.updates.map((u) => u.row));
+    const r = await client.query(UPDATE_SQL, [...rows, expected]);
     expectRows("update", r.rowCount, plan.updates.length);
   }
   if (plan.deletes.length > 0) {
@@ -133,9 +183,6 @@ async function writePlan(client: PoolClient, plan: WritePlan): Promise<void> {
       plan.deletes.map((d) => String(d.expectedVersion)),
     ]);
     expectRows("delete", r.rowCount, plan.deletes.length);
-  }
-  if (plan.recorded.length > 0) {
-    await client.query(RECORD_SQL, commandColumns(plan.recorded));
   }
 }
 

@@ -14,6 +14,10 @@ export function createWorkerMetrics() {
       "Commands by outcome: applied, rejected_forbidden, rejected_not_found, duplicate, dead_letter",
     ),
     applySeconds: registry.histogram("worker_apply_seconds", "Time to apply one slice in Postgres"),
+    redone: registry.counter(
+      "worker_batches_redone_total",
+      "Slices whose optimistic attempt met a recorded command or an existing id and were redone reading everything",
+    ),
     retries: registry.counter("worker_retries_total", "Retried batch attempts by error name"),
     lag: registry.gauge("worker_partition_lag", "Records behind the high watermark, by partition"),
     generation: registry.gauge("worker_generation", "Last cache generation this worker moved to"),

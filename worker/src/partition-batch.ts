@@ -8,6 +8,7 @@ import { CommandDataError, DatabaseSetupError, isRetriable } from "./failures";
 import type { GenerationMover } from "./generation-mover";
 import { type CommandRecord, type PoisonRecord, slices, takeIn } from "./intake";
 import type { WorkerMetrics } from "./metrics";
+import type { RecentCommands } from "./recent-commands";
 
 export interface PartitionBatchOptions {
   pool: Pool;
@@ -15,9 +16,18 @@ export interface PartitionBatchOptions {
   dlqTopic: string;
   batchSize: number;
   mover: GenerationMover;
+  recent: RecentCommands;
   metrics: WorkerMetrics;
   log: Logger;
 }
+
+const NOTHING: ApplyResult = {
+  applied: 0,
+  forbidden: 0,
+  notFound: 0,
+  duplicates: 0,
+  redone: false,
+};
 
 /** The consumer is stopping while a slice waits for a dependency: leave it uncommitted. */
 class StopRequested extends Error {
@@ -85,13 +95,14 @@ export function createBatchHandler(o: PartitionBatchOptions) {
     commands: CommandRecord[],
     source: DeadLetterSource,
   ): Promise<ApplyResult> {
-    if (commands.length === 0) return { applied: 0, forbidden: 0, notFound: 0, duplicates: 0 };
+    if (commands.length === 0) return NOTHING;
     try {
       const started = performance.now();
       const result = await retrying(control, log, () =>
         applyBatch(
           o.pool,
           commands.map((c) => c.command),
+          o.recent,
         ),
       );
       o.metrics.applySeconds.observe((performance.now() - started) / 1000);
@@ -100,6 +111,7 @@ export function createBatchHandler(o: PartitionBatchOptions) {
       o.metrics.commands.inc({ outcome: "rejected_forbidden" }, result.forbidden);
       o.metrics.commands.inc({ outcome: "rejected_not_found" }, result.notFound);
       o.metrics.commands.inc({ outcome: "duplicate" }, result.duplicates);
+      if (result.redone) o.metrics.redone.inc();
       return result;
     } catch (err) {
       if (!(err instanceof CommandDataError)) throw err;
@@ -109,7 +121,7 @@ export function createBatchHandler(o: PartitionBatchOptions) {
         await retrying(control, log, () =>
           deadLetter([{ record: only.record, reason }], source, "data"),
         );
-        return { applied: 0, forbidden: 0, notFound: 0, duplicates: 0 };
+        return NOTHING;
       }
       const half = Math.ceil(commands.length / 2);
       const a = await applyIsolating(control, log, commands.slice(0, half), source);
@@ -119,6 +131,7 @@ export function createBatchHandler(o: PartitionBatchOptions) {
         forbidden: a.forbidden + b.forbidden,
         notFound: a.notFound + b.notFound,
         duplicates: a.duplicates + b.duplicates,
+        redone: a.redone || b.redone,
       };
     }
   }

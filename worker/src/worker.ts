@@ -6,6 +6,10 @@ import type { WorkerConfig } from "./config";
 import { GenerationMover } from "./generation-mover";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics";
 import { createBatchHandler } from "./partition-batch";
+import { RecentCommands } from "./recent-commands";
+
+/** Command ids remembered to recognise duplicate sends without a lookup (~100 bytes each). */
+const RECENT_COMMANDS = 200_000;
 
 export interface WorkerHandle {
   readonly adminPort: number;
@@ -84,6 +88,7 @@ export async function startWorker(
       dlqTopic: config.dlqTopic,
       batchSize: config.batchSize,
       mover,
+      recent: new RecentCommands(RECENT_COMMANDS),
       metrics,
       log,
     }),

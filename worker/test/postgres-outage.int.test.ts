@@ -27,7 +27,7 @@ function handled(worker: WorkerHandle): number {
 }
 
 // A Postgres of this test's own: stopping the shared one would break other test files.
-const dir = dataDir(`test-${process.pid}`, uniqueName("pg-outage-"));
+const dir = dataDir(uniqueName("test-pg-outage-"));
 const cleanup: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const step of cleanup.reverse()) await step().catch(() => {});

@@ -1,0 +1,246 @@
+import { ensureTopics, type ServiceEndpoints } from "@million-rps/local";
+import { type CommandEnvelope, encodeCommand } from "@million-rps/shared";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import pg from "pg";
+import { slices } from "../src/intake";
+import { CommandStreamModel, type TodoRow } from "../src/model";
+import { todoColumns } from "../src/write-plan";
+import { startProcess } from "./processes";
+import { generateWorkload } from "./workload";
+
+export interface ApplyRateOptions {
+  commands: number;
+  partitions: number;
+  batchSize: number;
+  poolSize: number;
+  seed: number;
+  logDir: string;
+  /** When set, the worker writes a V8 CPU profile there (open it in Chrome DevTools). */
+  profileDir?: string;
+}
+
+export interface ApplyRateResult {
+  produced: number;
+  /** Distinct commands: what the worker records and the raw insert writes. */
+  distinct: number;
+  produceSeconds: number;
+  applySeconds: number;
+  rate: number;
+  /** Slowest full second of the run. */
+  slowestSecond: number;
+  perSecond: number[];
+  rawRates: number[];
+  workerCpuSeconds: number;
+  exact: boolean;
+  mismatch: string | null;
+}
+
+/**
+ * Produces the stream, lets a worker process apply it from a standing start, and
+ * reads the apply rate from the commands' own `recorded_at`. The reference is a raw
+ * batched `INSERT ... SELECT unnest(...)` of one row per distinct command, same batch
+ * size and concurrency, measured before and after the worker run (the faster counts).
+ */
+export async function measureApplyRate(
+  services: ServiceEndpoints,
+  o: ApplyRateOptions,
+): Promise<ApplyRateResult> {
+  const pool = new pg.Pool({
+    connectionString: services.databaseUrl,
+    max: o.poolSize + 1,
+    options: "-c synchronous_commit=on", // as the worker's sessions
+  });
+  try {
+    const topic = `bench-commands-${Date.now().toString(36)}`;
+    const stream = generateWorkload({ count: o.commands, seed: o.seed });
+    const model = new CommandStreamModel();
+    model.apply(stream);
+    const firsts = distinctCommands(stream);
+    const kafka = new Kafka({ brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [
+      { topic, numPartitions: o.partitions },
+      { topic: `${topic}.dlq`, numPartitions: 1 },
+    ]);
+    await admin.disconnect();
+    const produceSeconds = await produceAll(kafka, topic, stream);
+
+    const rawRates = [await rawInsertRate(pool, firsts, o, "raw_before")];
+    const env = {
+      DATABASE_URL: services.databaseUrl,
+      REDIS_URL: services.redisUrl,
+      KAFKA_BROKERS: services.kafkaBrokers.join(","),
+      KAFKA_TODO_TOPIC: topic,
+      KAFKA_GROUP_ID: `bench-${topic}`,
+      CACHE_KEY_PREFIX: `bench-${topic}`,
+      WORKER_POOL_SIZE: String(o.poolSize),
+      WORKER_BATCH_SIZE: String(o.batchSize),
+      DB_POOL_SIZE: String(o.poolSize + 1),
+      ADMIN_PORT: "0",
+    };
+    const profile =
+      o.profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${o.profileDir}`];
+    const worker = await startProcess(
+      "worker-apply",
+      "worker/src/main.ts",
+      env,
+      o.logDir,
+      undefined,
+      profile,
+    );
+    const deadline = Date.now() + 120_000 + o.commands;
+    while ((await count(pool, "commands")) < model.outcomes.size) {
+      if (worker.child.exitCode !== null) throw new Error(`worker exited; see ${worker.logFile}`);
+      if (Date.now() > deadline) throw new Error(`worker did not finish; see ${worker.logFile}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const workerCpuSeconds = worker.cpuSeconds();
+    await worker.stop();
+
+    const timing = await recordedTiming(pool);
+    const mismatch = await compareWithModel(pool, model);
+    rawRates.push(await rawInsertRate(pool, firsts, o, "raw_after"));
+    const perSecond = timing.perSecond;
+    return {
+      produced: stream.length,
+      distinct: model.outcomes.size,
+      produceSeconds,
+      applySeconds: timing.seconds,
+      rate: model.outcomes.size / timing.seconds,
+      slowestSecond: perSecond.length > 2 ? Math.min(...perSecond.slice(1, -1)) : Number.NaN,
+      perSecond,
+      rawRates,
+      workerCpuSeconds,
+      exact: mismatch === null,
+      mismatch,
+    };
+  } finally {
+    await pool.end();
+  }
+}
+
+function distinctCommands(stream: readonly CommandEnvelope[]): TodoRow[] {
+  const seen = new Set<string>();
+  const rows: TodoRow[] = [];
+  for (const c of stream) {
+    if (seen.has(c.command_id)) continue;
+    seen.add(c.command_id);
+    const data = c.data as { title?: string; description?: string; completed?: boolean };
+    rows.push({
+      id: c.command_id,
+      title: data.title ?? "untitled",
+      description: data.description ?? "",
+      completed: data.completed ?? false,
+      user_id: c.actor,
+      created_at: c.issued_at,
+      updated_at: c.issued_at,
+      version: 1,
+    });
+  }
+  return rows;
+}
+
+async function produceAll(kafka: Kafka, topic: string, stream: readonly CommandEnvelope[]) {
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const started = performance.now();
+  // One send at a time keeps each todo's commands in order within its partition.
+  for (const part of slices(stream, 5_000)) {
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: part.map((c) => ({ key: c.todo_id, value: encodeCommand(c) })),
+    });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await producer.disconnect();
+  return seconds;
+}
+
+/** The floor: the same rows into a table shaped like `todos`, batched, as fast as Postgres takes them. */
+async function rawInsertRate(
+  pool: pg.Pool,
+  rows: readonly TodoRow[],
+  o: ApplyRateOptions,
+  table: string,
+): Promise<number> {
+  await pool.query(`DROP TABLE IF EXISTS ${table}`);
+  await pool.query(`CREATE TABLE ${table} (LIKE todos INCLUDING ALL)`);
+  const batches = [...slices(rows, o.batchSize)];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: o.poolSize }, async () => {
+      const client = await pool.connect();
+      try {
+        for (let b = batches[next++]; b !== undefined; b = batches[next++]) {
+          await client.query("BEGIN");
+          await client.query(
+            `INSERT INTO ${table} (id, title, description, completed, user_id, created_at, updated_at, version)
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bool[], $5::text[],
+               $6::timestamptz[], $7::timestamptz[], $8::bigint[])`,
+            todoColumns(b),
+          );
+          await client.query("COMMIT");
+        }
+      } finally {
+        client.release();
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await pool.query(`DROP TABLE ${table}`);
+  return rows.length / seconds;
+}
+
+async function count(pool: pg.Pool, table: string): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+  return rows[0]?.n ?? 0;
+}
+
+/** Apply time from the database's own clock: first to last recorded command, and each second's count. */
+async function recordedTiming(pool: pg.Pool): Promise<{ seconds: number; perSecond: number[] }> {
+  const span = await pool.query<{ seconds: number }>(
+    "SELECT extract(epoch FROM max(recorded_at) - min(recorded_at))::float8 AS seconds FROM commands",
+  );
+  const buckets = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM commands
+     GROUP BY floor(extract(epoch FROM recorded_at - (SELECT min(recorded_at) FROM commands)))
+     ORDER BY 1`,
+  );
+  return { seconds: span.rows[0]?.seconds ?? Number.NaN, perSecond: buckets.rows.map((r) => r.n) };
+}
+
+/** Null when the table and every command status equal the model's; otherwise what differs first. */
+async function compareWithModel(pool: pg.Pool, model: CommandStreamModel): Promise<string | null> {
+  const { rows } = await pool.query<TodoRow>(`
+    SELECT id::text, title, description, completed, user_id,
+      (extract(epoch FROM created_at) * 1000)::float8::text AS created_at,
+      (extract(epoch FROM updated_at) * 1000)::float8::text AS updated_at,
+      version::float8 AS version FROM todos`);
+  if (rows.length !== model.todos.size)
+    return `${rows.length} todos, model has ${model.todos.size}`;
+  for (const r of rows) {
+    const m = model.todos.get(r.id);
+    const same =
+      m !== undefined &&
+      m.title === r.title &&
+      m.description === r.description &&
+      m.completed === r.completed &&
+      m.user_id === r.user_id &&
+      Date.parse(m.created_at) === Number(r.created_at) &&
+      Date.parse(m.updated_at) === Number(r.updated_at) &&
+      m.version === r.version;
+    if (!same) return `todo ${r.id} differs: ${JSON.stringify(r)} vs ${JSON.stringify(m)}`;
+  }
+  const statuses = await pool.query<{ id: string; status: string; reason: string | null }>(
+    "SELECT command_id::text AS id, status, reason FROM commands",
+  );
+  if (statuses.rows.length !== model.outcomes.size) return "command count differs";
+  for (const s of statuses.rows) {
+    const m = model.outcomes.get(s.id);
+    if (m?.status !== s.status || m.reason !== s.reason) return `command ${s.id} differs`;
+  }
+  return null;
+}

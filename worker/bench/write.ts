@@ -1,0 +1,153 @@
+/**
+ * The write-path benchmark: `npm run bench:write [-- --commands 200000 --latency-seconds 30]`.
+ *
+ * 1. Apply rate: N mixed commands already in Kafka, one worker process applies them;
+ *    compared with a raw batched INSERT ... SELECT unnest(...) of the same rows.
+ * 2. Accepted-to-visible: a steady rate of POST /todos through the local write API,
+ *    each new id awaited on GET /todos of the read fleet (p50/p99).
+ *
+ * Starts private Postgres, Redis and Kafka (like the test run), prints one table and
+ * writes it under results/ (git-ignored).
+ */
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { dataDir, repoRoot, startServices } from "@million-rps/local";
+import { migrate } from "@million-rps/shared";
+import pg from "pg";
+import { measureApplyRate } from "./apply-rate";
+import { measureVisibility, VISIBILITY_ENTRIES } from "./latency";
+import { type Row, renderTable, writeResults } from "./report";
+
+const { values: args } = parseArgs({
+  options: {
+    commands: { type: "string", default: "200000" },
+    partitions: { type: "string", default: "12" },
+    "batch-size": { type: "string", default: "2000" },
+    "pool-size": { type: "string", default: "2" },
+    seed: { type: "string", default: "1" },
+    "latency-seconds": { type: "string", default: "30" },
+    "writes-per-sec": { type: "string", default: "500" },
+    "skip-latency": { type: "boolean", default: false },
+  },
+});
+const num = (name: keyof typeof args) => {
+  const n = Number(args[name]);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+  return n;
+};
+const o = {
+  commands: num("commands"),
+  partitions: num("partitions"),
+  batchSize: num("batch-size"),
+  poolSize: num("pool-size"),
+  seed: num("seed"),
+  latencySeconds: num("latency-seconds"),
+  writesPerSec: num("writes-per-sec"),
+};
+const command = `npm run bench:write -- ${process.argv.slice(2).join(" ")}`.trim();
+const say = (m: string) => process.stderr.write(`[bench:write] ${m}\n`);
+const logDir = `bench-write-${process.pid}`;
+
+const services = await startServices({ profile: "test", env: {}, onProgress: say });
+const rows: Row[] = [];
+const details: Record<string, unknown> = { options: o };
+try {
+  const pool = new pg.Pool({ connectionString: services.endpoints.databaseUrl, max: 1 });
+  await migrate(pool);
+  await pool.end();
+
+  say(`apply rate: producing ${o.commands} commands to ${o.partitions} partitions`);
+  const profileDir = process.env.BENCH_PROFILE_DIR;
+  const a = await measureApplyRate(services.endpoints, {
+    ...o,
+    logDir,
+    ...(profileDir === undefined ? {} : { profileDir }),
+  });
+  const raw = Math.max(...a.rawRates);
+  details.applyRate = a;
+  rows.push(
+    {
+      figure: `worker apply rate (${a.distinct} distinct of ${a.produced} commands, ${a.applySeconds.toFixed(1)} s)`,
+      value: `${Math.round(a.rate)} cmd/s`,
+      target: ">= 10000 cmd/s",
+      ok: a.rate >= 10_000,
+    },
+    {
+      figure: "slowest full second of the apply",
+      value: `${a.slowestSecond} cmd`,
+      target: "",
+      ok: null,
+    },
+    {
+      figure: "raw INSERT ... SELECT unnest, same rows (best of before/after)",
+      value: `${Math.round(raw)} rows/s (${a.rawRates.map((r) => Math.round(r)).join(" / ")})`,
+      target: "",
+      ok: null,
+    },
+    {
+      figure: "apply rate / raw insert rate",
+      value: (a.rate / raw).toFixed(2),
+      target: ">= 0.35",
+      ok: a.rate / raw >= 0.35,
+    },
+    {
+      figure: "worker CPU per 1000 commands",
+      value: `${((a.workerCpuSeconds / a.produced) * 1000 * 1000).toFixed(1)} ms`,
+      target: "",
+      ok: null,
+    },
+    {
+      figure: "final table and statuses equal the in-memory model",
+      value: a.exact ? "exact" : (a.mismatch ?? "differs"),
+      target: "exact",
+      ok: a.exact,
+    },
+  );
+
+  const missing = VISIBILITY_ENTRIES.filter((e) => !existsSync(join(repoRoot, e)));
+  if (args["skip-latency"]) {
+    say("accepted-to-visible: skipped (--skip-latency)");
+  } else if (missing.length > 0) {
+    say(`accepted-to-visible: not measured, missing ${missing.join(", ")}`);
+    rows.push({
+      figure: `accepted -> visible p99 at ${o.writesPerSec} writes/s`,
+      value: `not measured: ${missing.join(", ")} missing`,
+      target: "<= 250 ms",
+      ok: false,
+    });
+  } else {
+    say(`accepted-to-visible: ${o.writesPerSec} writes/s for ${o.latencySeconds} s`);
+    const v = await measureVisibility(services.endpoints, { ...o, logDir });
+    details.visibility = v;
+    rows.push(
+      {
+        figure: `writes accepted (202) at ${o.writesPerSec}/s for ${o.latencySeconds} s`,
+        value: `${v.accepted} of ${v.sent} (${v.achievedPerSec.toFixed(0)}/s)`,
+        target: "all",
+        ok: v.accepted === v.sent,
+      },
+      {
+        figure: "accepted -> visible on GET /todos, p50",
+        value: `${v.p50Ms.toFixed(1)} ms`,
+        target: "",
+        ok: null,
+      },
+      {
+        figure: "accepted -> visible on GET /todos, p99",
+        value: `${v.p99Ms.toFixed(1)} ms (max ${v.maxMs.toFixed(1)}, ${v.unseen} unseen)`,
+        target: "<= 250 ms",
+        ok: v.p99Ms <= 250 && v.unseen === 0,
+      },
+    );
+  }
+} finally {
+  await services.stop();
+}
+// Process logs stay in .data/ only when something failed.
+if (!rows.some((r) => r.ok === false)) rmSync(dataDir(logDir), { recursive: true, force: true });
+else say(`process logs: ${dataDir(logDir)}`);
+
+console.log(renderTable(rows));
+console.log(`\nresults: ${writeResults(rows, details, command)}`);
+process.exitCode = rows.some((r) => r.ok === false) ? 1 : 0;

@@ -1,0 +1,86 @@
+import { freshDatabase } from "@million-rps/local/testing";
+import type { CommandEnvelope } from "@million-rps/shared";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateWorkload, seededRandom } from "../bench/workload";
+import { applyBatch } from "../src/apply";
+import { CommandStreamModel } from "../src/model";
+import { RecentCommands } from "../src/recent-commands";
+import { expectedTodos, readOutcomes, readTodos } from "./support/stream";
+
+let pool: pg.Pool;
+beforeAll(async () => {
+  pool = new pg.Pool({ connectionString: await freshDatabase(), max: 2 });
+});
+afterAll(async () => {
+  await pool.end();
+});
+
+async function expectModelled(stream: readonly CommandEnvelope[]) {
+  const model = new CommandStreamModel();
+  model.apply(stream);
+  const ids = new Set(stream.map((c) => c.todo_id));
+  const todos = new Map([...(await readTodos(pool))].filter(([id]) => ids.has(id)));
+  const commandIds = new Set(stream.map((c) => c.command_id));
+  const outcomes = new Map([...(await readOutcomes(pool))].filter(([id]) => commandIds.has(id)));
+  expect(todos).toEqual(expectedTodos(model.todos));
+  expect(outcomes).toEqual(model.outcomes);
+}
+
+describe("applyBatch against Postgres", () => {
+  it("redoes a batch carefully when a command was recorded by an earlier process", async () => {
+    const stream = generateWorkload({ count: 400, seed: 11, duplicateShare: 0 });
+    await applyBatch(pool, stream.slice(0, 300), new RecentCommands());
+    // A restarted worker (nothing remembered) gets an overlapping batch: a redelivery.
+    const result = await applyBatch(pool, stream.slice(250), new RecentCommands());
+    expect(result.redone).toBe(true);
+    expect(result.duplicates).toBe(50);
+    await expectModelled(stream);
+  });
+
+  it("notices a create of an id that exists although the batch assumed it new", async () => {
+    const [first] = generateWorkload({ count: 1, seed: 12 });
+    if (first?.type !== "create") throw new Error("expected a create");
+    const again = (actor: string, n: number, type: "create" | "delete" | "update") =>
+      ({
+        ...first,
+        command_id: first.command_id.replace(/.{4}$/, String(1000 + n)),
+        actor,
+        type,
+        data: type === "create" ? first.data : type === "update" ? { completed: true } : {},
+        issued_at: new Date(Date.parse(first.issued_at) + n).toISOString(),
+      }) as CommandEnvelope;
+    const stream = [
+      first,
+      // Someone else "creates" the same id, then tries to change it: both forbidden.
+      again("mallory", 1, "create"),
+      again("mallory", 2, "update"),
+      // The owner's re-create is a no-op; created-and-deleted inside one batch.
+      again(first.actor, 3, "create"),
+      again(first.actor, 4, "delete"),
+    ];
+    await applyBatch(pool, [first], new RecentCommands());
+    const theft = await applyBatch(pool, stream.slice(1, 3), new RecentCommands());
+    expect(theft).toMatchObject({ redone: true, forbidden: 2, applied: 0 });
+    const vanish = await applyBatch(pool, stream.slice(3), new RecentCommands());
+    expect(vanish).toMatchObject({ redone: true, applied: 2 });
+    await expectModelled(stream);
+  });
+
+  it("ends with the modelled table under random redeliveries and restarts", async () => {
+    const stream = generateWorkload({ count: 6_000, seed: 13, burstShare: 0.03 });
+    const random = seededRandom(13);
+    let recent = new RecentCommands();
+    let redone = 0;
+    for (let start = 0; start < stream.length; ) {
+      const end = Math.min(stream.length, start + 50 + Math.floor(random() * 400));
+      const result = await applyBatch(pool, stream.slice(start, end), recent);
+      if (result.redone) redone++;
+      if (random() < 0.2) recent = new RecentCommands(); // a restart forgets everything
+      // Sometimes the next batch starts before this one's end: offsets were not committed.
+      start = random() < 0.3 ? Math.max(start + 1, end - Math.floor(random() * 200)) : end;
+    }
+    expect(redone).toBeGreaterThan(0);
+    await expectModelled(stream);
+  });
+});
