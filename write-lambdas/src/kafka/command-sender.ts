@@ -109,9 +109,12 @@ export function kafkaCommandSender(options: KafkaSenderOptions): CommandSender {
         throw new DependencyError("kafka", "Kafka refused or lost the write", { cause: err });
       }
     },
+    /** Disconnects the producer; bounded, so a shutdown never hangs on a dead broker. */
     async close() {
-      const p = producer.peek();
-      if (p !== undefined) await (await p.catch(() => undefined))?.disconnect();
+      const pending = producer.peek();
+      if (pending === undefined) return;
+      const disconnect = pending.then((p) => p.disconnect());
+      await withDeadline(timeoutMs, disconnect, "disconnecting").catch(() => {});
     },
   };
 }

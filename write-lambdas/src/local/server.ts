@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { createLogger, type Env, errorBody, type Logger } from "@million-rps/shared";
 import { createWriteRuntime, type RuntimeOverrides, type WriteRuntime } from "../runtime";
 import { apiGatewayEvent, matchRoute } from "./api-gateway-event";
+import { answerClientError, readBody, sendJson, tooLarge } from "./http-io";
 
 /** Like API Gateway's own payload cap, only smaller: past it the adapter answers 413 without buffering. */
 export const ADAPTER_BODY_MAX = 1024 * 1024;
@@ -23,50 +24,6 @@ export interface WriteServer {
   readonly runtime: WriteRuntime;
   /** Stops accepting, lets in-flight writes finish (bounded), then disconnects the producer. */
   close(): Promise<void>;
-}
-
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: string,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, {
-    "Content-Type": "application/json",
-    "Content-Length": Buffer.byteLength(body),
-    ...headers,
-  });
-  res.end(body);
-}
-
-/** Reads the body up to `limit` bytes; null when the client sends more. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > limit) {
-        req.removeAllListeners("data");
-        req.resume();
-        resolve(null);
-      } else chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
-/** Node's parser and timeout errors, answered as API Gateway would, in JSON. */
-const CLIENT_ERRORS: Record<string, [number, string]> = {
-  ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout"],
-  HPE_HEADER_OVERFLOW: [431, "Request Header Fields Too Large"],
-};
-
-function tooLarge(res: ServerResponse): void {
-  sendJson(res, 413, errorBody("payload_too_large", "the body is too large"), {
-    Connection: "close",
-  });
 }
 
 async function serve(
@@ -140,14 +97,7 @@ export async function startWriteServer(options: WriteServerOptions): Promise<Wri
       else res.destroy();
     });
   });
-  server.on("clientError", function answerUnparsable(err: NodeJS.ErrnoException, socket) {
-    if (!socket.writable) return socket.destroy();
-    const [status, reason] = CLIENT_ERRORS[err.code ?? ""] ?? [400, "Bad Request"];
-    const body = errorBody(status === 408 ? "request_timeout" : "bad_request", reason);
-    socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  });
+  server.on("clientError", answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host ?? "127.0.0.1", () => resolve());
