@@ -25,7 +25,11 @@ export class Cache extends Construct {
   constructor(scope: Construct, id: string, network: Network, settings: Settings) {
     super(scope, id);
     const { cache } = settings.sizing;
-    this.securityGroup = network.securityGroup(this, "Sg", "Redis: only the read fleet and worker");
+    this.securityGroup = network.securityGroup(
+      this,
+      "Sg",
+      "Redis: only the read fleet, worker and seed task",
+    );
     this.authToken = new secretsmanager.Secret(this, "AuthToken", {
       description: "million-rps ElastiCache AUTH token (REDIS_PASSWORD)",
       // ElastiCache tokens: 16..128 printable characters, no @ " or /.

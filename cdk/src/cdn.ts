@@ -10,8 +10,8 @@ import type { Settings } from "./settings";
 
 /**
  * Optional (`-c cdn=true`) CloudFront micro-cache in front of the read NLB.
- * The read fleet's Cache-Control (max-age=1 by default) decides how long an
- * edge holds a page; the origin already has identity, gzip and brotli bodies,
+ * The read fleet's Cache-Control (max-age=1, stale-while-revalidate=5 by
+ * default) decides how long an edge holds a page; the origin already has identity, gzip and brotli bodies,
  * so CloudFront only normalizes Accept-Encoding into the cache key and never
  * compresses itself. Reads only: writes go to the HTTP API.
  */

@@ -65,7 +65,8 @@ export class CommandLog extends Construct {
         unauthenticated: { enabled: false },
       },
       encryptionInfo: { encryptionInTransit: { clientBroker: "TLS", inCluster: true } },
-      configurationInfo: { arn: config.attrArn, revision: 1 },
+      // The latest revision, so a changed setting (partitions, replication) reaches the brokers.
+      configurationInfo: { arn: config.attrArn, revision: config.attrLatestRevisionRevision },
       // Per-topic rates (the DLQ alarm) need PER_TOPIC_PER_BROKER; consumer lag is in DEFAULT.
       enhancedMonitoring: "PER_TOPIC_PER_BROKER",
       loggingInfo: {

@@ -100,7 +100,11 @@ export class MillionRpsStack extends Stack {
       settings,
     );
     for (const sg of [migrateSg, topicsSg, seedSg]) {
-      sg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), "ECR image pull, logs, MSK API");
+      sg.addEgressRule(
+        ec2.Peer.anyIpv4(),
+        ec2.Port.tcp(443),
+        "AWS APIs over HTTPS: ECR, logs, Secrets Manager, MSK",
+      );
     }
 
     this.readFleet = new ReadFleet(this, "ReadFleet", {

@@ -1,4 +1,4 @@
-import { Duration } from "aws-cdk-lib";
+import { Duration, Stack } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import { Construct } from "constructs";
 import { AlarmTopic, ONE_MINUTE } from "./alarms";
@@ -158,6 +158,7 @@ export class Observability extends Construct {
     });
 
     this.dashboard = new cloudwatch.Dashboard(this, "Dashboard", {
+      dashboardName: Stack.of(this).stackName,
       defaultInterval: Duration.hours(3),
     });
     const w = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>

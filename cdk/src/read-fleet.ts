@@ -78,7 +78,7 @@ export class ReadFleet extends Construct {
         READ_WORKERS: String(workers),
         CACHE_TTL_SEC: String(settings.cacheTtlSec),
         CACHE_KEY_PREFIX: "todos",
-        CACHE_CONTROL: settings.cacheControl,
+        ...(settings.cacheControl && { CACHE_CONTROL: settings.cacheControl }),
         LOG_LEVEL: "info",
         ...db.environment,
         ...redis.environment,

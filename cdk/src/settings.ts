@@ -17,7 +17,8 @@ export interface Settings {
   /** Who may reach the read NLB. */
   readAllowedCidr: string;
   cacheTtlSec: number;
-  cacheControl: string;
+  /** Overrides the read fleet's own Cache-Control (max-age=1 plus stale-while-revalidate). */
+  cacheControl: string | undefined;
   /** Keep the database, snapshots and logs on `cdk destroy`, with deletion protection. */
   retainData: boolean;
 }
@@ -150,8 +151,7 @@ export function readSettings(get: ContextReader): Settings {
     cdnDomain: cdnDomainOf(get),
     readAllowedCidr,
     cacheTtlSec: num(get, "cacheTtlSec", 300),
-    // Lets CloudFront (or any CDN) hold a page for a second: the micro-cache.
-    cacheControl: text(get, "cacheControl", "public, max-age=1"),
+    cacheControl: text(get, "cacheControl"),
     retainData: flag(get, "retainData", false),
   });
 }
