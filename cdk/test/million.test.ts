@@ -169,11 +169,8 @@ describe("read edge", () => {
   });
 
   it("sums DLQ arrivals over all three brokers", () => {
-    const [, dlq] =
-      Object.entries(resourcesOf(template, "AWS::CloudWatch::Alarm")).find(([id]) =>
-        id.startsWith("ObservabilityDlqMessages"),
-      ) ?? [];
-    const metrics = (dlq?.Properties as { Metrics: { Expression?: string }[] }).Metrics;
+    const dlq = resourceNamed(template, "AWS::CloudWatch::Alarm", "ObservabilityDlqMessages");
+    const metrics = dlq.props.Metrics as { Expression?: string }[];
     expect(metrics.find((m) => m.Expression)?.Expression).toBe(
       "FILL(b1, 0) + FILL(b2, 0) + FILL(b3, 0)",
     );
