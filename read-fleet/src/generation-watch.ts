@@ -10,7 +10,9 @@ export interface GenerationWatchDeps {
   log: Logger;
   /**
    * Called with every generation number seen. Numbers read from the key are
-   * authoritative (even lower ones: Redis was reset); the receiver decides.
+   * authoritative (even lower ones: Redis was reset). "reconnect" means the number
+   * was read after a connection came back: Redis may have restarted empty and
+   * numbering restarted, so even an equal number may name other data.
    */
   onGeneration: (generation: number, via: GenerationSource) => void;
 }
@@ -23,6 +25,8 @@ export interface GenerationWatchDeps {
 export class GenerationWatch {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
+  /** A connection came back: the next successful read resets L1 whatever number it finds. */
+  private resetPending = false;
 
   constructor(private readonly deps: GenerationWatchDeps) {}
 
@@ -35,11 +39,16 @@ export class GenerationWatch {
         this.deps.onGeneration(generation, "pubsub");
       }
     });
-    let connectedBefore = false;
-    subscriber.on("ready", () => {
-      if (connectedBefore) void this.poll("reconnect");
-      connectedBefore = true;
-    });
+    for (const client of [subscriber, ...this.deps.clients.commands]) {
+      let connectedBefore = client.status === "ready";
+      client.on("ready", () => {
+        if (connectedBefore) {
+          this.resetPending = true;
+          void this.poll("reconnect");
+        }
+        connectedBefore = true;
+      });
+    }
     subscriber.subscribe(this.deps.keys.invalidationChannel).catch((err: Error) => {
       this.deps.log.warn("could not subscribe to invalidations yet; polling meanwhile", { err });
     });
@@ -53,8 +62,10 @@ export class GenerationWatch {
     if (this.polling) return;
     this.polling = true;
     try {
+      const reset = this.resetPending;
       const generation = await readGeneration(this.deps.clients.next(), this.deps.keys);
-      this.deps.onGeneration(generation, via);
+      if (reset) this.resetPending = false;
+      this.deps.onGeneration(generation, reset ? "reconnect" : via);
     } catch (err) {
       this.deps.log.debug("generation read failed", { err, via });
     } finally {

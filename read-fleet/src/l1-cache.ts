@@ -32,6 +32,7 @@ export class GenerationCache<V extends Sized> {
   private current = new Map<string, Slot<V>>();
   private previous = new Map<string, Slot<V>>();
   private gen: number;
+  private epochCount = 0;
 
   constructor(
     private readonly budget: L1Budget,
@@ -42,6 +43,11 @@ export class GenerationCache<V extends Sized> {
 
   get generation(): number {
     return this.gen;
+  }
+
+  /** Changes on every switch or reset, even to the same number: a fill started before is stale. */
+  get epoch(): number {
+    return this.epochCount;
   }
 
   get size(): number {
@@ -65,9 +71,9 @@ export class GenerationCache<V extends Sized> {
     return this.current.get(key) ?? this.previous.get(key);
   }
 
-  /** Stores under the current generation, unless `generation` is no longer current. */
-  set(key: string, value: V, freshUntil: number, generation = this.gen): boolean {
-    if (generation !== this.gen) return false;
+  /** Stores under the current generation, unless the `epoch` the fill started in is over. */
+  set(key: string, value: V, freshUntil: number, epoch = this.epochCount): boolean {
+    if (epoch !== this.epochCount) return false;
     this.remove(this.current, key);
     this.current.set(key, { value, freshUntil, used: false });
     this.budget.entries++;
@@ -83,11 +89,17 @@ export class GenerationCache<V extends Sized> {
    */
   switchTo(generation: number): boolean {
     if (generation === this.gen) return false;
+    this.reset(generation);
+    return true;
+  }
+
+  /** Starts `generation` afresh even if it is the current number (Redis may have reused it). */
+  reset(generation: number): void {
     this.dropAll(this.previous);
     this.previous = this.current;
     this.current = new Map();
     this.gen = generation;
-    return true;
+    this.epochCount++;
   }
 
   private remove(map: Map<string, Slot<V>>, key: string): void {

@@ -105,15 +105,16 @@ export class ReadService {
   }
 
   onGeneration(generation: number, via: GenerationSource): void {
-    if (generation === this.pages.generation) return;
+    if (generation === this.pages.generation && via !== "reconnect") return;
     if (via === "pubsub" && generation < this.pages.generation) {
       // Published numbers only grow; a lower one is either stale or Redis was reset: ask the key.
       void this.watch.poll("poll");
       return;
     }
     const from = this.pages.generation;
-    this.pages.switchTo(generation);
-    this.items.switchTo(generation);
+    // After a reconnect even the same number starts afresh: a Redis restarted empty reuses numbers.
+    this.pages.reset(generation);
+    this.items.reset(generation);
     this.metrics.generationChanges.inc({ via });
     this.deps.log.debug("generation changed", { from, to: generation, via });
   }

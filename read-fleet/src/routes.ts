@@ -154,8 +154,9 @@ export function registerRoutes(app: TemplatedApp, service: ReadService): void {
       return;
     }
     const generation = pages.generation;
+    const epoch = pages.epoch;
     const store = (rep: Representation) => {
-      pages.set(rawQuery, rep, service.now + service.ttlMs, generation);
+      pages.set(rawQuery, rep, service.now + service.ttlMs, epoch);
       return rep;
     };
     if (expired !== undefined) {
@@ -208,6 +209,7 @@ export function registerRoutes(app: TemplatedApp, service: ReadService): void {
     }
     metrics.cache(L1_MISS);
     const generation = items.generation;
+    const epoch = items.epoch;
     const d = defer(res, req, head);
     const answer = (entry: ItemEntry) => {
       if (entry.rep === null) failLater(res, d, NO_SUCH_TODO, ROUTE_TODO);
@@ -216,7 +218,7 @@ export function registerRoutes(app: TemplatedApp, service: ReadService): void {
     filler.item(generation, id).then(
       (rep) => {
         const entry: ItemEntry = rep === null ? NOT_FOUND_ENTRY : { rep, bytes: rep.bytes };
-        items.set(id, entry, service.now + service.ttlMs, generation);
+        items.set(id, entry, service.now + service.ttlMs, epoch);
         answer(entry);
       },
       (err: unknown) => {

@@ -31,11 +31,17 @@ describe("GenerationCache", () => {
     expect(cache.get("a")).toBeUndefined();
   });
 
-  it("drops a fill that finishes after the generation moved on", () => {
+  it("drops a fill that finishes after the generation moved on, or was reset", () => {
     const cache = new GenerationCache<Value>(new L1Budget(10, 1000), 1);
+    const started = cache.epoch;
     cache.switchTo(2);
-    expect(cache.set("a", v(10), 100, 1)).toBe(false);
+    expect(cache.set("a", v(10), 100, started)).toBe(false);
     expect(cache.get("a")).toBeUndefined();
+    const again = cache.epoch;
+    cache.reset(2); // same number, new data (Redis restarted empty)
+    expect(cache.generation).toBe(2);
+    expect(cache.set("a", v(10), 100, again)).toBe(false);
+    expect(cache.set("a", v(10), 100, cache.epoch)).toBe(true);
   });
 
   it("bounds entries, evicting the previous generation first, then the least recently hit", () => {

@@ -1,0 +1,83 @@
+import { rmSync } from "node:fs";
+import {
+  dataDir,
+  freePort,
+  postgresInstance,
+  sleep,
+  testServices,
+  waitUntil,
+} from "@million-rps/local/testing";
+import { cacheKeys, migrate, publishGeneration, readGeneration } from "@million-rps/shared";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { afterAll, expect, it } from "vitest";
+import type { ReadServer } from "../src/server";
+import { get, insertTodos, json, loadLoop, startTestServer } from "./helpers";
+
+// Stop Postgres under read load: cached reads keep answering 200 from L1 and L2,
+// and a page Postgres can no longer fill falls back to the bytes we still hold.
+
+const dir = dataDir(`test-${process.pid}`, "read-fleet-postgres");
+let server: ReadServer | undefined;
+let instance: ReturnType<typeof postgresInstance> | undefined;
+let redis: Redis | undefined;
+
+afterAll(async () => {
+  await server?.close(0);
+  redis?.disconnect();
+  await instance?.stop("immediate");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it("cached reads stay 200 while Postgres is down", async () => {
+  instance = postgresInstance(dir, await freePort());
+  await instance.start();
+  const setup = new pg.Pool({ connectionString: instance.url, max: 1 });
+  await migrate(setup);
+  await insertTodos(setup, 120);
+  await setup.end();
+
+  server = await startTestServer({
+    DATABASE_URL: instance.url,
+    DB_TIMEOUT_MS: "500",
+    BREAKER_OPEN_MS: "300",
+  });
+  const port = server.port;
+  redis = new Redis(testServices().redisUrl);
+  const keys = cacheKeys(server.service.deps.config.cacheKeyPrefix);
+
+  const firstPage = await get(port, "/todos?limit=10");
+  const item = json<{ id: string }[]>(firstPage)[0]?.id as string;
+  const paths = ["/todos", "/todos?limit=10", `/todos/${item}`];
+  for (const p of paths) expect((await get(port, p)).status).toBe(200);
+
+  const load = loadLoop(port, paths, 6);
+  await sleep(300);
+  await instance.stop("immediate");
+  await sleep(1_000);
+
+  // A new generation while Postgres is down: the hot page was pre-filled in L2 (as the
+  // worker does before publishing); the other pages fall back to what L1 still holds.
+  const generation = (await readGeneration(redis, keys)) + 1;
+  const gen = server.service.generation;
+  const hot = await redis.get(keys.page(gen, 100, null));
+  expect(hot).not.toBeNull();
+  await redis.set(keys.page(generation, 100, null), hot as string, "EX", 60);
+  await publishGeneration(redis, keys, generation);
+  await waitUntil("the server on the new generation", () =>
+    Promise.resolve(server?.service.generation === generation),
+  );
+  await sleep(1_000);
+  // Never cached anywhere and Postgres is down: an honest 503, not a hang.
+  const cold = await get(port, "/todos?limit=33");
+  expect(cold.status).toBe(503);
+  expect(cold.headers["retry-after"]).toBe("1");
+  const statuses = await load.stop();
+  expect(load.total).toBeGreaterThan(50);
+  expect(Object.fromEntries(statuses)).toEqual({ 200: load.total });
+
+  await instance.start();
+  await waitUntil("reads that need Postgres to work again", async () => {
+    return (await get(port, "/todos?limit=33")).status === 200;
+  });
+}, 90_000);
