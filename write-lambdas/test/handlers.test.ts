@@ -6,7 +6,8 @@ import { event, JSON_TYPE } from "./support";
  * environment, nothing connected until a write gets past validation.
  */
 describe("Lambda entry files", () => {
-  const saved = { ...process.env };
+  const KEYS = ["JWT_SECRET", "KAFKA_BROKERS", "LOG_LEVEL"] as const;
+  const saved = KEYS.map((k) => [k, process.env[k]] as const);
   beforeEach(() => {
     vi.resetModules();
     // Nothing listens on port 9: a test that reached Kafka would fail with 503, not 4xx.
@@ -17,7 +18,10 @@ describe("Lambda entry files", () => {
     });
   });
   afterEach(() => {
-    process.env = { ...saved };
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   });
 
   it("export a handler per route that refuses unauthenticated and invalid writes", async () => {
