@@ -46,6 +46,24 @@ describe("queryTodoPage against real Postgres", () => {
     );
   });
 
+  it("renders compact JSON, byte for byte what JSON.stringify would (every byte is served millions of times)", async () => {
+    const page = await queryTodoPage(pool, 5, null);
+    expect(page.json).toBe(JSON.stringify(JSON.parse(page.json)));
+    const first = (JSON.parse(page.json) as Todo[])[0];
+    const one = await queryTodoJson(pool, first?.id ?? "");
+    expect(one).toBe(JSON.stringify(first));
+    // Field order is the seed's: id, title, description, completed, user_id, created_at, updated_at.
+    expect(Object.keys(first ?? {})).toEqual([
+      "id",
+      "title",
+      "description",
+      "completed",
+      "user_id",
+      "created_at",
+      "updated_at",
+    ]);
+  });
+
   it("ends with next = null on an exact last page and on an empty table page", async () => {
     const all = await queryTodoPage(pool, 25, null);
     expect(all.next).not.toBeNull(); // a full page cannot know it is the last
