@@ -7,10 +7,19 @@ import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { MillionRpsStack } from "../src/million-rps-stack";
 import { applySuppressions } from "../src/nag";
-import { readSettings } from "../src/settings";
+import { readSettings, type Settings } from "../src/settings";
+import { SizingError } from "../src/sizing";
 
 const app = new App();
-const settings = readSettings((key) => app.node.tryGetContext(key));
+let settings: Settings;
+try {
+  settings = readSettings((key) => app.node.tryGetContext(key));
+} catch (err) {
+  // A bad -c value is the user's to fix: say which, without a stack trace.
+  if (!(err instanceof SizingError)) throw err;
+  console.error(`million-rps: ${err.message}`);
+  process.exit(1);
+}
 const stack = new MillionRpsStack(app, app.node.tryGetContext("stackName") ?? "MillionRps", {
   settings,
   description: `million-rps Todo API (${settings.sizing.profile} profile)`,

@@ -21,26 +21,37 @@ fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 cd "$cdk_dir"
+# Offline: no "newer version" lookup (telemetry and notices are off in cdk.json).
+export CDK_DISABLE_VERSION_CHECK=1
 
 synth() {
   local name="$1"
   shift
   echo "== cdk synth ($name) $*"
-  if ! npx cdk synth --quiet --output "$out/$name" "$@" >"$out/$name.log" 2>&1; then
-    cat "$out/$name.log"
-    echo "cdk synth ($name) failed" >&2
-    exit 1
-  fi
+  npx cdk synth --quiet --output "$out/$name" "$@" >"$out/$name.log" 2>&1
 }
 
-synth small
-synth million -c profile=million
+# The three synths run side by side; each log is shown if it fails.
+pids=()
+synth small & pids+=($!)
+synth million -c profile=million & pids+=($!)
 # Every optional branch: JWKS instead of the generated secret, custom CDN domain,
 # narrowed NLB ingress, retained data with deletion protection.
 synth hardened -c profile=million -c retainData=true -c readAllowedCidr=203.0.113.0/24 \
   -c jwksUrl=https://id.example.com/.well-known/jwks.json -c jwtIssuer=https://id.example.com/ \
   -c jwtAudience=todos -c cdnDomainName=todos.example.com \
-  -c cdnCertificateArn=arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-000000000000
+  -c cdnCertificateArn=arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-000000000000 &
+pids+=($!)
+failed=0
+for i in 0 1 2; do
+  name=$(echo small million hardened | cut -d' ' -f$((i + 1)))
+  if ! wait "${pids[$i]}"; then
+    cat "$out/$name.log"
+    echo "cdk synth ($name) failed" >&2
+    failed=1
+  fi
+done
+[ "$failed" = 0 ] || exit 1
 
 echo "== cfn-lint $version"
 "$venv/bin/cfn-lint" --config-file "$cdk_dir/.cfnlintrc" -- "$out"/*/*.template.json
