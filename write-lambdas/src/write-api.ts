@@ -44,7 +44,11 @@ export function writeHandler(kind: WriteKind, deps: WriteDeps): WriteHandler {
   const now = deps.now ?? (() => new Date());
   return async function handleWrite(event) {
     try {
-      const caller = await deps.verify(header(event, "authorization"));
+      const authorization = header(event, "authorization");
+      // A cold container's Kafka connect (MSK IAM) runs while the key source is fetched;
+      // anonymous requests never make it connect.
+      if (authorization !== undefined) deps.sender.prepare?.();
+      const caller = await deps.verify(authorization);
       const command = commandFromRequest(kind, event, caller, now());
       try {
         await deps.sender.send(command);

@@ -11,6 +11,8 @@ import { kafkajsLogCreator } from "./kafkajs-log";
 
 /** Puts one command on the log; resolves only once every in-sync replica has it. */
 export interface CommandSender {
+  /** Starts connecting if not yet connected, without waiting (overlaps a cold start's other fetches). */
+  prepare?(): void;
   send(command: CommandEnvelope): Promise<void>;
   close(): Promise<void>;
 }
@@ -101,6 +103,9 @@ export function kafkaCommandSender(options: KafkaSenderOptions): CommandSender {
   }
 
   return {
+    prepare() {
+      producer.get().catch(() => {}); // a failure is retried, and reported, by the send itself
+    },
     async send(command) {
       try {
         await withDeadline(timeoutMs, produce(command), "the Kafka acknowledgement");
