@@ -264,6 +264,20 @@ describe("write handlers", () => {
     });
   }
 
+  it("starts the Kafka connect for a request with a token, never for an anonymous one", async () => {
+    let prepared = 0;
+    const sender = { ...recordingSender(), prepare: () => void prepared++ };
+    const handle = writeHandler("delete", { verify, sender, retryAfterSec: 7, log });
+    await handle(event("DELETE", `/todos/${TODO}`));
+    expect(prepared).toBe(0);
+    const res = await handle(
+      event("DELETE", `/todos/${TODO}`, {
+        headers: { authorization: `Bearer ${await token("a")}` },
+      }),
+    );
+    expect([res.statusCode, prepared]).toEqual([202, 1]);
+  });
+
   it("answers 503 with Retry-After when Kafka does not acknowledge", async () => {
     const { handle, auth } = await setup(
       "create",
