@@ -8,6 +8,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
@@ -120,6 +121,11 @@ for (const name of HANDLERS) {
     },
   );
 }
+// Init times on a shared 2-core machine move with other processes; the load says how busy it was.
+const load = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(" ");
+rows.push({ figure: "load average (1/5/15 min) after the run", value: load, target: "", ok: null });
 report(
   "write-lambdas-bundle",
   `npx tsx write-lambdas/bench/bundle.ts --runs ${runs}`,
