@@ -8,7 +8,6 @@ import type { Network } from "./network";
 import type { Settings } from "./settings";
 import { brokerCount } from "./sizing";
 
-export const KAFKA_VERSION = "3.9.x.kraft";
 /** The SASL/IAM over TLS listener: the only one enabled. */
 export const MSK_IAM_PORT = 9098;
 export const TODO_TOPIC = "todo-commands";
@@ -16,7 +15,7 @@ export const DLQ_TOPIC = `${TODO_TOPIC}.dlq`;
 export const WORKER_GROUP = "todo-workers";
 
 /**
- * MSK (Kafka 3.9, KRaft) holding `todo-commands` and its DLQ. IAM auth only,
+ * MSK (Kafka 3.9, KRaft by default) holding `todo-commands` and its DLQ. IAM auth only,
  * TLS everywhere. IAM resources are the cluster, one topic or one group, so
  * each caller is granted exactly the Kafka actions it performs.
  */
@@ -36,7 +35,7 @@ export class CommandLog extends Construct {
     const config = new msk.CfnConfiguration(this, "Config", {
       name: `${Stack.of(this).stackName}-commands`,
       description: "million-rps: topics are created by the topics task, never on first use",
-      kafkaVersionsList: [KAFKA_VERSION],
+      kafkaVersionsList: [kafka.version],
       serverProperties: [
         "auto.create.topics.enable=false",
         `default.replication.factor=${this.replicationFactor}`,
@@ -52,7 +51,7 @@ export class CommandLog extends Construct {
     });
     this.cluster = new msk.CfnCluster(this, "Cluster", {
       clusterName: `${Stack.of(this).stackName}-commands`,
-      kafkaVersion: KAFKA_VERSION,
+      kafkaVersion: kafka.version,
       numberOfBrokerNodes: this.brokers,
       brokerNodeGroupInfo: {
         instanceType: kafka.instanceType,

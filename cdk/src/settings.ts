@@ -85,6 +85,7 @@ export function readSizing(get: ContextReader): Sizing {
       instanceType: text(get, "kafkaInstanceType", p.kafka.instanceType),
       brokersPerAz: num(get, "kafkaBrokersPerAz", p.kafka.brokersPerAz),
       volumeGiB: num(get, "kafkaVolumeGiB", p.kafka.volumeGiB),
+      version: text(get, "kafkaVersion", p.kafka.version),
     },
     database: {
       instanceClass: text(get, "dbInstanceClass", p.database.instanceClass),

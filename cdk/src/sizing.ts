@@ -13,7 +13,14 @@ export interface Sizing {
   /** Fargate ARM64 read fleet; one uWS worker process per vCPU. */
   read: { vcpu: number; memoryMiB: number; minTasks: number; maxTasks: number; cpuTarget: number };
   worker: { vcpu: number; memoryMiB: number; minTasks: number; maxTasks: number; poolSize: number };
-  kafka: { partitions: number; instanceType: string; brokersPerAz: number; volumeGiB: number };
+  kafka: {
+    partitions: number;
+    instanceType: string;
+    brokersPerAz: number;
+    volumeGiB: number;
+    /** MSK's version string: `3.9.x.kraft` (KRaft, as locally) or `3.9.x` (ZooKeeper). */
+    version: string;
+  };
   database: { instanceClass: string; storageGiB: number; multiAz: boolean };
   cache: { nodeType: string; replicas: number };
   api: { rateLimit: number; burstLimit: number; lambdaMemoryMiB: number };
@@ -28,7 +35,13 @@ export const PROFILES: Readonly<Record<ProfileName, Sizing>> = {
     natGateways: 1,
     read: { vcpu: 1, memoryMiB: 2048, minTasks: 2, maxTasks: 4, cpuTarget: 60 },
     worker: { vcpu: 0.5, memoryMiB: 1024, minTasks: 1, maxTasks: 2, poolSize: 4 },
-    kafka: { partitions: 6, instanceType: "kafka.t3.small", brokersPerAz: 1, volumeGiB: 20 },
+    kafka: {
+      partitions: 6,
+      instanceType: "kafka.t3.small",
+      brokersPerAz: 1,
+      volumeGiB: 20,
+      version: "3.9.x.kraft",
+    },
     database: { instanceClass: "t4g.small", storageGiB: 20, multiAz: false },
     cache: { nodeType: "cache.t4g.small", replicas: 1 },
     api: { rateLimit: 500, burstLimit: 1000, lambdaMemoryMiB: 512 },
@@ -40,7 +53,13 @@ export const PROFILES: Readonly<Record<ProfileName, Sizing>> = {
     natGateways: 3,
     read: { vcpu: 4, memoryMiB: 8192, minTasks: 12, maxTasks: 100, cpuTarget: 60 },
     worker: { vcpu: 1, memoryMiB: 2048, minTasks: 3, maxTasks: 24, poolSize: 8 },
-    kafka: { partitions: 24, instanceType: "kafka.m7g.large", brokersPerAz: 1, volumeGiB: 500 },
+    kafka: {
+      partitions: 24,
+      instanceType: "kafka.m7g.large",
+      brokersPerAz: 1,
+      volumeGiB: 500,
+      version: "3.9.x.kraft",
+    },
     database: { instanceClass: "r7g.large", storageGiB: 200, multiAz: true },
     cache: { nodeType: "cache.r7g.large", replicas: 2 },
     api: { rateLimit: 10_000, burstLimit: 5_000, lambdaMemoryMiB: 1024 },
@@ -97,6 +116,9 @@ export function validateSizing(s: Sizing): Sizing {
     throw new SizingError(
       `worker: maxTasks ${s.worker.maxTasks} exceeds partitions ${s.kafka.partitions}; extra consumers would idle`,
     );
+  }
+  if (s.kafka.version !== "3.9.x.kraft" && s.kafka.version !== "3.9.x") {
+    throw new SizingError(`kafka: version 3.9.x.kraft or 3.9.x (got ${s.kafka.version})`);
   }
   if (s.maxAzs < 2 || s.maxAzs > 3) throw new SizingError("maxAzs must be 2 or 3");
   if (s.natGateways < 1 || s.natGateways > s.maxAzs) {

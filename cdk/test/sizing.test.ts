@@ -45,6 +45,13 @@ describe("sizing from context", () => {
     );
   });
 
+  it("takes Kafka 3.9 only, KRaft or ZooKeeper", () => {
+    expect(readSizing(context({ kafkaVersion: "3.9.x" })).kafka.version).toBe("3.9.x");
+    expect(() => readSizing(context({ kafkaVersion: "4.0.x" }))).toThrow(
+      /3\.9\.x\.kraft or 3\.9\.x/,
+    );
+  });
+
   it("validates every shipped profile", () => {
     for (const p of Object.values(PROFILES)) expect(validateSizing(p)).toBe(p);
   });
