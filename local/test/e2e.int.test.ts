@@ -1,27 +1,15 @@
-import { rmSync } from "node:fs";
-import { mintDevToken } from "@million-rps/write-lambdas";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { answers200, type RunningApp, startApp } from "../src/apps";
-import { dataDir } from "../src/paths";
-import {
-  freePort,
-  freshDatabase,
-  freshKeyPrefix,
-  freshTopics,
-  testServices,
-  waitUntil,
-} from "../src/testing";
+import { waitUntil } from "../src/testing";
+import { startTestStack, type TestStack } from "../src/testing/test-stack";
 
 // The native stack end to end, as `npm start` runs it: the worker, the write API
 // (Lambda handlers behind the local adapter) and the read fleet (two uWS
 // processes), as child processes against the real Postgres, Redis and Kafka.
 
-const SECRET = "e2e-test-secret-not-real-0123456789abcdef";
 /** Accepted-to-visible bound for this test on a noisy 2-core CI machine (the benchmark measures the real figure). */
 const FRESHNESS_MS = 5_000;
 
-const profile = `test-${process.pid}-e2e`;
-const apps: RunningApp[] = [];
+let stack: TestStack | undefined;
 let read = "";
 let write = "";
 let alice = "";
@@ -36,69 +24,15 @@ interface Todo {
 }
 
 beforeAll(async () => {
-  const services = testServices();
-  const [databaseUrl, topics, readPort, readAdmin, writePort, workerAdmin] = await Promise.all([
-    freshDatabase(),
-    freshTopics(3),
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
-  const env = {
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: services.redisUrl,
-    KAFKA_BROKERS: services.kafkaBrokers.join(","),
-    KAFKA_TODO_TOPIC: topics.topic,
-    KAFKA_DLQ_TOPIC: topics.dlqTopic,
-    KAFKA_GROUP_ID: `e2e-${topics.topic}`,
-    CACHE_KEY_PREFIX: freshKeyPrefix(),
-    JWT_SECRET: SECRET,
-    LOG_LEVEL: "warn",
-  };
-  read = `http://127.0.0.1:${readPort}`;
-  write = `http://127.0.0.1:${writePort}`;
-  apps.push(
-    await startApp(
-      {
-        name: "worker",
-        entry: "worker/src/main.ts",
-        env: { ...env, ADMIN_PORT: String(workerAdmin) },
-        ready: () => answers200(`http://127.0.0.1:${workerAdmin}/healthz`),
-      },
-      profile,
-    ),
-    await startApp(
-      {
-        name: "write-api",
-        entry: "write-lambdas/src/local/main.ts",
-        env: { ...env, WRITE_HTTP_PORT: String(writePort) },
-        ready: () => answers200(`${write}/healthz`),
-      },
-      profile,
-    ),
-    await startApp(
-      {
-        name: "read-fleet",
-        entry: "read-fleet/src/main.ts",
-        env: {
-          ...env,
-          HTTP_PORT: String(readPort),
-          ADMIN_PORT: String(readAdmin),
-          READ_WORKERS: "2",
-        },
-        ready: () => answers200(`${read}/readyz`),
-      },
-      profile,
-    ),
-  );
-  alice = await mintDevToken("alice", { secret: SECRET, ttlSec: 600 });
-  bob = await mintDevToken("bob", { secret: SECRET, ttlSec: 600 });
+  stack = await startTestStack({ name: "e2e" });
+  read = stack.readUrl;
+  write = stack.writeUrl;
+  alice = await stack.token("alice");
+  bob = await stack.token("bob");
 }, 120_000);
 
 afterAll(async () => {
-  for (const app of apps.reverse()) await app.stop();
-  rmSync(dataDir(profile), { recursive: true, force: true });
+  await stack?.stop();
 });
 
 async function send(method: string, path: string, token: string, body?: unknown) {

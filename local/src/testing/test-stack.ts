@@ -1,0 +1,86 @@
+import { rmSync } from "node:fs";
+import { cacheKeys, refreshGeneration } from "@million-rps/shared";
+import { mintDevToken } from "@million-rps/write-lambdas";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { dataDir } from "../paths";
+import { seedTodos } from "../seed";
+import { freshDatabase, freshKeyPrefix, freshTopics, testServices } from "./fixtures";
+import { type Stack, type StackOptions, type StackServices, startStack } from "./stack";
+
+/** An obviously fake HS256 secret for the stacks tests start. */
+export const TEST_JWT_SECRET = "test-only-fake-secret-not-real-0123456789abcdef";
+
+export interface TestStackOptions extends Omit<StackOptions, "profile" | "jwt"> {
+  /** Names the log folder: `.data/test-<pid>-<name>/logs`. */
+  name: string;
+  /** Defaults to `{ JWT_SECRET: TEST_JWT_SECRET }`. */
+  jwt?: Readonly<Record<string, string>>;
+  /** Seeded todos (deterministic rows, see local/src/seed.ts), published as a generation before the apps start. */
+  seed?: number;
+  partitions?: number;
+}
+
+export interface TestStack extends Stack {
+  readonly services: StackServices;
+  /** An HS256 token for `sub` signed with TEST_JWT_SECRET, valid for 10 minutes. */
+  token(sub: string): Promise<string>;
+  /** Stops the apps and removes the log folder. */
+  stop(): Promise<void>;
+}
+
+/** Seeds `count` todos and publishes a generation whose hot page is in Redis, as `npm start` does. */
+export async function seedAndPublish(services: StackServices, count: number): Promise<void> {
+  const pool = new pg.Pool({ connectionString: services.databaseUrl, max: 2 });
+  const redis = new Redis(services.redisUrl);
+  try {
+    await seedTodos(pool, count);
+    await refreshGeneration({
+      redis,
+      db: pool,
+      keys: cacheKeys(services.keyPrefix),
+      hotLimits: [100],
+      ttlSec: 300,
+    });
+  } finally {
+    await pool.end();
+    redis.disconnect();
+  }
+}
+
+/**
+ * The native stack on the test run's services, with a fresh database, fresh
+ * topics and a fresh key prefix of its own: what e2e, contract and bad-input
+ * tests start in `beforeAll`.
+ */
+export async function startTestStack(options: TestStackOptions): Promise<TestStack> {
+  const shared = testServices();
+  const [databaseUrl, topics] = await Promise.all([
+    freshDatabase(),
+    freshTopics(options.partitions ?? 3),
+  ]);
+  const services: StackServices = {
+    databaseUrl,
+    redisUrl: shared.redisUrl,
+    kafkaBrokers: shared.kafkaBrokers,
+    topic: topics.topic,
+    dlqTopic: topics.dlqTopic,
+    keyPrefix: freshKeyPrefix(),
+  };
+  if (options.seed !== undefined && options.seed > 0) await seedAndPublish(services, options.seed);
+  const profile = `test-${process.pid}-${options.name}`;
+  const stack = await startStack(services, {
+    ...options,
+    profile,
+    jwt: options.jwt ?? { JWT_SECRET: TEST_JWT_SECRET },
+  });
+  return {
+    ...stack,
+    services,
+    token: (sub) => mintDevToken(sub, { secret: TEST_JWT_SECRET, ttlSec: 600 }),
+    async stop() {
+      await stack.stop();
+      rmSync(dataDir(profile), { recursive: true, force: true });
+    },
+  };
+}
