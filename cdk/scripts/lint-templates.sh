@@ -13,6 +13,10 @@ version="1.58.0"
 venv="${CFN_LINT_VENV:-$root/.data/cfn-lint-venv}"
 
 if ! "$venv/bin/cfn-lint" --version 2>/dev/null | grep -qF "$version"; then
+  if ! python3 -c "import venv, ensurepip" 2>/dev/null; then
+    echo "cfn-lint needs python3 with venv support (Debian: apt-get install python3-venv)" >&2
+    exit 1
+  fi
   echo "== installing cfn-lint $version into $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==$version"

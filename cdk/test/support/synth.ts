@@ -1,9 +1,10 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, type Environment } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
+import { afterAll } from "vitest";
 import { MillionRpsStack } from "../../src/million-rps-stack";
 import { applySuppressions } from "../../src/nag";
 import { readSettings } from "../../src/settings";
@@ -30,8 +31,11 @@ export function buildStack(
   context: Record<string, unknown> = {},
   options: BuildOptions = {},
 ): MillionRpsStack {
+  const outdir = mkdtempSync(join(tmpdir(), "mrps-cdk-"));
+  // Bundles and image contexts land here: gone when the test file is done.
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
   const app = new App({
-    outdir: mkdtempSync(join(tmpdir(), "mrps-cdk-")),
+    outdir,
     context: {
       ...context,
       ...(options.deployEnv ? DEPLOY_AZS : {}),
