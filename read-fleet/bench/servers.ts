@@ -38,7 +38,7 @@ export function fetchRaw(
   });
 }
 
-/** Starts a script with tsx, pinned to `cpus` when given, and waits until `readyPath` answers 200. */
+/** Starts a script with tsx (pinned to `cpus` when given) and waits until `readyPath` answers 200. */
 export async function startServer(opts: {
   name: string;
   script: string;

@@ -39,6 +39,7 @@ export async function runSupervisor(
     "read_fleet_worker_restarts_total",
     "Workers restarted after dying.",
   );
+  restarts.inc({}, 0); // exported as 0 from the start, not absent
   const alive = registry.gauge("read_fleet_workers", "Worker processes serving now.");
   const slots: WorkerSlot[] = Array.from({ length: config.workers }, (_, index) => ({
     index,

@@ -1,0 +1,75 @@
+import { execFileSync } from "node:child_process";
+import { availableParallelism } from "node:os";
+import type { Measurements } from "./measure";
+import type { PipelineVerdict } from "./results";
+import { fetchRaw, freePort, type ServerProcess } from "./servers";
+import { say, settings } from "./settings";
+
+/** 64 connections x 16 requests in flight for a minute: zero errors and the same worker alive. */
+export async function pipelinedCase(
+  m: Measurements,
+  fleet: ServerProcess,
+  port: number,
+  adminPort: number,
+): Promise<PipelineVerdict> {
+  const workerPidsBefore = childPids(fleet.pid);
+  const r = await m.measure(
+    `fleet 1 worker, pipelined x${settings.pipelineDepth}`,
+    fleet,
+    m.wrk(port, { pipeline: settings.pipelineDepth, seconds: settings.pipelineSeconds }),
+    `depth ${settings.pipelineDepth}, ${settings.pipelineSeconds} s`,
+  );
+  const metrics = (await fetchRaw(adminPort, "/metrics")).body.toString();
+  const line = metrics.split("\n").find((l) => l.startsWith("read_fleet_worker_restarts_total"));
+  const restarts = line === undefined ? Number.NaN : Number(line.split(" ").pop());
+  const workerPidsAfter = childPids(fleet.pid);
+  const supervisorAlive = fleet.alive();
+  const ok =
+    r.socketErrors === 0 &&
+    r.non2xx === 0 &&
+    supervisorAlive &&
+    restarts === 0 &&
+    workerPidsAfter.length === 1 &&
+    workerPidsAfter.join() === workerPidsBefore.join();
+  say(
+    `pipelined: errors ${r.socketErrors}, non-2xx ${r.non2xx}, supervisor alive ${supervisorAlive}, ` +
+      `worker ${workerPidsBefore.join(",")} -> ${workerPidsAfter.join(",")}, restarts ${restarts}: ${ok ? "OK" : "FAILED"}`,
+  );
+  return { ok, restarts, workerPidsBefore, workerPidsAfter, supervisorAlive };
+}
+
+/** The whole fleet, one worker per CPU; nothing pinned, so wrk competes for the same cores. */
+export async function wholeFleetCase(
+  m: Measurements,
+  main: string,
+  fleetEnv: (port: number, workers: number) => Record<string, string>,
+): Promise<void> {
+  const workers = availableParallelism();
+  const port = await freePort();
+  const whole = await m.start(
+    "fleet-all-workers",
+    main,
+    { ...fleetEnv(port, workers), ADMIN_PORT: String(await freePort()) },
+    { port, pinned: false },
+  );
+  await m.measure(
+    `fleet ${workers} workers (whole box)`,
+    whole,
+    { ...m.wrk(port), cpus: undefined, threads: 2, connections: settings.connections * 2 },
+    `unpinned; wrk -t2 -c${settings.connections * 2} shares the same ${workers} CPUs`,
+  );
+  await m.stop(whole);
+}
+
+function childPids(parent: number): number[] {
+  try {
+    return execFileSync("pgrep", ["-P", String(parent)])
+      .toString()
+      .split("\n")
+      .filter((s) => s.trim() !== "")
+      .map(Number)
+      .sort((a, b) => a - b);
+  } catch {
+    return [];
+  }
+}
