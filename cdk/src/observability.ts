@@ -8,7 +8,14 @@ import type { CommandLog } from "./command-log";
 import type { Database } from "./database";
 import type { ReadFleet } from "./read-fleet";
 import type { Settings } from "./settings";
-import { dlqMessagesIn, errorLogMetric, kafkaDiskUsed, offsetLag, timeLag } from "./signals";
+import {
+  dlqMessagesIn,
+  kafkaDiskUsed,
+  logLineMetric,
+  offsetLag,
+  read5xxFilterPattern,
+  timeLag,
+} from "./signals";
 import type { Worker } from "./worker";
 import type { WriteApi } from "./write-api";
 
@@ -27,7 +34,7 @@ export interface ObservabilityProps {
 export const THRESHOLDS = {
   write5xxPercent: 1,
   writeP99Ms: 1000,
-  readErrorLinesPerMinute: 10,
+  read5xxLinesPerMinute: 10,
   read5xxPercent: 1,
   readOriginP99Ms: 100,
   lagSeconds: 30,
@@ -70,11 +77,16 @@ export class Observability extends Construct {
       description: "Write API p99 latency (includes the Kafka acks=all wait)",
     });
 
-    const readErrors = errorLogMetric(readFleet.logGroup, "ReadFleetErrorLines");
-    a.alarm(this, "ReadErrors", {
+    const readErrors = logLineMetric(
+      readFleet.logGroup,
+      "ReadFleet5xxLines",
+      read5xxFilterPattern(),
+    );
+    a.alarm(this, "Read5xxLines", {
       metric: readErrors,
-      threshold: THRESHOLDS.readErrorLinesPerMinute,
-      description: "Read fleet logs errors (every 5xx it answers is logged at error level)",
+      threshold: THRESHOLDS.read5xxLinesPerMinute,
+      description:
+        "Read fleet answers 5xx (it logs each one): Redis and Postgres failing with a cold cache, or a handler error",
     });
     const healthyReaders = readFleet.targetGroup.metrics.healthyHostCount({
       statistic: "Minimum",
@@ -176,7 +188,7 @@ export class Observability extends Construct {
         [readFleet.service.metricCpuUtilization()],
         [healthyReaders],
       ),
-      w("Read fleet: error lines", [readErrors]),
+      w("Read fleet: 5xx per minute", [readErrors]),
     );
     if (cdn !== undefined) {
       const d = cdn.distribution;

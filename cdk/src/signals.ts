@@ -92,12 +92,30 @@ export function kafkaDiskUsed(commandLog: CommandLog): cloudwatch.MathExpression
 }
 
 /**
- * Error-level lines of a service's JSON logs (`createLogger`: {"level":"error",...}),
- * as a metric: the read fleet answers a 5xx only on an error it logs.
+ * The read fleet logs every 5xx it answers (read-fleet/src/routes.ts): a 500
+ * as `level: error`, a 503 as one of these warnings (nothing cached to serve
+ * and the dependency failed). The NLB sees TCP only, so these lines are the
+ * read path's 5xx count without the CDN.
  */
-export function errorLogMetric(logGroup: logs.LogGroup, name: string): cloudwatch.Metric {
+export const READ_5XX_MESSAGES = [
+  "page fill failed with nothing cached to serve",
+  "todo fill failed with nothing cached to serve",
+  "command status lookup failed",
+] as const;
+
+export function read5xxFilterPattern(): string {
+  const messages = READ_5XX_MESSAGES.map((m) => `($.msg = "${m}")`);
+  return `{ ($.level = "error") || ${messages.join(" || ")} }`;
+}
+
+/** Lines of a service's JSON logs (`createLogger`) matching `pattern`, as a count per minute. */
+export function logLineMetric(
+  logGroup: logs.LogGroup,
+  name: string,
+  pattern: string,
+): cloudwatch.Metric {
   const filter = logGroup.addMetricFilter(`${name}Filter`, {
-    filterPattern: { logPatternString: '{ $.level = "error" }' },
+    filterPattern: { logPatternString: pattern },
     metricNamespace: METRIC_NAMESPACE,
     metricName: name,
     metricValue: "1",

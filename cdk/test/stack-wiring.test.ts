@@ -2,8 +2,12 @@
  * The small profile's template: what each piece runs, with which environment,
  * which IAM grants, behind which ports and health checks, in which order.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../src/images";
+import { READ_5XX_MESSAGES } from "../src/signals";
 import {
   CLUSTER,
   environmentOf,
@@ -363,7 +367,7 @@ describe("observability", () => {
       "DatabaseCpu",
       "DlqMessages",
       "KafkaDisk",
-      "ReadErrors",
+      "Read5xxLines",
       "ReadNoHealthyTargets",
       "WorkerDown",
       "Write5xx",
@@ -410,12 +414,21 @@ describe("observability", () => {
     ]);
   });
 
-  it("counts the read fleet's error log lines as a metric", () => {
+  it("counts the read fleet's 5xx log lines (errors and dependency 503s) as a metric", () => {
     template.hasResourceProperties("AWS::Logs::MetricFilter", {
-      FilterPattern: '{ $.level = "error" }',
+      FilterPattern:
+        '{ ($.level = "error") || ($.msg = "page fill failed with nothing cached to serve") || ' +
+        '($.msg = "todo fill failed with nothing cached to serve") || ($.msg = "command status lookup failed") }',
       LogGroupName: { Ref: Match.stringLikeRegexp("^ReadFleetLogs") },
-      MetricTransformations: [Match.objectLike({ MetricName: "ReadFleetErrorLines" })],
+      MetricTransformations: [Match.objectLike({ MetricName: "ReadFleet5xxLines" })],
     });
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+  });
+
+  it("matches log lines the read fleet really writes when it answers 5xx", () => {
+    // If this fails, the read fleet renamed a log line: update READ_5XX_MESSAGES with it.
+    const routes = readFileSync(join(REPO_ROOT, "read-fleet/src/routes.ts"), "utf8");
+    for (const m of READ_5XX_MESSAGES) expect(routes, m).toContain(`log.warn("${m}"`);
+    expect(routes).toContain('log.error("request handler failed"');
   });
 });
