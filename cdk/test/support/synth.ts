@@ -36,6 +36,9 @@ export function buildStack(
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
   const app = new App({
     outdir,
+    // CDK's built-in template validation costs seconds per synth; `cdk synth` and
+    // cdk/scripts/lint-templates.sh (cfn-lint) keep it, these assertions do not need it.
+    builtinCloudFormationValidation: false,
     context: {
       ...context,
       ...(options.deployEnv ? DEPLOY_AZS : {}),
