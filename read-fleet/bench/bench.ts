@@ -7,8 +7,9 @@
  * CPU 1 where single processes are compared. Prints a table and writes JSON and
  * Markdown under results/.
  *
- * BENCH_SECONDS (15) per case, BENCH_WARM_SECONDS (3), BENCH_PIPELINE_SECONDS (60),
- * BENCH_CONNECTIONS (64), BENCH_TODOS (10000), BENCH_ROUNDS (1), BENCH_STRICT=1
+ * BENCH_SECONDS (10) per case, BENCH_WARM_SECONDS (3), BENCH_PIPELINE_SECONDS (60),
+ * BENCH_CONNECTIONS (64), BENCH_TODOS (10000), BENCH_ROUNDS (3: the single-process
+ * cases alternate this many times; the table shows medians), BENCH_STRICT=1
  * exits non-zero when a ratio target is missed. A pipelined run with any error, a
  * dead process or a restarted worker always fails the benchmark.
  */
@@ -46,7 +47,8 @@ try {
     `${availableParallelism()} CPUs; load average ${fmtLoad(load0)} at start, ${fmtLoad(loadavg())} ` +
     `at end (other work on this machine is not stopped); single-process cases: server pinned to ` +
     `CPU ${settings.serverCpu}, wrk -t1 -c${settings.connections} pinned to CPU ${settings.wrkCpu}; ` +
-    `${settings.seconds} s per case after ${settings.warmSeconds} s of warm-up; page of 100 todos: ` +
+    `${settings.seconds} s per case after ${settings.warmSeconds} s of warm-up, the single-process ` +
+    `cases in ${settings.rounds} alternating round(s), medians shown; page of 100 todos: ` +
     `${run.bodyBytes.identity} B identity, ${run.bodyBytes.gzip} B gzip.`;
   publishResults({ startedAt, conditions, ...run });
   if (!run.pipelined.ok) exitCode = 1;

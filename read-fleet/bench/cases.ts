@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { repoRoot } from "@million-rps/local";
 import { pipelinedCase, wholeFleetCase } from "./fleet-cases";
 import { Measurements } from "./measure";
-import { type Comparison, compare } from "./report";
+import { type Comparison, compare, summarize } from "./report";
 import { fetchRaw, freePort } from "./servers";
 import { settings } from "./settings";
 import { type Stack, storeRawPage } from "./stack";
@@ -48,93 +48,84 @@ export async function runCases(stack: Stack, workDir: string) {
     const redisRef = { REDIS_URL: stack.redisUrl, PAGE_KEY: stack.rawPageKey };
 
     for (let round = 1; round <= settings.rounds; round++) {
-      const n = settings.rounds > 1 ? ` #${round}` : "";
+      m.round = round;
       await m.withServer("bare-uws-identity", "bare-uws.ts", { BODY_FILE: identityFile }, (s) =>
-        m.measure(`bare uWS, identity${n}`, s, m.wrk(s.port), "reference: one prebuilt Buffer"),
+        m.measure("bare uWS, identity", s, m.wrk(s.port), "reference: one prebuilt Buffer"),
       );
-      await m.measure(`fleet 1 worker, identity${n}`, fleet, m.wrk(port));
+      await m.measure("fleet 1 worker, identity", fleet, m.wrk(port));
       await m.withServer(
         "bare-uws-gzip",
         "bare-uws.ts",
         { BODY_FILE: gzipFile, BODY_ENCODING: "gzip" },
         (s) =>
           m.measure(
-            `bare uWS, gzip${n}`,
+            "bare uWS, gzip",
             s,
             m.wrk(s.port, { headers: GZIP }),
             "reference: one prebuilt gzip Buffer",
           ),
       );
       await m.measure(
-        `fleet 1 worker, gzip${n}`,
+        "fleet 1 worker, gzip",
         fleet,
         m.wrk(port, { headers: GZIP }),
         "Accept-Encoding: gzip",
       );
       await m.measure(
-        `fleet 1 worker, gzip+br${n}`,
+        "fleet 1 worker, gzip+br",
         fleet,
         m.wrk(port, { headers: { "Accept-Encoding": "gzip, br" } }),
         "Accept-Encoding: gzip, br (answers br)",
       );
       await m.measure(
-        `fleet 1 worker, 304${n}`,
+        "fleet 1 worker, 304",
         fleet,
         m.wrk(port, { headers: { ...GZIP, "If-None-Match": String(gzipped.headers.etag) } }),
         "If-None-Match hit",
       );
       await m.withServer("fastify-ioredis", "fastify-redis.ts", redisRef, (s) =>
-        m.measure(`Fastify + ioredis${n}`, s, m.wrk(s.port), "reference: getBuffer per request"),
+        m.measure("Fastify + ioredis", s, m.wrk(s.port), "reference: getBuffer per request"),
       );
       await m.withServer("uws-ioredis", "uws-redis.ts", redisRef, (s) =>
-        m.measure(`uWS + ioredis${n}`, s, m.wrk(s.port), "reference: the seed's design"),
+        m.measure("uWS + ioredis", s, m.wrk(s.port), "reference: the seed's design"),
       );
     }
 
+    m.round = 1;
     const pipelined = await pipelinedCase(m, fleet, port, adminPort);
     await m.stop(fleet);
     await wholeFleetCase(m, MAIN, fleetEnv);
 
-    const last = (name: string) => (settings.rounds > 1 ? `${name} #${settings.rounds}` : name);
+    const summary = summarize(m.cases);
+
     const comparisons = [
       compare(
-        m.cases,
+        summary,
         "fleet vs bare uWS, identity",
-        last("fleet 1 worker, identity"),
-        last("bare uWS, identity"),
+        "fleet 1 worker, identity",
+        "bare uWS, identity",
         0.9,
       ),
+      compare(summary, "fleet vs bare uWS, gzip", "fleet 1 worker, gzip", "bare uWS, gzip", 0.9),
       compare(
-        m.cases,
-        "fleet vs bare uWS, gzip",
-        last("fleet 1 worker, gzip"),
-        last("bare uWS, gzip"),
-        0.9,
-      ),
-      compare(
-        m.cases,
+        summary,
         "fleet (gzip, br: answers br) vs bare uWS gzip",
-        last("fleet 1 worker, gzip+br"),
-        last("bare uWS, gzip"),
+        "fleet 1 worker, gzip+br",
+        "bare uWS, gzip",
         0.9,
       ),
       compare(
-        m.cases,
+        summary,
         "fleet vs Fastify + ioredis",
-        last("fleet 1 worker, identity"),
-        last("Fastify + ioredis"),
+        "fleet 1 worker, identity",
+        "Fastify + ioredis",
         4.5,
       ),
-      compare(
-        m.cases,
-        "fleet vs uWS + ioredis",
-        last("fleet 1 worker, identity"),
-        last("uWS + ioredis"),
-        2.5,
-      ),
+      compare(summary, "fleet vs uWS + ioredis", "fleet 1 worker, identity", "uWS + ioredis", 2.5),
     ].filter((c): c is Comparison => c !== null);
     return {
-      cases: m.cases,
+      cases: summary,
+      rounds: m.cases,
       comparisons,
       pipelined,
       bodyBytes: { identity: identity.length, gzip: gzipped.body.length },

@@ -23,6 +23,9 @@ export class Measurements {
     };
   }
 
+  /** Round the next measurements belong to. */
+  round = 1;
+
   async measure(
     name: string,
     server: ServerProcess,
@@ -35,6 +38,7 @@ export class Measurements {
     const cpuSeconds = treeCpuSeconds(server.pid) - before;
     const c: CaseResult = {
       name,
+      round: this.round,
       server: server.name,
       note,
       ...r,
@@ -43,7 +47,7 @@ export class Measurements {
     };
     this.cases.push(c);
     say(
-      `${name}: ${c.rps.toFixed(0)} req/s, p99 ${c.p99Ms.toFixed(2)} ms, ` +
+      `${name}${this.round > 1 ? ` (round ${this.round})` : ""}: ${c.rps.toFixed(0)} req/s, p99 ${c.p99Ms.toFixed(2)} ms, ` +
         `${c.cpuUsPerRequest.toFixed(2)} µs CPU/req, errors ${c.socketErrors}, non-2xx ${c.non2xx}`,
     );
     return c;

@@ -2,6 +2,8 @@ import type { WrkResult } from "./wrk";
 
 export interface CaseResult extends Omit<WrkResult, "raw"> {
   name: string;
+  /** 1-based round; cases of several rounds are summarised by their median. */
+  round: number;
   server: string;
   note: string;
   cpuSeconds: number;
@@ -19,6 +21,39 @@ export interface Comparison {
   /** reference CPU per request over subject CPU per request (higher: subject is cheaper). */
   cpuRatio: number;
   met: boolean;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** One row per case: medians over rounds for rates and latencies, sums for errors. */
+export function summarize(cases: readonly CaseResult[]): CaseResult[] {
+  const names = [...new Set(cases.map((c) => c.name))];
+  return names.map((name) => {
+    const runs = cases.filter((c) => c.name === name);
+    const first = runs[0] as CaseResult;
+    if (runs.length === 1) return first;
+    const m = (f: (c: CaseResult) => number) => median(runs.map(f));
+    return {
+      ...first,
+      round: 0,
+      note: `${first.note}${first.note === "" ? "" : "; "}median of ${runs.length}`,
+      requests: runs.reduce((n, c) => n + c.requests, 0),
+      seconds: runs.reduce((n, c) => n + c.seconds, 0),
+      rps: m((c) => c.rps),
+      p50Ms: m((c) => c.p50Ms),
+      p99Ms: m((c) => c.p99Ms),
+      socketErrors: runs.reduce((n, c) => n + c.socketErrors, 0),
+      non2xx: runs.reduce((n, c) => n + c.non2xx, 0),
+      cpuSeconds: runs.reduce((n, c) => n + c.cpuSeconds, 0),
+      cpuUsPerRequest: m((c) => c.cpuUsPerRequest),
+    };
+  });
 }
 
 export function compare(
