@@ -1,6 +1,10 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { cacheKeys, refreshGeneration } from "@million-rps/shared";
+import { Redis } from "ioredis";
+import pg from "pg";
 import { type AppSpec, answers200, type RunningApp, startApp } from "../apps";
 import { freePort, isAlive } from "../proc";
+import { seedTodos } from "../seed";
 
 /**
  * The whole native stack as `npm start` runs it (worker, write adapter, read
@@ -180,4 +184,23 @@ export async function startStack(services: StackServices, options: StackOptions)
     },
     stop,
   };
+}
+
+/** Seeds `count` todos and publishes a generation whose hot page is in Redis, as `npm start` does. */
+export async function seedAndPublish(services: StackServices, count: number): Promise<void> {
+  const pool = new pg.Pool({ connectionString: services.databaseUrl, max: 2 });
+  const redis = new Redis(services.redisUrl);
+  try {
+    await seedTodos(pool, count);
+    await refreshGeneration({
+      redis,
+      db: pool,
+      keys: cacheKeys(services.keyPrefix),
+      hotLimits: [100],
+      ttlSec: 300,
+    });
+  } finally {
+    await pool.end();
+    redis.disconnect();
+  }
 }

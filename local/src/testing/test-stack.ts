@@ -1,12 +1,14 @@
 import { rmSync } from "node:fs";
-import { cacheKeys, refreshGeneration } from "@million-rps/shared";
 import { mintDevToken } from "@million-rps/write-lambdas";
-import { Redis } from "ioredis";
-import pg from "pg";
 import { dataDir } from "../paths";
-import { seedTodos } from "../seed";
 import { freshDatabase, freshKeyPrefix, freshTopics, testServices } from "./fixtures";
-import { type Stack, type StackOptions, type StackServices, startStack } from "./stack";
+import {
+  type Stack,
+  type StackOptions,
+  type StackServices,
+  seedAndPublish,
+  startStack,
+} from "./stack";
 
 /** An obviously fake HS256 secret for the stacks tests start. */
 export const TEST_JWT_SECRET = "test-only-fake-secret-not-real-0123456789abcdef";
@@ -27,25 +29,6 @@ export interface TestStack extends Stack {
   token(sub: string): Promise<string>;
   /** Stops the apps and removes the log folder. */
   stop(): Promise<void>;
-}
-
-/** Seeds `count` todos and publishes a generation whose hot page is in Redis, as `npm start` does. */
-export async function seedAndPublish(services: StackServices, count: number): Promise<void> {
-  const pool = new pg.Pool({ connectionString: services.databaseUrl, max: 2 });
-  const redis = new Redis(services.redisUrl);
-  try {
-    await seedTodos(pool, count);
-    await refreshGeneration({
-      redis,
-      db: pool,
-      keys: cacheKeys(services.keyPrefix),
-      hotLimits: [100],
-      ttlSec: 300,
-    });
-  } finally {
-    await pool.end();
-    redis.disconnect();
-  }
 }
 
 /**
