@@ -14,12 +14,23 @@ path="${BENCH_PATH:-/todos?limit=100}"
 url="${base%/}${path}"
 threads="${BENCH_THREADS:-$(( $(nproc) > 1 ? $(nproc) / 2 : 1 ))}"
 
+# Extra request headers, one per line in BENCH_HEADERS.
+hdr_args=()
+curl_hdrs=()
+if [ -n "${BENCH_HEADERS:-}" ]; then
+  while IFS= read -r h; do
+    [ -n "$h" ] || continue
+    hdr_args+=(-H "$h")
+    curl_hdrs+=(-H "$h")
+  done <<<"$BENCH_HEADERS"
+fi
+
 case "$seconds" in ''|*[!0-9]*) echo "seconds must be a whole number (got '$seconds')" >&2; exit 2;; esac
 case "$conns" in ''|*[!0-9]*) echo "connections must be a whole number (got '$conns')" >&2; exit 2;; esac
 
 echo "warming $url"
 for _ in 1 2 3 4 5; do
-  code=$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)
+  code=$(curl -s -o /dev/null -w '%{http_code}' "${curl_hdrs[@]}" "$url" || true)
   [ "$code" = 200 ] && break
   sleep 1
 done
@@ -27,12 +38,12 @@ if [ "$code" != 200 ]; then
   echo "GET $url answered $code, not 200: is the read fleet up (npm start)?" >&2
   exit 1
 fi
-bytes=$(curl -s "$url" | wc -c)
+bytes=$(curl -s "${curl_hdrs[@]}" "$url" | wc -c)
 echo "body: $bytes bytes"
 
 if command -v wrk >/dev/null; then
   echo "tool: wrk (${threads} threads, ${conns} connections, ${seconds}s)"
-  out=$(wrk -t"$threads" -c"$conns" -d"${seconds}s" --latency "$url")
+  out=$(wrk -t"$threads" -c"$conns" -d"${seconds}s" --latency "${hdr_args[@]}" "$url")
   echo "$out"
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   non2xx=$(awk '/Non-2xx or 3xx responses/ {print $NF}' <<<"$out")
@@ -43,7 +54,7 @@ if command -v wrk >/dev/null; then
   echo "summary: ${rps} req/s, p50 ${p50}, p99 ${p99}, non-2xx ${non2xx:-0}, socket errors ${sockerr:-0} (wrk)"
 elif command -v hey >/dev/null; then
   echo "tool: hey (${conns} connections, ${seconds}s)"
-  out=$(hey -z "${seconds}s" -c "$conns" -t 120 "$url")
+  out=$(hey -z "${seconds}s" -c "$conns" -t 120 "${hdr_args[@]}" "$url")
   echo "$out"
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '/ 50% in/ {print $3 $4}' <<<"$out")
@@ -53,7 +64,7 @@ elif command -v hey >/dev/null; then
   echo "summary: ${rps} req/s, p50 ${p50}, p99 ${p99}, 200 responses ${ok:-0} (hey; see status and error distribution above)"
 elif command -v npx >/dev/null; then
   echo "tool: autocannon via npx (${conns} connections, ${seconds}s)"
-  npx --yes autocannon@8 -c "$conns" -d "$seconds" -t 120 "$url"
+  npx --yes autocannon@8 -c "$conns" -d "$seconds" -t 120 "${hdr_args[@]}" "$url"
 else
   echo "no load generator found: sudo apt-get install -y wrk (or hey), or install Node.js for autocannon" >&2
   exit 1
