@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
+import { createServer as createTcpServer, type Socket } from "node:net";
 import { ensureCommandTopics } from "@million-rps/local";
 import { dataDir, freePort, kafkaInstance, waitUntil } from "@million-rps/local/testing";
 import { createLogger } from "@million-rps/shared";
@@ -132,6 +133,26 @@ describe("Kafka outage", () => {
       expect(res.ms).toBeLessThan(SEND_TIMEOUT_MS + 3000);
     } finally {
       await cold.close();
+    }
+  });
+
+  it("answers 503 in bounded time when the broker accepts connections but never answers", async () => {
+    // A black hole: TCP connects, Kafka requests go unanswered (a hung or partitioned broker).
+    const sockets: Socket[] = [];
+    const hole = createTcpServer((socket) => {
+      sockets.push(socket);
+    });
+    await new Promise<void>((resolve) => hole.listen(0, "127.0.0.1", resolve));
+    const port = (hole.address() as { port: number }).port;
+    const hung = await startWriteServer({ port: 0, env: envFor(`127.0.0.1:${port}`), log });
+    try {
+      const res = await post(hung, "into the void");
+      expect([res.status, res.retryAfter, res.body.error.code]).toEqual([503, "3", "unavailable"]);
+      expect(res.ms).toBeLessThan(SEND_TIMEOUT_MS + 3000);
+    } finally {
+      await hung.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => hole.close(resolve));
     }
   });
 });
