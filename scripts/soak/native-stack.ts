@@ -93,7 +93,7 @@ export async function launchNativeStack(options: NativeStackOptions): Promise<Na
     await seedAndPublish(stackServices, options.seed);
     progress("starting the worker, the write adapter and the read fleet");
     stack = await startStack(stackServices, {
-      profile: "apps",
+      profile: `apps-${process.pid}`,
       jwt: { JWT_SECRET: options.jwtSecret },
       readWorkers: options.readWorkers,
       ...(options.env && { env: options.env }),
@@ -112,7 +112,7 @@ export async function launchNativeStack(options: NativeStackOptions): Promise<Na
     redisUrl,
     kafkaBrokers,
     topic,
-    logDir: join(process.env.MRPS_DATA_DIR ?? "", "apps", "logs"),
+    logDir: join(process.env.MRPS_DATA_DIR ?? "", `apps-${process.pid}`, "logs"),
     async stop() {
       await started.stop();
       await services.stop();
