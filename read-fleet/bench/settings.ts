@@ -6,13 +6,13 @@ function positive(name: string, fallback: number): number {
 }
 
 export const settings = {
-  seconds: positive("BENCH_SECONDS", 15),
+  seconds: positive("BENCH_SECONDS", 10),
   warmSeconds: positive("BENCH_WARM_SECONDS", 3),
   pipelineSeconds: positive("BENCH_PIPELINE_SECONDS", 60),
   pipelineDepth: 16,
   connections: positive("BENCH_CONNECTIONS", 64),
   todos: positive("BENCH_TODOS", 10_000),
-  rounds: positive("BENCH_ROUNDS", 1),
+  rounds: positive("BENCH_ROUNDS", 3),
   strict: process.env.BENCH_STRICT === "1",
   path: "/todos?limit=100",
   serverCpu: "0",

@@ -1,5 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import {
   freePort,
   freshDatabase,
@@ -11,57 +9,8 @@ import { cacheKeys, refreshGeneration } from "@million-rps/shared";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminMetrics, type Fleet, readyLine, runFleet } from "./fleet-process";
 import { get, insertTodos, json, metricValue } from "./helpers";
-
-const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
-
-interface Fleet {
-  child: ChildProcess;
-  lines: Record<string, unknown>[];
-  stderr: string[];
-  exited: Promise<number | null>;
-}
-
-/** Runs the fleet the way a container does: one supervisor process forking its workers. */
-function runFleet(env: Record<string, string>): Fleet {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
-    env: { ...process.env, LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const fleet: Fleet = {
-    child,
-    lines: [],
-    stderr: [],
-    exited: new Promise((resolve) => child.on("exit", (code) => resolve(code))),
-  };
-  let buffered = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    buffered += d.toString();
-    let nl = buffered.indexOf("\n");
-    while (nl >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      try {
-        fleet.lines.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        fleet.lines.push({ raw: line });
-      }
-      nl = buffered.indexOf("\n");
-    }
-  });
-  child.stderr?.on("data", (d: Buffer) => fleet.stderr.push(d.toString()));
-  return fleet;
-}
-
-function readyLine(fleet: Fleet) {
-  return fleet.lines.find((l) => l.msg === "read fleet ready") as
-    | { port: number; workers: number; pids: number[]; admin_port: number }
-    | undefined;
-}
-
-async function adminMetrics(adminPort: number): Promise<string> {
-  return (await get(adminPort, "/metrics")).body.toString();
-}
 
 describe("fleet: supervisor and worker processes", () => {
   let fleet: Fleet;
