@@ -5,7 +5,7 @@ import pg from "pg";
 import { slices } from "../src/intake";
 import { CommandStreamModel, type TodoRow } from "../src/model";
 import { todoColumns } from "../src/write-plan";
-import { startProcess } from "./processes";
+import { postgresCpuSeconds, scrapeMetrics, startProcess } from "./processes";
 import { generateWorkload } from "./workload";
 
 export interface ApplyRateOptions {
@@ -15,6 +15,8 @@ export interface ApplyRateOptions {
   poolSize: number;
   seed: number;
   logDir: string;
+  /** Data directory of the private Postgres, to read its CPU time from /proc. */
+  pgdata: string;
   /** When set, the worker writes a V8 CPU profile there (open it in Chrome DevTools). */
   profileDir?: string;
 }
@@ -30,7 +32,13 @@ export interface ApplyRateResult {
   slowestSecond: number;
   perSecond: number[];
   rawRates: number[];
+  /** CPU seconds (client process + Postgres) of each raw run. */
+  rawCpu: { client: number; postgres: number }[];
   workerCpuSeconds: number;
+  /** Postgres CPU seconds while the worker applied the stream (includes its cache refills). */
+  workerPostgresCpuSeconds: number;
+  /** The worker's own counters at the end: apply time, slices, redone slices. */
+  workerMetrics: Record<string, number>;
   exact: boolean;
   mismatch: string | null;
 }
@@ -66,7 +74,7 @@ export async function measureApplyRate(
     await admin.disconnect();
     const produceSeconds = await produceAll(kafka, topic, stream);
 
-    const rawRates = [await rawInsertRate(pool, firsts, o, "raw_before")];
+    const raws = [await rawInsertRate(pool, firsts, o, "raw_before")];
     const env = {
       DATABASE_URL: services.databaseUrl,
       REDIS_URL: services.redisUrl,
@@ -89,18 +97,23 @@ export async function measureApplyRate(
       undefined,
       profile,
     );
+    // Steady-state cost: from "ready" on (start-up compiles TypeScript, which is not applying).
+    const pgCpuAtStart = postgresCpuSeconds(o.pgdata);
+    const workerCpuAtStart = worker.cpuSeconds();
     const deadline = Date.now() + 120_000 + o.commands;
     while ((await count(pool, "commands")) < model.outcomes.size) {
       if (worker.child.exitCode !== null) throw new Error(`worker exited; see ${worker.logFile}`);
       if (Date.now() > deadline) throw new Error(`worker did not finish; see ${worker.logFile}`);
       await new Promise((r) => setTimeout(r, 500));
     }
-    const workerCpuSeconds = worker.cpuSeconds();
+    const workerCpuSeconds = worker.cpuSeconds() - workerCpuAtStart;
+    const workerPostgresCpuSeconds = postgresCpuSeconds(o.pgdata) - pgCpuAtStart;
+    const metrics = await scrapeMetrics(Number(worker.readyLine.admin_port));
     await worker.stop();
 
     const timing = await recordedTiming(pool);
     const mismatch = await compareWithModel(pool, model);
-    rawRates.push(await rawInsertRate(pool, firsts, o, "raw_after"));
+    raws.push(await rawInsertRate(pool, firsts, o, "raw_after"));
     const perSecond = timing.perSecond;
     return {
       produced: stream.length,
@@ -110,8 +123,11 @@ export async function measureApplyRate(
       rate: model.outcomes.size / timing.seconds,
       slowestSecond: perSecond.length > 2 ? Math.min(...perSecond.slice(1, -1)) : Number.NaN,
       perSecond,
-      rawRates,
+      rawRates: raws.map((r) => r.rate),
+      rawCpu: raws.map((r) => r.cpu),
       workerCpuSeconds,
+      workerPostgresCpuSeconds,
+      workerMetrics: metrics,
       exact: mismatch === null,
       mismatch,
     };
@@ -164,11 +180,13 @@ async function rawInsertRate(
   rows: readonly TodoRow[],
   o: ApplyRateOptions,
   table: string,
-): Promise<number> {
+): Promise<{ rate: number; cpu: { client: number; postgres: number } }> {
   await pool.query(`DROP TABLE IF EXISTS ${table}`);
   await pool.query(`CREATE TABLE ${table} (LIKE todos INCLUDING ALL)`);
   const batches = [...slices(rows, o.batchSize)];
   let next = 0;
+  const pgCpu = postgresCpuSeconds(o.pgdata);
+  const clientCpu = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: o.poolSize }, async () => {
@@ -190,8 +208,13 @@ async function rawInsertRate(
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const client = process.cpuUsage(clientCpu);
+  const cpu = {
+    client: (client.user + client.system) / 1e6,
+    postgres: postgresCpuSeconds(o.pgdata) - pgCpu,
+  };
   await pool.query(`DROP TABLE ${table}`);
-  return rows.length / seconds;
+  return { rate: rows.length / seconds, cpu };
 }
 
 async function count(pool: pg.Pool, table: string): Promise<number> {

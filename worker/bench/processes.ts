@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, readFileSync } from "node:fs";
+import { createWriteStream, readdirSync, readFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { dataDir, repoRoot } from "@million-rps/local";
@@ -9,6 +9,8 @@ export interface BenchProcess {
   readonly name: string;
   readonly child: ChildProcess;
   readonly logFile: string;
+  /** The "ready" log line, parsed (empty when readiness came from a URL). */
+  readonly readyLine: Record<string, unknown>;
   /** CPU seconds (user + system) the process used so far, from /proc. */
   cpuSeconds(): number;
   stop(): Promise<number | null>;
@@ -34,11 +36,17 @@ export async function startProcess(
   child.stderr?.pipe(log);
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   let ready = false;
+  let readyLine: Record<string, unknown> = {};
   let buffered = "";
   child.stdout?.on("data", (chunk: Buffer) => {
     if (ready) return;
     buffered += chunk.toString();
-    if (/"msg":"ready"/.test(buffered)) ready = true;
+    const line = buffered.split("\n").find((l) => l.includes('"msg":"ready"'));
+    if (line === undefined) return;
+    ready = true;
+    try {
+      readyLine = JSON.parse(line) as Record<string, unknown>;
+    } catch {}
   });
   const deadline = Date.now() + 60_000;
   while (!(readyUrl === undefined ? ready : await answers200(readyUrl))) {
@@ -50,6 +58,7 @@ export async function startProcess(
     name,
     child,
     logFile,
+    readyLine,
     cpuSeconds: () => (child.pid === undefined ? 0 : processCpuSeconds(child.pid)),
     async stop() {
       if (child.exitCode === null) child.kill("SIGTERM");
@@ -92,4 +101,49 @@ export function processCpuSeconds(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+function statFields(pid: number | string): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU seconds a Postgres cluster used so far: the postmaster, its live backends, and
+ * the backends that already exited (the postmaster's waited-for children time).
+ */
+export function postgresCpuSeconds(pgdata: string): number {
+  let postmaster: number;
+  try {
+    postmaster = Number(readFileSync(join(pgdata, "postmaster.pid"), "utf8").split("\n")[0]);
+  } catch {
+    return 0;
+  }
+  const own = statFields(postmaster);
+  if (own === null) return 0;
+  // Fields after the name: [1] ppid, [11] utime, [12] stime, [13] cutime, [14] cstime.
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const entry of readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    const f = statFields(entry);
+    if (f !== null && Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / 100;
+}
+
+/** The worker's /metrics as name{labels} -> value, for the figures the report derives. */
+export async function scrapeMetrics(port: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    for (const line of text.split("\n")) {
+      const m = /^(worker_[a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$/.exec(line);
+      if (m?.[1] !== undefined && !m[1].includes("_bucket")) out[m[1]] = Number(m[2]);
+    }
+  } catch {}
+  return out;
 }

@@ -17,6 +17,7 @@ import { migrate } from "@million-rps/shared";
 import pg from "pg";
 import { measureApplyRate } from "./apply-rate";
 import { measureVisibility, VISIBILITY_ENTRIES } from "./latency";
+import { freePort } from "./processes";
 import { type Row, renderTable, writeResults } from "./report";
 
 const { values: args } = parseArgs({
@@ -45,11 +46,23 @@ const o = {
   latencySeconds: num("latency-seconds"),
   writesPerSec: num("writes-per-sec"),
 };
+const perThousand = (seconds: number, n: number) => ((seconds / n) * 1e6).toFixed(1);
 const command = `npm run bench:write -- ${process.argv.slice(2).join(" ")}`.trim();
 const say = (m: string) => process.stderr.write(`[bench:write] ${m}\n`);
 const logDir = `bench-write-${process.pid}`;
 
-const services = await startServices({ profile: "test", env: {}, onProgress: say });
+// Explicit free loopback ports: the harness would otherwise reuse a running dev stack
+// (npm start) at the default ports, and the benchmark must never write into that.
+const [pgPort, redisPort, kafkaPort] = [await freePort(), await freePort(), await freePort()];
+const services = await startServices({
+  profile: "test",
+  env: {
+    DATABASE_URL: `postgres://postgres@127.0.0.1:${pgPort}/million_rps`,
+    REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
+    KAFKA_BROKERS: `127.0.0.1:${kafkaPort}`,
+  },
+  onProgress: say,
+});
 const rows: Row[] = [];
 const details: Record<string, unknown> = { options: o };
 try {
@@ -59,9 +72,11 @@ try {
 
   say(`apply rate: producing ${o.commands} commands to ${o.partitions} partitions`);
   const profileDir = process.env.BENCH_PROFILE_DIR;
+  const pgdata = join(services.instances.postgres?.dataDir ?? "", "pgdata");
   const a = await measureApplyRate(services.endpoints, {
     ...o,
     logDir,
+    pgdata,
     ...(profileDir === undefined ? {} : { profileDir }),
   });
   const raw = Math.max(...a.rawRates);
@@ -92,8 +107,18 @@ try {
       ok: a.rate / raw >= 0.35,
     },
     {
-      figure: "worker CPU per 1000 commands",
-      value: `${((a.workerCpuSeconds / a.produced) * 1000 * 1000).toFixed(1)} ms`,
+      figure: "CPU per 1000 commands: worker process + Postgres",
+      value: `${perThousand(a.workerCpuSeconds, a.produced)} + ${perThousand(a.workerPostgresCpuSeconds, a.produced)} ms`,
+      target: "",
+      ok: null,
+    },
+    {
+      figure: "CPU per 1000 rows, raw insert: client + Postgres (before / after)",
+      value: a.rawCpu
+        .map(
+          (c) => `${perThousand(c.client, a.distinct)} + ${perThousand(c.postgres, a.distinct)} ms`,
+        )
+        .join(" / "),
       target: "",
       ok: null,
     },
@@ -145,7 +170,8 @@ try {
   await services.stop();
 }
 // Process logs stay in .data/ only when something failed.
-if (!rows.some((r) => r.ok === false)) rmSync(dataDir(logDir), { recursive: true, force: true });
+if (!rows.some((r) => r.ok === false) && process.env.BENCH_KEEP_LOGS === undefined)
+  rmSync(dataDir(logDir), { recursive: true, force: true });
 else say(`process logs: ${dataDir(logDir)}`);
 
 console.log(renderTable(rows));

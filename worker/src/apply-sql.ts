@@ -15,12 +15,12 @@ export const ANY_EXISTS_SQL = "SELECT 1 FROM todos WHERE id = ANY($1::uuid[]) LI
 const TODO_ARRAYS = `$1::uuid[], $2::text[], $3::text[], $4::bool[], $5::text[],
   $6::timestamptz[], $7::timestamptz[], $8::bigint[]`;
 
-// ON CONFLICT DO NOTHING: a row that exists although this batch read it as absent makes
-// the row count come out short, which the caller turns into a retry, never an overwrite.
+// A plain insert (cheaper than ON CONFLICT's speculative insertion): a todo that exists
+// although this batch read it as absent is a unique violation the caller turns into a
+// careful redo or a retry, never an overwrite.
 export const INSERT_SQL = `
 INSERT INTO todos (id, title, description, completed, user_id, created_at, updated_at, version)
-SELECT * FROM unnest(${TODO_ARRAYS})
-ON CONFLICT (id) DO NOTHING`;
+SELECT * FROM unnest(${TODO_ARRAYS})`;
 
 export const UPDATE_SQL = `
 UPDATE todos t SET title = u.title, description = u.description, completed = u.completed,

@@ -11,6 +11,7 @@ import {
 } from "./apply-sql";
 import { ConcurrentApplyError, classifyPgError } from "./failures";
 import { type Fold, foldCommands, type TodoRow } from "./model";
+import { plainArray } from "./pg-arrays";
 import { RecentCommands } from "./recent-commands";
 import { commandColumns, planWrites, todoColumns } from "./write-plan";
 
@@ -99,7 +100,7 @@ async function applyIn(
   const recorded = new Set<string>();
   if (mode === "careful") {
     const ids = [...new Set(commands.map((c) => c.command_id))];
-    const rows = await client.query<{ id: string }>(RECORDED_SQL, [ids]);
+    const rows = await client.query<{ id: string }>(RECORDED_SQL, [plainArray(ids)]);
     for (const r of rows.rows) recorded.add(r.id);
   } else {
     for (const c of commands) if (recent.has(c.command_id)) recorded.add(c.command_id);
@@ -108,8 +109,11 @@ async function applyIn(
   const lookIn = [...new Set(commands.map((c) => c.todo_id))].filter(
     (id) => !assumedAbsent.has(id),
   );
-  const current = await client.query<TodoRow>(CURRENT_SQL, [lookIn]);
-  const before = new Map(current.rows.map((r) => [r.id, r]));
+  const current =
+    lookIn.length === 0
+      ? []
+      : (await client.query<TodoRow>(CURRENT_SQL, [plainArray(lookIn)])).rows;
+  const before = new Map(current.map((r) => [r.id, r]));
   const lookup = (id: string) => before.get(id) ?? null;
 
   const fold = foldCommands(commands, lookup, (id) => recorded.has(id));
@@ -150,37 +154,42 @@ async function write(
   assumedAbsent: ReadonlySet<string>,
 ): Promise<void> {
   const plan = planWrites(fold, lookup);
+  // An id that exists although this batch assumed it new: in the optimistic pass a
+  // wrong assumption (redo carefully), in the careful pass another writer (retry).
+  const existed = (constraint: string) => (err: unknown) => {
+    const e = err as { code?: string; constraint?: string };
+    if (e.code !== "23505" || e.constraint !== constraint) throw err;
+    if (mode === "optimistic") throw new AssumptionFailed();
+    throw new ConcurrentApplyError(`${constraint}: another writer got there first`, { cause: err });
+  };
   // Commands first: a redelivered batch fails here, before any todo is written.
   if (plan.recorded.length > 0) {
-    await client.query(RECORD_SQL, commandColumns(plan.recorded)).catch((err: unknown) => {
-      const e = err as { code?: string; constraint?: string };
-      const recordedBefore = e.code === "23505" && e.constraint === "commands_pkey";
-      throw recordedBefore && mode === "optimistic" ? new AssumptionFailed() : err;
-    });
+    await client.query(RECORD_SQL, commandColumns(plan.recorded)).catch(existed("commands_pkey"));
   }
   if (plan.inserts.length > 0) {
-    const r = await client.query(INSERT_SQL, todoColumns(plan.inserts));
-    if (r.rowCount !== plan.inserts.length && mode === "optimistic") throw new AssumptionFailed();
-    expectRows("insert", r.rowCount, plan.inserts.length);
+    await client.query(INSERT_SQL, todoColumns(plan.inserts)).catch(existed("todos_pkey"));
   }
   if (mode === "optimistic") {
     // Created and deleted within the batch: nothing was written that would have noticed
     // an existing todo with that id, so ask.
     const vanished = [...assumedAbsent].filter((id) => fold.after.get(id) === null);
-    if (vanished.length > 0 && (await client.query(ANY_EXISTS_SQL, [vanished])).rowCount) {
+    if (
+      vanished.length > 0 &&
+      (await client.query(ANY_EXISTS_SQL, [plainArray(vanished)])).rowCount
+    ) {
       throw new AssumptionFailed();
     }
   }
   if (plan.updates.length > 0) {
-    const expected = plan.updates.map((u) => String(u.expectedVersion));
+    const expected = plainArray(plan.updates.map((u) => u.expectedVersion));
     const rows = todoColumns(plan.updates.map((u) => u.row));
     const r = await client.query(UPDATE_SQL, [...rows, expected]);
     expectRows("update", r.rowCount, plan.updates.length);
   }
   if (plan.deletes.length > 0) {
     const r = await client.query(DELETE_SQL, [
-      plan.deletes.map((d) => d.id),
-      plan.deletes.map((d) => String(d.expectedVersion)),
+      plainArray(plan.deletes.map((d) => d.id)),
+      plainArray(plan.deletes.map((d) => d.expectedVersion)),
     ]);
     expectRows("delete", r.rowCount, plan.deletes.length);
   }

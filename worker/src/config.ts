@@ -55,6 +55,8 @@ export const workerConfigSpec = {
   /** Most commands applied in one transaction. */
   batchSize: int("WORKER_BATCH_SIZE", 2_000, 1, 50_000),
   hotPages: custom("HOT_PAGES", (env: Env) => parseHotPages(env.HOT_PAGES ?? "100")),
+  /** Least time between two generation moves; commits in between share the next one. */
+  generationMinIntervalMs: int("GENERATION_MIN_INTERVAL_MS", 50, 0, 10_000),
   adminPort: int("ADMIN_PORT", 9465, 0, 65_535),
   adminHost: str("ADMIN_HOST", "127.0.0.1"),
   logLevel: vars.logLevel,

@@ -47,8 +47,8 @@ export function classifyPgError(err: unknown): Error {
   const { code, constraint } = (err ?? {}) as { code?: unknown; constraint?: unknown };
   if (typeof code !== "string") return err instanceof Error ? err : new Error(String(err));
   const message = `${code} ${(err as Error).message}`;
-  if (code === "23505" && constraint === "commands_pkey") {
-    return new ConcurrentApplyError(`another consumer recorded these commands: ${message}`, {
+  if (code === "23505" && (constraint === "commands_pkey" || constraint === "todos_pkey")) {
+    return new ConcurrentApplyError(`another writer got there first: ${message}`, {
       cause: err,
     });
   }

@@ -20,6 +20,8 @@ export interface GenerationMoverOptions {
   keys: CacheKeys;
   hotPages: readonly HotPage[];
   ttlSec: number;
+  /** Least time between the starts of two moves: bounds generation churn for readers. */
+  minIntervalMs: number;
   log: Logger;
   metrics: WorkerMetrics;
 }
@@ -32,14 +34,16 @@ export interface GenerationMoverOptions {
  *
  * Decoupled from the partitions on purpose: the data is committed already, so
  * a Redis (or Postgres) failure here never holds a partition. Requests that
- * arrive during a move coalesce into one more move, and a failed move retries
- * with backoff in the background until it succeeds.
+ * arrive during a move (or less than minIntervalMs after the last one started)
+ * coalesce into one more move, and a failed move retries with backoff in the
+ * background until it succeeds.
  */
 export class GenerationMover {
   private requested = false;
   private running: Promise<void> | null = null;
   private readonly stopping = new AbortController();
   private readonly idleWaiters: (() => void)[] = [];
+  private lastStart = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly o: GenerationMoverOptions) {}
 
@@ -71,6 +75,11 @@ export class GenerationMover {
 
   private async loop(): Promise<void> {
     for (let failures = 0; this.requested && !this.stopping.signal.aborted; ) {
+      // Commits that arrive while we wait ride along: under load a move every
+      // minIntervalMs, not one per batch (each one makes every reader refill).
+      const wait = this.lastStart + this.o.minIntervalMs - performance.now();
+      if (wait > 0) await pause(wait, this.stopping.signal);
+      this.lastStart = performance.now();
       this.requested = false;
       try {
         await this.moveOnce();

@@ -6,8 +6,13 @@
  */
 export class RecentCommands {
   private readonly ids = new Set<string>();
+  /** Ring of remembered ids in arrival order: the slot to overwrite next is the oldest. */
+  private readonly ring: (string | undefined)[];
+  private next = 0;
 
-  constructor(private readonly capacity = 100_000) {}
+  constructor(private readonly capacity = 100_000) {
+    this.ring = new Array(capacity);
+  }
 
   has(id: string): boolean {
     return this.ids.has(id);
@@ -15,11 +20,14 @@ export class RecentCommands {
 
   /** Call only after the transaction that recorded these ids committed. */
   remember(ids: Iterable<string>): void {
-    for (const id of ids) this.ids.add(id);
-    // A Set iterates in insertion order, so the first entries are the oldest.
-    for (const old of this.ids) {
-      if (this.ids.size <= this.capacity) break;
-      this.ids.delete(old);
+    if (this.capacity === 0) return;
+    for (const id of ids) {
+      if (this.ids.has(id)) continue;
+      const oldest = this.ring[this.next];
+      if (oldest !== undefined) this.ids.delete(oldest);
+      this.ring[this.next] = id;
+      this.ids.add(id);
+      this.next = (this.next + 1) % this.capacity;
     }
   }
 }

@@ -9,7 +9,7 @@ import { createBatchHandler } from "./partition-batch";
 import { RecentCommands } from "./recent-commands";
 
 /** Command ids remembered to recognise duplicate sends without a lookup (~100 bytes each). */
-const RECENT_COMMANDS = 200_000;
+const RECENT_COMMANDS = 50_000;
 
 export interface WorkerHandle {
   readonly adminPort: number;
@@ -35,6 +35,7 @@ export async function startWorker(
     keys: cacheKeys(config.cacheKeyPrefix),
     hotPages: config.hotPages,
     ttlSec: config.cacheTtlSec,
+    minIntervalMs: config.generationMinIntervalMs,
     log,
     metrics,
   });

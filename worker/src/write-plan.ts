@@ -1,4 +1,5 @@
 import type { Fold, RecordedCommand, TodoRow } from "./model";
+import { plainArray, textArray } from "./pg-arrays";
 
 /**
  * Turns a folded batch into set-based writes. Every write names the version it
@@ -33,31 +34,31 @@ export function planWrites(fold: Fold, before: (todoId: string) => TodoRow | nul
 }
 
 /**
- * Column arrays for `unnest(...)`, one per column in table order: id, title,
+ * Array literals for `unnest(...)`, one per column in table order: id, title,
  * description, completed, user_id, created_at, updated_at, version.
  */
-export function todoColumns(rows: readonly TodoRow[]): unknown[][] {
+export function todoColumns(rows: readonly TodoRow[]): string[] {
   return [
-    rows.map((r) => r.id),
-    rows.map((r) => r.title),
-    rows.map((r) => r.description),
-    rows.map((r) => r.completed),
-    rows.map((r) => r.user_id),
-    rows.map((r) => r.created_at),
-    rows.map((r) => r.updated_at),
-    rows.map((r) => String(r.version)),
+    plainArray(rows.map((r) => r.id)),
+    textArray(rows.map((r) => r.title)),
+    textArray(rows.map((r) => r.description)),
+    plainArray(rows.map((r) => r.completed)),
+    textArray(rows.map((r) => r.user_id)),
+    textArray(rows.map((r) => r.created_at)),
+    textArray(rows.map((r) => r.updated_at)),
+    plainArray(rows.map((r) => r.version)),
   ];
 }
 
-/** Column arrays for `commands`: command_id, todo_id, actor, type, status, reason, issued_at. */
-export function commandColumns(recorded: readonly RecordedCommand[]): unknown[][] {
+/** Array literals for `commands`: command_id, todo_id, actor, type, status, reason, issued_at. */
+export function commandColumns(recorded: readonly RecordedCommand[]): string[] {
   return [
-    recorded.map((r) => r.command.command_id),
-    recorded.map((r) => r.command.todo_id),
-    recorded.map((r) => r.command.actor),
-    recorded.map((r) => r.command.type),
-    recorded.map((r) => r.outcome.status),
-    recorded.map((r) => r.outcome.reason),
-    recorded.map((r) => r.command.issued_at),
+    plainArray(recorded.map((r) => r.command.command_id)),
+    plainArray(recorded.map((r) => r.command.todo_id)),
+    textArray(recorded.map((r) => r.command.actor)),
+    plainArray(recorded.map((r) => r.command.type)),
+    plainArray(recorded.map((r) => r.outcome.status)),
+    textArray(recorded.map((r) => r.outcome.reason)),
+    textArray(recorded.map((r) => r.command.issued_at)),
   ];
 }

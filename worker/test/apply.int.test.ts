@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateWorkload, seededRandom } from "../bench/workload";
 import { applyBatch } from "../src/apply";
 import { CommandStreamModel } from "../src/model";
+import { plainArray, textArray } from "../src/pg-arrays";
 import { RecentCommands } from "../src/recent-commands";
 import { expectedTodos, readOutcomes, readTodos } from "./support/stream";
 
@@ -26,6 +27,26 @@ async function expectModelled(stream: readonly CommandEnvelope[]) {
   expect(todos).toEqual(expectedTodos(model.todos));
   expect(outcomes).toEqual(model.outcomes);
 }
+
+describe("array literals", () => {
+  it("carry any text to Postgres unchanged", async () => {
+    const tricky = [
+      'say "hi"',
+      "back\\slash\\",
+      "{braces},commas",
+      "",
+      "NULL",
+      " spaced ",
+      "ünï 🚀",
+      null,
+    ];
+    const { rows } = await pool.query("SELECT $1::text[] AS v, $2::bool[] AS b", [
+      textArray(tricky),
+      plainArray([true, false]),
+    ]);
+    expect(rows[0]).toEqual({ v: tricky, b: [true, false] });
+  });
+});
 
 describe("applyBatch against Postgres", () => {
   it("redoes a batch carefully when a command was recorded by an earlier process", async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { generateWorkload } from "../bench/workload";
 import { deadLetterMessage } from "../src/dead-letters";
 import { slices, takeIn } from "../src/intake";
+import { RecentCommands } from "../src/recent-commands";
 
 const [good] = generateWorkload({ count: 1, seed: 3 });
 if (good === undefined) throw new Error("workload produced nothing");
@@ -57,5 +58,18 @@ describe("slices", () => {
   it("cuts a batch into consecutive transactions of at most n records", () => {
     expect([...slices([1, 2, 3, 4, 5], 2)]).toEqual([[1, 2], [3, 4], [5]]);
     expect([...slices([], 2)]).toEqual([]);
+  });
+});
+
+describe("RecentCommands", () => {
+  it("remembers the last n ids and forgets the oldest first", () => {
+    const recent = new RecentCommands(3);
+    recent.remember(["a", "b", "c", "a"]);
+    expect(["a", "b", "c"].map((id) => recent.has(id))).toEqual([true, true, true]);
+    recent.remember(["d"]);
+    expect(["a", "b", "c", "d"].map((id) => recent.has(id))).toEqual([false, true, true, true]);
+    const none = new RecentCommands(0);
+    none.remember(["a"]);
+    expect(none.has("a")).toBe(false);
   });
 });
