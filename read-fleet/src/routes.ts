@@ -42,6 +42,9 @@ const METHOD_NOT_ALLOWED = new HttpError(405, "method_not_allowed", "only GET an
 });
 const INTERNAL = new HttpError(500, "internal", "internal error");
 const NOT_FOUND_ENTRY: ItemEntry = { rep: null, bytes: 64 };
+// Header names as bytes: uWS reads a Buffer key in place; a string key is UTF-8 encoded per call.
+const ACCEPT_ENCODING = Buffer.from("accept-encoding");
+const IF_NONE_MATCH = Buffer.from("if-none-match");
 
 export function registerRoutes(app: TemplatedApp, service: ReadService): void {
   const { pages, items, metrics, filler } = service;
@@ -63,8 +66,8 @@ export function registerRoutes(app: TemplatedApp, service: ReadService): void {
     route: RouteIndex,
     head: boolean,
   ): void {
-    const variant = rep.variants[service.negotiate(req.getHeader("accept-encoding"))];
-    const inm = req.getHeader("if-none-match");
+    const variant = rep.variants[service.negotiate(req.getHeader(ACCEPT_ENCODING))];
+    const inm = req.getHeader(IF_NONE_MATCH);
     res.onAborted(noop); // see respond.ts: keeps a dropped write from terminating the process
     corkRes = res;
     corkVariant = variant;
@@ -83,8 +86,8 @@ export function registerRoutes(app: TemplatedApp, service: ReadService): void {
     const d: Deferred = {
       aborted: false,
       settled: false,
-      acceptEncoding: req.getHeader("accept-encoding"),
-      ifNoneMatch: req.getHeader("if-none-match"),
+      acceptEncoding: req.getHeader(ACCEPT_ENCODING),
+      ifNoneMatch: req.getHeader(IF_NONE_MATCH),
       head,
     };
     res.onAborted(() => {
