@@ -21,6 +21,13 @@ export interface ApplyRateOptions {
   profileDir?: string;
 }
 
+export interface RawRun {
+  connections: number;
+  rate: number;
+  /** CPU seconds of the client process and of Postgres during the run. */
+  cpu: { client: number; postgres: number };
+}
+
 export interface ApplyRateResult {
   produced: number;
   /** Distinct commands: what the worker records and the raw insert writes. */
@@ -31,9 +38,8 @@ export interface ApplyRateResult {
   /** Slowest full second of the run. */
   slowestSecond: number;
   perSecond: number[];
-  rawRates: number[];
-  /** CPU seconds (client process + Postgres) of each raw run. */
-  rawCpu: { client: number; postgres: number }[];
+  /** Raw insert runs: before the worker with 1 then N connections, after it with N then 1. */
+  raw: RawRun[];
   workerCpuSeconds: number;
   /** Postgres CPU seconds while the worker applied the stream (includes its cache refills). */
   workerPostgresCpuSeconds: number;
@@ -47,7 +53,8 @@ export interface ApplyRateResult {
  * Produces the stream, lets a worker process apply it from a standing start, and
  * reads the apply rate from the commands' own `recorded_at`. The reference is a raw
  * batched `INSERT ... SELECT unnest(...)` of one row per distinct command, same batch
- * size and concurrency, measured before and after the worker run (the faster counts).
+ * size, with one connection and with as many as the worker has partitions in flight,
+ * measured before and after the worker run (the faster of each counts).
  */
 export async function measureApplyRate(
   services: ServiceEndpoints,
@@ -74,7 +81,10 @@ export async function measureApplyRate(
     await admin.disconnect();
     const produceSeconds = await produceAll(kafka, topic, stream);
 
-    const raws = [await rawInsertRate(pool, firsts, o, "raw_before")];
+    const raw = [
+      await rawInsertRate(pool, firsts, o, 1, "raw_before_1"),
+      await rawInsertRate(pool, firsts, o, o.poolSize, "raw_before_n"),
+    ];
     const env = {
       DATABASE_URL: services.databaseUrl,
       REDIS_URL: services.redisUrl,
@@ -113,7 +123,8 @@ export async function measureApplyRate(
 
     const timing = await recordedTiming(pool);
     const mismatch = await compareWithModel(pool, model);
-    raws.push(await rawInsertRate(pool, firsts, o, "raw_after"));
+    raw.push(await rawInsertRate(pool, firsts, o, o.poolSize, "raw_after_n"));
+    raw.push(await rawInsertRate(pool, firsts, o, 1, "raw_after_1"));
     const perSecond = timing.perSecond;
     return {
       produced: stream.length,
@@ -123,8 +134,7 @@ export async function measureApplyRate(
       rate: model.outcomes.size / timing.seconds,
       slowestSecond: perSecond.length > 2 ? Math.min(...perSecond.slice(1, -1)) : Number.NaN,
       perSecond,
-      rawRates: raws.map((r) => r.rate),
-      rawCpu: raws.map((r) => r.cpu),
+      raw,
       workerCpuSeconds,
       workerPostgresCpuSeconds,
       workerMetrics: metrics,
@@ -179,8 +189,9 @@ async function rawInsertRate(
   pool: pg.Pool,
   rows: readonly TodoRow[],
   o: ApplyRateOptions,
+  connections: number,
   table: string,
-): Promise<{ rate: number; cpu: { client: number; postgres: number } }> {
+): Promise<RawRun> {
   await pool.query(`DROP TABLE IF EXISTS ${table}`);
   await pool.query(`CREATE TABLE ${table} (LIKE todos INCLUDING ALL)`);
   const batches = [...slices(rows, o.batchSize)];
@@ -189,7 +200,7 @@ async function rawInsertRate(
   const clientCpu = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: o.poolSize }, async () => {
+    Array.from({ length: connections }, async () => {
       const client = await pool.connect();
       try {
         for (let b = batches[next++]; b !== undefined; b = batches[next++]) {
@@ -214,7 +225,7 @@ async function rawInsertRate(
     postgres: postgresCpuSeconds(o.pgdata) - pgCpu,
   };
   await pool.query(`DROP TABLE ${table}`);
-  return { rate: rows.length / seconds, cpu };
+  return { connections, rate: rows.length / seconds, cpu };
 }
 
 async function count(pool: pg.Pool, table: string): Promise<number> {

@@ -117,15 +117,16 @@ async function drive(
   tokens: string[],
   o: VisibilityOptions,
 ): Promise<VisibilityResult> {
-  const pending = new Map<string, number>(); // todo id -> time its 202 arrived
-  const latencies: number[] = [];
+  const acceptedAt = new Map<string, number>(); // todo id -> time its 202 arrived
+  const firstSeen = new Map<string, number>(); // todo id -> first page that showed it
   let sent = 0;
-  let accepted = 0;
   let polls = 0;
   const pollMs: number[] = [];
   const postMs: number[] = [];
   let polling = true;
 
+  // Every id a page shows is noted, even before its 202 arrived: a slow 202 must not
+  // hide a write that was visible all along (it counts as visible at once).
   const poller = (async () => {
     while (polling) {
       const asked = performance.now();
@@ -135,14 +136,13 @@ async function drive(
       pollMs.push(now - asked);
       polls++;
       if (res.status !== 200) continue;
-      for (const [id, at] of pending) {
-        if (body.includes(id)) {
-          latencies.push(now - at);
-          pending.delete(id);
-        }
+      for (const m of body.matchAll(/"id"\s*:\s*"([0-9a-f-]{36})"/g)) {
+        const id = m[1] as string;
+        if (!firstSeen.has(id)) firstSeen.set(id, now);
       }
     }
   })();
+  const unseenCount = () => [...acceptedAt.keys()].filter((id) => !firstSeen.has(id)).length;
 
   const write = async (i: number) => {
     const asked = performance.now();
@@ -157,10 +157,7 @@ async function drive(
     const at = performance.now();
     postMs.push(at - asked);
     const json = (await res.json()) as { id?: string };
-    if (res.status === 202 && typeof json.id === "string") {
-      accepted++;
-      pending.set(json.id, at);
-    }
+    if (res.status === 202 && typeof json.id === "string") acceptedAt.set(json.id, at);
   };
 
   // Open loop: each write starts on its schedule, whether or not earlier ones finished.
@@ -178,23 +175,27 @@ async function drive(
   const achievedPerSec = sent / ((performance.now() - start) / 1000);
   await Promise.all(inflight);
   const grace = performance.now() + 5_000;
-  while (pending.size > 0 && performance.now() < grace) await new Promise((r) => setTimeout(r, 20));
+  while (unseenCount() > 0 && performance.now() < grace)
+    await new Promise((r) => setTimeout(r, 20));
   polling = false;
   await poller;
 
   // A write never seen counts as slower than any seen one, so it can only push p99 up.
-  for (let i = 0; i < pending.size; i++) latencies.push(Number.POSITIVE_INFINITY);
+  const latencies = [...acceptedAt].map(([id, at]) => {
+    const seen = firstSeen.get(id);
+    return seen === undefined ? Number.POSITIVE_INFINITY : Math.max(0, seen - at);
+  });
   latencies.sort((a, b) => a - b);
   const at = (q: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
   return {
     sent,
-    accepted,
+    accepted: acceptedAt.size,
     achievedPerSec,
     p50Ms: at(0.5),
     p99Ms: at(0.99),
     maxMs: latencies.filter(Number.isFinite).pop() ?? Number.NaN,
-    unseen: pending.size,
+    unseen: unseenCount(),
     polls,
     pollMs: percentiles(pollMs),
     postMs: percentiles(postMs),

@@ -1,14 +1,6 @@
 import type { CommandEnvelope } from "@million-rps/shared";
 import type { Pool, PoolClient } from "pg";
-import {
-  ANY_EXISTS_SQL,
-  CURRENT_SQL,
-  DELETE_SQL,
-  INSERT_SQL,
-  RECORD_SQL,
-  RECORDED_SQL,
-  UPDATE_SQL,
-} from "./apply-sql";
+import { anyExistsQuery, currentQuery, recordedQuery, WRITE_SQL } from "./apply-sql";
 import { ConcurrentApplyError, classifyPgError } from "./failures";
 import { type Fold, foldCommands, type TodoRow } from "./model";
 import { plainArray } from "./pg-arrays";
@@ -28,9 +20,9 @@ export interface ApplyResult {
  * How much a batch reads before folding. `optimistic` (the common case) assumes that
  * no command was recorded before unless this process remembers recording it, and
  * that a todo whose first command is a create does not exist yet; so it reads only
- * the todos that updates and deletes need. Each assumption is checked by a write that
- * fails when it is wrong (the commands primary key, the insert's row count, one
- * existence probe); then the batch is redone `careful`ly, reading everything.
+ * the todos that updates and deletes need. Each assumption is checked by the write
+ * (the commands and todos primary keys) or by one existence probe; when one fails,
+ * nothing was written and the batch is redone `careful`ly, reading everything.
  */
 type Mode = "optimistic" | "careful";
 
@@ -39,7 +31,17 @@ class AssumptionFailed extends Error {
   override name = "AssumptionFailed";
 }
 
-/** Applies commands (in stream order) in one transaction of set-based statements. */
+interface Applied {
+  result: ApplyResult;
+  /** Every command id of the batch now known to be recorded (committed). */
+  recordedIds: string[];
+}
+
+/**
+ * Applies commands (in stream order): at most two reads, then one write statement
+ * that commits atomically. The reads need no transaction of their own: every fact the
+ * fold took from them is re-checked by that statement (see WRITE_SQL).
+ */
 export async function applyBatch(
   pool: Pool,
   commands: readonly CommandEnvelope[],
@@ -48,23 +50,17 @@ export async function applyBatch(
   let applied: Applied;
   let redone = false;
   try {
-    applied = await inTransaction(pool, (c) => applyIn(c, commands, "optimistic", recent));
+    applied = await withClient(pool, (c) => attempt(c, commands, "optimistic", recent));
   } catch (err) {
     if (!(err instanceof AssumptionFailed)) throw err;
-    applied = await inTransaction(pool, (c) => applyIn(c, commands, "careful", recent));
+    applied = await withClient(pool, (c) => attempt(c, commands, "careful", recent));
     redone = true;
   }
   recent.remember(applied.recordedIds);
   return { ...applied.result, redone };
 }
 
-interface Applied {
-  result: ApplyResult;
-  /** Every command id of the batch now known to be recorded (committed). */
-  recordedIds: string[];
-}
-
-async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+async function withClient<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect().catch((err: unknown) => {
     throw classifyPgError(err);
   });
@@ -76,13 +72,9 @@ async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promis
   };
   client.on("error", onLost);
   try {
-    await client.query("BEGIN");
-    const result = await work(client);
-    await client.query("COMMIT");
-    return result;
+    return await work(client);
   } catch (err) {
     failed = true;
-    await client.query("ROLLBACK").catch(() => {});
     throw err instanceof AssumptionFailed ? err : classifyPgError(err);
   } finally {
     client.off("error", onLost);
@@ -91,7 +83,7 @@ async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promis
   }
 }
 
-async function applyIn(
+async function attempt(
   client: PoolClient,
   commands: readonly CommandEnvelope[],
   mode: Mode,
@@ -100,7 +92,7 @@ async function applyIn(
   const recorded = new Set<string>();
   if (mode === "careful") {
     const ids = [...new Set(commands.map((c) => c.command_id))];
-    const rows = await client.query<{ id: string }>(RECORDED_SQL, [plainArray(ids)]);
+    const rows = await client.query<{ id: string }>(recordedQuery(plainArray(ids)));
     for (const r of rows.rows) recorded.add(r.id);
   } else {
     for (const c of commands) if (recent.has(c.command_id)) recorded.add(c.command_id);
@@ -110,14 +102,13 @@ async function applyIn(
     (id) => !assumedAbsent.has(id),
   );
   const current =
-    lookIn.length === 0
-      ? []
-      : (await client.query<TodoRow>(CURRENT_SQL, [plainArray(lookIn)])).rows;
+    lookIn.length === 0 ? [] : (await client.query<TodoRow>(currentQuery(plainArray(lookIn)))).rows;
   const before = new Map(current.map((r) => [r.id, r]));
   const lookup = (id: string) => before.get(id) ?? null;
 
   const fold = foldCommands(commands, lookup, (id) => recorded.has(id));
-  await write(client, fold, lookup, mode, assumedAbsent);
+  if (mode === "optimistic") await probeVanished(client, fold, assumedAbsent);
+  await write(client, fold, lookup, mode);
 
   const result = {
     applied: 0,
@@ -146,59 +137,45 @@ function createdFirst(
   return new Set([...first].filter(([, type]) => type === "create").map(([id]) => id));
 }
 
+/**
+ * Created and deleted within the batch: no write would notice that a todo with
+ * that id existed all along, so ask before writing.
+ */
+async function probeVanished(client: PoolClient, fold: Fold, assumedAbsent: ReadonlySet<string>) {
+  const vanished = [...assumedAbsent].filter((id) => fold.after.get(id) === null);
+  if (vanished.length === 0) return;
+  const found = await client.query(anyExistsQuery(plainArray(vanished)));
+  if ((found.rowCount ?? 0) > 0) throw new AssumptionFailed();
+}
+
 async function write(
   client: PoolClient,
   fold: Fold,
   lookup: (id: string) => TodoRow | null,
   mode: Mode,
-  assumedAbsent: ReadonlySet<string>,
 ): Promise<void> {
   const plan = planWrites(fold, lookup);
-  // An id that exists although this batch assumed it new: in the optimistic pass a
-  // wrong assumption (redo carefully), in the careful pass another writer (retry).
-  const existed = (constraint: string) => (err: unknown) => {
+  if (plan.recorded.length === 0) return; // only duplicates: nothing to write
+  const values = [
+    ...commandColumns(plan.recorded),
+    ...todoColumns(plan.inserts),
+    ...todoColumns(plan.updates.map((u) => u.row)),
+    plainArray(plan.updates.map((u) => u.expectedVersion)),
+    plainArray(plan.deletes.map((d) => d.id)),
+    plainArray(plan.deletes.map((d) => d.expectedVersion)),
+    plan.updates.length,
+    plan.deletes.length,
+  ];
+  await client.query({ name: "worker-write", text: WRITE_SQL, values }).catch((err: unknown) => {
+    // A command or todo id that exists although this batch assumed it new: in the
+    // optimistic pass a wrong assumption (redo carefully), else another writer (retry).
     const e = err as { code?: string; constraint?: string };
-    if (e.code !== "23505" || e.constraint !== constraint) throw err;
+    const exists =
+      e.code === "23505" && ["commands_pkey", "todos_pkey"].includes(e.constraint ?? "");
+    if (!exists) throw err;
     if (mode === "optimistic") throw new AssumptionFailed();
-    throw new ConcurrentApplyError(`${constraint}: another writer got there first`, { cause: err });
-  };
-  // Commands first: a redelivered batch fails here, before any todo is written.
-  if (plan.recorded.length > 0) {
-    await client.query(RECORD_SQL, commandColumns(plan.recorded)).catch(existed("commands_pkey"));
-  }
-  if (plan.inserts.length > 0) {
-    await client.query(INSERT_SQL, todoColumns(plan.inserts)).catch(existed("todos_pkey"));
-  }
-  if (mode === "optimistic") {
-    // Created and deleted within the batch: nothing was written that would have noticed
-    // an existing todo with that id, so ask.
-    const vanished = [...assumedAbsent].filter((id) => fold.after.get(id) === null);
-    if (
-      vanished.length > 0 &&
-      (await client.query(ANY_EXISTS_SQL, [plainArray(vanished)])).rowCount
-    ) {
-      throw new AssumptionFailed();
-    }
-  }
-  if (plan.updates.length > 0) {
-    const expected = plainArray(plan.updates.map((u) => u.expectedVersion));
-    const rows = todoColumns(plan.updates.map((u) => u.row));
-    const r = await client.query(UPDATE_SQL, [...rows, expected]);
-    expectRows("update", r.rowCount, plan.updates.length);
-  }
-  if (plan.deletes.length > 0) {
-    const r = await client.query(DELETE_SQL, [
-      plainArray(plan.deletes.map((d) => d.id)),
-      plainArray(plan.deletes.map((d) => d.expectedVersion)),
-    ]);
-    expectRows("delete", r.rowCount, plan.deletes.length);
-  }
-}
-
-function expectRows(what: string, got: number | null, want: number): void {
-  if (got !== want) {
-    throw new ConcurrentApplyError(
-      `${what} touched ${got ?? 0} of ${want} todos: another writer changed them since this batch read them`,
-    );
-  }
+    throw new ConcurrentApplyError(`${e.constraint}: another writer got there first`, {
+      cause: err,
+    });
+  });
 }

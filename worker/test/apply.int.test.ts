@@ -4,9 +4,11 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateWorkload, seededRandom } from "../bench/workload";
 import { applyBatch } from "../src/apply";
-import { CommandStreamModel } from "../src/model";
+import { WRITE_SQL } from "../src/apply-sql";
+import { CommandStreamModel, type TodoRow } from "../src/model";
 import { plainArray, textArray } from "../src/pg-arrays";
 import { RecentCommands } from "../src/recent-commands";
+import { commandColumns, todoColumns } from "../src/write-plan";
 import { expectedTodos, readOutcomes, readTodos } from "./support/stream";
 
 let pool: pg.Pool;
@@ -16,6 +18,34 @@ beforeAll(async () => {
 afterAll(async () => {
   await pool.end();
 });
+
+/** WRITE_SQL parameters for one update of `row` recorded as `commandId`, read at `expected`. */
+function planned(commandId: string, todoId: string, row: TodoRow, expected: number): string[] {
+  const empty = todoColumns([]);
+  return [
+    ...commandColumns([
+      {
+        command: {
+          v: 1,
+          command_id: commandId,
+          todo_id: todoId,
+          actor: row.user_id,
+          issued_at: row.updated_at,
+          type: "update",
+          data: { title: row.title },
+        },
+        outcome: { status: "applied", reason: null },
+      },
+    ]),
+    ...empty,
+    ...todoColumns([{ ...row, version: expected + 1 }]),
+    plainArray([expected]),
+    "{}",
+    "{}",
+    "1",
+    "0",
+  ];
+}
 
 async function expectModelled(stream: readonly CommandEnvelope[]) {
   const model = new CommandStreamModel();
@@ -86,6 +116,25 @@ describe("applyBatch against Postgres", () => {
     const vanish = await applyBatch(pool, stream.slice(3), new RecentCommands());
     expect(vanish).toMatchObject({ redone: true, applied: 2 });
     await expectModelled(stream);
+  });
+
+  it("writes nothing of a batch whose todo changed after it was read", async () => {
+    const [created] = generateWorkload({ count: 1, seed: 14 });
+    if (created === undefined) throw new Error("expected a command");
+    await applyBatch(pool, [created]);
+    const row = (await readTodos(pool)).get(created.todo_id);
+    if (row === undefined) throw new Error("expected the todo");
+    // The batch read version 1; another writer has moved the todo on since.
+    await pool.query("UPDATE todos SET version = 2 WHERE id = $1", [created.todo_id]);
+    const update = { ...created, command_id: "30000000-0000-4000-8000-000000000001" };
+    const stale = planned(update.command_id, created.todo_id, { ...row, title: "stale" }, 1);
+    const failure = await pool.query(WRITE_SQL, stale).catch((err: unknown) => err);
+    expect(failure).toMatchObject({ code: "40001" });
+    const recorded = await pool.query("SELECT 1 FROM commands WHERE command_id = $1", [
+      update.command_id,
+    ]);
+    expect(recorded.rowCount).toBe(0); // the command's record went with the rest
+    expect((await readTodos(pool)).get(created.todo_id)?.title).toBe(row.title);
   });
 
   it("ends with the modelled table under random redeliveries and restarts", async () => {
