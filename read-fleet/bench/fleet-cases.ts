@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import type { Measurements } from "./measure";
 import type { PipelineVerdict } from "./results";
@@ -61,6 +62,7 @@ export async function wholeFleetCase(
   await m.stop(whole);
 }
 
+/** The fleet's worker processes: node children of the supervisor (tsx's esbuild helper excluded). */
 function childPids(parent: number): number[] {
   try {
     return execFileSync("pgrep", ["-P", String(parent)])
@@ -68,6 +70,13 @@ function childPids(parent: number): number[] {
       .split("\n")
       .filter((s) => s.trim() !== "")
       .map(Number)
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("read-fleet");
+        } catch {
+          return false;
+        }
+      })
       .sort((a, b) => a - b);
   } catch {
     return [];

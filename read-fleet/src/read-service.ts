@@ -1,15 +1,16 @@
 import { type CacheKeys, cacheKeys, type Logger } from "@million-rps/shared";
 import type { Pool } from "pg";
-import { BREAKER_STATE_VALUE, CircuitBreaker } from "./circuit-breaker";
+import { CircuitBreaker } from "./circuit-breaker";
 import { CommandStatuses } from "./command-status";
 import type { ReadFleetConfig } from "./config";
 import { Filler } from "./fill";
-import { FleetMetrics, type GaugeSample } from "./fleet-metrics";
+import { FleetMetrics } from "./fleet-metrics";
 import { type GenerationSource, GenerationWatch } from "./generation-watch";
 import { GenerationCache, L1Budget } from "./l1-cache";
 import { acceptEncodingMemo } from "./negotiation";
 import type { RedisClients } from "./redis-clients";
 import type { Representation } from "./representation";
+import { serviceGauges } from "./service-gauges";
 
 /** L1 value of `GET /todos/:id`: null remembers "no such todo" for this generation. */
 export interface ItemEntry {
@@ -125,48 +126,6 @@ export class ReadService {
   }
 
   renderMetrics(): string {
-    const gauges: GaugeSample[] = [
-      {
-        name: "read_generation",
-        help: "Published cache generation this process serves.",
-        values: [[{}, this.generation]],
-      },
-      {
-        name: "read_l1_entries",
-        help: "Entries in the in-process cache, current generation.",
-        values: [
-          [{ cache: "pages" }, this.pages.size],
-          [{ cache: "items" }, this.items.size],
-          [{ cache: "commands" }, this.commands.size],
-        ],
-      },
-      {
-        name: "read_l1_bytes",
-        help: "Bytes held by the in-process cache (all encodings, both generations kept).",
-        values: [
-          [{ cache: "pages" }, this.pages.bytes],
-          [{ cache: "items" }, this.items.bytes],
-        ],
-      },
-      {
-        name: "read_circuit_state",
-        help: "Circuit breaker state per dependency: 0 closed, 1 open, 2 half-open.",
-        values: [
-          [{ dependency: "redis" }, BREAKER_STATE_VALUE[this.breakers.redis.state]],
-          [{ dependency: "postgres" }, BREAKER_STATE_VALUE[this.breakers.postgres.state]],
-        ],
-      },
-      {
-        name: "read_redis_connected",
-        help: "1 when a Redis command connection is ready.",
-        values: [[{}, this.deps.redis.connected ? 1 : 0]],
-      },
-      {
-        name: "read_fills_in_flight",
-        help: "L1 fills running now.",
-        values: [[{}, this.filler.inflightCount]],
-      },
-    ];
-    return this.metrics.render(gauges);
+    return this.metrics.render(serviceGauges(this));
   }
 }

@@ -1,0 +1,35 @@
+import type { HttpRequest, HttpResponse } from "uWebSockets.js";
+import { isUuid, pendingCommandJson } from "@million-rps/shared";
+import { ROUTE_COMMAND } from "./fleet-metrics";
+import { BAD_COMMAND_ID, NOT_FOUND_ROUTE, UNAVAILABLE } from "./http-errors";
+import type { ReadService } from "./read-service";
+import type { Responder } from "./responder";
+
+/** `GET /commands/:id`: final statuses from L1, otherwise Postgres; unknown is "pending". */
+export function commandRoute(service: ReadService, respond: Responder) {
+  const log = service.deps.log;
+
+  return function command(res: HttpResponse, req: HttpRequest, head: boolean): void {
+    const id = req.getParameter(0);
+    const final = service.commands.cached(id);
+    if (final !== undefined) {
+      respond.now(res, req, final, ROUTE_COMMAND, head);
+      return;
+    }
+    if (!isUuid(id)) {
+      respond.fail(res, id === "" ? NOT_FOUND_ROUTE : BAD_COMMAND_ID, ROUTE_COMMAND, head);
+      return;
+    }
+    const d = respond.defer(res, req, head);
+    service.commands.lookup(id).then(
+      (outcome) => {
+        if (outcome.final) respond.later(res, d, outcome.rep, ROUTE_COMMAND);
+        else respond.laterJson(res, d, pendingCommandJson(id), ROUTE_COMMAND);
+      },
+      (err: unknown) => {
+        log.warn("command status lookup failed", { err });
+        respond.failLater(res, d, UNAVAILABLE, ROUTE_COMMAND);
+      },
+    );
+  };
+}

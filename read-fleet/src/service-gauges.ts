@@ -1,0 +1,49 @@
+import { BREAKER_STATE_VALUE } from "./circuit-breaker";
+import type { GaugeSample } from "./fleet-metrics";
+import type { ReadService } from "./read-service";
+
+/** Point-in-time values of one read process, rendered at each scrape. */
+export function serviceGauges(service: ReadService): GaugeSample[] {
+  return [
+    {
+      name: "read_generation",
+      help: "Published cache generation this process serves.",
+      values: [[{}, service.generation]],
+    },
+    {
+      name: "read_l1_entries",
+      help: "Entries in the in-process cache, current generation.",
+      values: [
+        [{ cache: "pages" }, service.pages.size],
+        [{ cache: "items" }, service.items.size],
+        [{ cache: "commands" }, service.commands.size],
+      ],
+    },
+    {
+      name: "read_l1_bytes",
+      help: "Bytes held by the in-process cache (all encodings, both generations kept).",
+      values: [
+        [{ cache: "pages" }, service.pages.bytes],
+        [{ cache: "items" }, service.items.bytes],
+      ],
+    },
+    {
+      name: "read_circuit_state",
+      help: "Circuit breaker state per dependency: 0 closed, 1 open, 2 half-open.",
+      values: [
+        [{ dependency: "redis" }, BREAKER_STATE_VALUE[service.breakers.redis.state]],
+        [{ dependency: "postgres" }, BREAKER_STATE_VALUE[service.breakers.postgres.state]],
+      ],
+    },
+    {
+      name: "read_redis_connected",
+      help: "1 when a Redis command connection is ready.",
+      values: [[{}, service.deps.redis.connected ? 1 : 0]],
+    },
+    {
+      name: "read_fills_in_flight",
+      help: "L1 fills running now.",
+      values: [[{}, service.filler.inflightCount]],
+    },
+  ];
+}
