@@ -27,7 +27,7 @@ export interface TestStack extends Stack {
   readonly services: StackServices;
   /** An HS256 token for `sub` signed with TEST_JWT_SECRET, valid for 10 minutes. */
   token(sub: string): Promise<string>;
-  /** Stops the apps and removes the log folder. */
+  /** Stops the apps and removes the log folder (KEEP_TEST_LOGS=1 keeps it, to read after a failure). */
   stop(): Promise<void>;
 }
 
@@ -63,7 +63,7 @@ export async function startTestStack(options: TestStackOptions): Promise<TestSta
     token: (sub) => mintDevToken(sub, { secret: TEST_JWT_SECRET, ttlSec: 600 }),
     async stop() {
       await stack.stop();
-      rmSync(dataDir(profile), { recursive: true, force: true });
+      if (!process.env.KEEP_TEST_LOGS) rmSync(dataDir(profile), { recursive: true, force: true });
     },
   };
 }
