@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { ensureTopics, type ServiceEndpoints } from "@million-rps/local";
+import { type CommandEnvelope, encodeCommand, newId } from "@million-rps/shared";
 import { SignJWT } from "jose";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import { type BenchProcess, freePort, scrapeMetrics, startProcess } from "./processes";
 
 /** The deployables the second half of the benchmark drives, as the local stack runs them. */
@@ -24,23 +25,35 @@ export interface VisibilityResult {
   /** Accepted writes never seen on GET /todos within the grace period. */
   unseen: number;
   polls: number;
-  /** How long one GET /todos took, and one POST /todos (p50, p99): where time goes. */
+  /** How long one GET /todos took, and one write until accepted (p50, p99): where time goes. */
   pollMs: { p50: number; p99: number };
-  postMs: { p50: number; p99: number };
-  workerMetrics?: Record<string, number>;
+  acceptMs: { p50: number; p99: number };
+}
+
+export interface VisibilityRun {
+  /** Through the write API (POST /todos, 202 once Kafka acked): the figure the brief asks for. */
+  writeApi: VisibilityResult;
+  /** Straight to Kafka (acks=all), same rate: the worker and read fleet without the write API. */
+  kafka: VisibilityResult;
+  workerMetrics: Record<string, number>;
+  /** CPU seconds of each child process over both runs (the read fleet's supervisor only). */
+  cpuSeconds: Record<string, number>;
 }
 
 const USERS = ["alice", "bob", "carol", "dave", "erin"];
 
+/** Sends write number i; resolves with the todo id once it is accepted, or null. */
+type WriteSource = (i: number) => Promise<string | null>;
+
 /**
- * Open-loop writes at a steady rate through the write API (POST /todos, 202 once
- * Kafka acked), while one poller reads GET /todos?limit=100 from the read fleet back
- * to back. A write's latency runs from its 202 to the first page that shows its id.
+ * Open-loop writes at a steady rate while one poller reads GET /todos?limit=100 from
+ * the read fleet back to back. A write's latency runs from its acceptance to the
+ * first page that showed its id (a page that showed it earlier counts as zero).
  */
 export async function measureVisibility(
   services: ServiceEndpoints,
   o: VisibilityOptions,
-): Promise<VisibilityResult> {
+): Promise<VisibilityRun> {
   const topic = `bench-latency-${Date.now().toString(36)}`;
   const kafka = new Kafka({ brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
@@ -60,29 +73,23 @@ export async function measureVisibility(
     KAFKA_TODO_TOPIC: topic,
     CACHE_KEY_PREFIX: `bench-${topic}`,
     ADMIN_PORT: "0",
-    LOG_LEVEL: "warn",
+    LOG_LEVEL: "info",
   };
   const started: BenchProcess[] = [];
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   try {
-    started.push(
-      await startProcess(
-        "worker-latency",
-        "worker/src/main.ts",
-        { ...common, KAFKA_GROUP_ID: `bench-${topic}`, LOG_LEVEL: "info" },
-        o.logDir,
-      ),
+    const worker = await startProcess(
+      "worker-latency",
+      "worker/src/main.ts",
+      { ...common, KAFKA_GROUP_ID: `bench-${topic}` },
+      o.logDir,
     );
+    started.push(worker);
     started.push(
       await startProcess(
         "read-fleet",
         "read-fleet/src/main.ts",
-        {
-          ...common,
-          HTTP_PORT: String(readPort),
-          HTTP_HOST: "127.0.0.1",
-          READ_WORKERS: "1",
-          LOG_LEVEL: "info",
-        },
+        { ...common, HTTP_PORT: String(readPort), HTTP_HOST: "127.0.0.1", READ_WORKERS: "1" },
         o.logDir,
         `http://127.0.0.1:${readPort}/readyz`,
       ),
@@ -91,61 +98,29 @@ export async function measureVisibility(
       await startProcess(
         "write-api",
         "write-lambdas/src/local/main.ts",
-        { ...common, WRITE_HTTP_PORT: String(writePort), JWT_SECRET: secret, LOG_LEVEL: "info" },
+        { ...common, WRITE_HTTP_PORT: String(writePort), JWT_SECRET: secret },
         o.logDir,
       ),
     );
+    await producer.connect();
+    const readUrl = `http://127.0.0.1:${readPort}`;
+    const kafkaRun = await drive(readUrl, viaKafka(producer, topic), o);
     const tokens = await Promise.all(USERS.map((u) => token(u, secret)));
-    const result = await drive(
-      `http://127.0.0.1:${writePort}`,
-      `http://127.0.0.1:${readPort}`,
-      tokens,
-      o,
-    );
-    const worker = started[0];
-    const workerMetrics =
-      worker === undefined ? {} : await scrapeMetrics(Number(worker.readyLine.admin_port));
-    return { ...result, workerMetrics };
+    const apiRun = await drive(readUrl, viaWriteApi(`http://127.0.0.1:${writePort}`, tokens), o);
+    return {
+      writeApi: apiRun,
+      kafka: kafkaRun,
+      workerMetrics: await scrapeMetrics(Number(worker.readyLine.admin_port)),
+      cpuSeconds: Object.fromEntries(started.map((p) => [p.name, p.cpuSeconds()])),
+    };
   } finally {
+    await producer.disconnect().catch(() => {});
     for (const p of started.reverse()) await p.stop();
   }
 }
 
-async function drive(
-  writeUrl: string,
-  readUrl: string,
-  tokens: string[],
-  o: VisibilityOptions,
-): Promise<VisibilityResult> {
-  const acceptedAt = new Map<string, number>(); // todo id -> time its 202 arrived
-  const firstSeen = new Map<string, number>(); // todo id -> first page that showed it
-  let sent = 0;
-  let polls = 0;
-  const pollMs: number[] = [];
-  const postMs: number[] = [];
-  let polling = true;
-
-  // Every id a page shows is noted, even before its 202 arrived: a slow 202 must not
-  // hide a write that was visible all along (it counts as visible at once).
-  const poller = (async () => {
-    while (polling) {
-      const asked = performance.now();
-      const res = await fetch(`${readUrl}/todos?limit=100`);
-      const body = await res.text();
-      const now = performance.now();
-      pollMs.push(now - asked);
-      polls++;
-      if (res.status !== 200) continue;
-      for (const m of body.matchAll(/"id"\s*:\s*"([0-9a-f-]{36})"/g)) {
-        const id = m[1] as string;
-        if (!firstSeen.has(id)) firstSeen.set(id, now);
-      }
-    }
-  })();
-  const unseenCount = () => [...acceptedAt.keys()].filter((id) => !firstSeen.has(id)).length;
-
-  const write = async (i: number) => {
-    const asked = performance.now();
+function viaWriteApi(writeUrl: string, tokens: readonly string[]): WriteSource {
+  return async function post(i) {
     const res = await fetch(`${writeUrl}/todos`, {
       method: "POST",
       headers: {
@@ -154,11 +129,60 @@ async function drive(
       },
       body: JSON.stringify({ title: `bench write ${i}`, description: "accepted-to-visible" }),
     });
-    const at = performance.now();
-    postMs.push(at - asked);
     const json = (await res.json()) as { id?: string };
-    if (res.status === 202 && typeof json.id === "string") acceptedAt.set(json.id, at);
+    return res.status === 202 && typeof json.id === "string" ? json.id : null;
   };
+}
+
+/** The command the write API would have produced, sent the way it sends it (acks=all). */
+function viaKafka(producer: Producer, topic: string): WriteSource {
+  return async function produce(i) {
+    const command: CommandEnvelope = {
+      v: 1,
+      command_id: newId(),
+      todo_id: newId(),
+      actor: USERS[i % USERS.length] ?? "alice",
+      issued_at: new Date().toISOString(),
+      type: "create",
+      data: { title: `bench produce ${i}`, description: "produced-to-visible", completed: false },
+    };
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [{ key: command.todo_id, value: encodeCommand(command) }],
+    });
+    return command.todo_id;
+  };
+}
+
+async function drive(
+  readUrl: string,
+  send: WriteSource,
+  o: VisibilityOptions,
+): Promise<VisibilityResult> {
+  const acceptedAt = new Map<string, number>(); // todo id -> time it was accepted
+  const firstSeen = new Map<string, number>(); // todo id -> first page that showed it
+  const pollMs: number[] = [];
+  const acceptMs: number[] = [];
+  let polling = true;
+
+  // Every id a page shows is noted, even before its write was acknowledged: a slow
+  // acknowledgement must not hide a write that was visible all along.
+  const poller = (async () => {
+    while (polling) {
+      const asked = performance.now();
+      const res = await fetch(`${readUrl}/todos?limit=100`);
+      const body = await res.text();
+      const now = performance.now();
+      pollMs.push(now - asked);
+      if (res.status !== 200) continue;
+      for (const m of body.matchAll(/"id"\s*:\s*"([0-9a-f-]{36})"/g)) {
+        const id = m[1] as string;
+        if (!firstSeen.has(id)) firstSeen.set(id, now);
+      }
+    }
+  })();
+  const unseen = () => [...acceptedAt.keys()].filter((id) => !firstSeen.has(id)).length;
 
   // Open loop: each write starts on its schedule, whether or not earlier ones finished.
   const total = o.writesPerSec * o.latencySeconds;
@@ -166,17 +190,24 @@ async function drive(
   const start = performance.now();
   const inflight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
-    const due = start + i * interval;
-    const wait = due - performance.now();
+    const wait = start + i * interval - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    sent++;
-    inflight.push(write(i).catch(() => {}));
+    const asked = performance.now();
+    inflight.push(
+      send(i).then(
+        (id) => {
+          const at = performance.now();
+          acceptMs.push(at - asked);
+          if (id !== null) acceptedAt.set(id, at);
+        },
+        () => {},
+      ),
+    );
   }
-  const achievedPerSec = sent / ((performance.now() - start) / 1000);
+  const achievedPerSec = total / ((performance.now() - start) / 1000);
   await Promise.all(inflight);
   const grace = performance.now() + 5_000;
-  while (unseenCount() > 0 && performance.now() < grace)
-    await new Promise((r) => setTimeout(r, 20));
+  while (unseen() > 0 && performance.now() < grace) await new Promise((r) => setTimeout(r, 20));
   polling = false;
   await poller;
 
@@ -185,21 +216,26 @@ async function drive(
     const seen = firstSeen.get(id);
     return seen === undefined ? Number.POSITIVE_INFINITY : Math.max(0, seen - at);
   });
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
+  const p = percentiles(latencies);
   return {
-    sent,
+    sent: total,
     accepted: acceptedAt.size,
     achievedPerSec,
-    p50Ms: at(0.5),
-    p99Ms: at(0.99),
-    maxMs: latencies.filter(Number.isFinite).pop() ?? Number.NaN,
-    unseen: unseenCount(),
-    polls,
+    p50Ms: p.p50,
+    p99Ms: p.p99,
+    maxMs: latencies.filter(Number.isFinite).reduce((a, b) => Math.max(a, b), 0),
+    unseen: unseen(),
+    polls: pollMs.length,
     pollMs: percentiles(pollMs),
-    postMs: percentiles(postMs),
+    acceptMs: percentiles(acceptMs),
   };
+}
+
+function percentiles(values: readonly number[]): { p50: number; p99: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) =>
+    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+  return { p50: at(0.5), p99: at(0.99) };
 }
 
 function token(sub: string, secret: string): Promise<string> {
@@ -210,11 +246,4 @@ function token(sub: string, secret: string): Promise<string> {
     .setIssuedAt(now)
     .setExpirationTime(now + 3600)
     .sign(new TextEncoder().encode(secret));
-}
-
-function percentiles(values: number[]): { p50: number; p99: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) =>
-    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-  return { p50: at(0.5), p99: at(0.99) };
 }

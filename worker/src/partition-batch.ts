@@ -1,6 +1,7 @@
 import type { Logger } from "@million-rps/shared";
 import type { EachBatchPayload, Producer } from "kafkajs";
 import type { Pool } from "pg";
+import type { AppliedOffsets } from "./applied-offsets";
 import { type ApplyResult, applyBatch } from "./apply";
 import { backoffMs, pause } from "./backoff";
 import { type DeadLetterSource, sendDeadLetters } from "./dead-letters";
@@ -17,6 +18,7 @@ export interface PartitionBatchOptions {
   batchSize: number;
   mover: GenerationMover;
   recent: RecentCommands;
+  offsets: AppliedOffsets;
   metrics: WorkerMetrics;
   log: Logger;
 }
@@ -38,24 +40,38 @@ type Control = Pick<EachBatchPayload, "heartbeat" | "isRunning">;
 
 /**
  * The kafkajs `eachBatch` handler. Each slice of at most `batchSize` records:
- * poison to the DLQ, commands applied in one transaction, then the offset after
- * the slice committed, then a cache generation move requested. Transient
- * failures retry with backoff and heartbeats, so nothing is committed early and
- * the partition is not taken away while Postgres is down.
+ * poison to the DLQ, commands applied in one transaction, then the slice's offsets
+ * resolved (committed to Kafka every OFFSET_COMMIT_INTERVAL_MS, and on stop), then
+ * a cache generation move requested. Transient failures retry with backoff and
+ * heartbeats, so nothing is committed early and the partition is not taken away
+ * while Postgres is down.
  */
 export function createBatchHandler(o: PartitionBatchOptions) {
   return async function applyPartitionBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    if (!o.offsets.enter()) return;
+    try {
+      await applySlices(payload);
+    } finally {
+      o.offsets.leave();
+    }
+  };
+
+  async function applySlices(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, commitOffsetsIfNecessary, isStale } = payload;
+    const control: Control = {
+      heartbeat: payload.heartbeat,
+      isRunning: () => payload.isRunning() && !o.offsets.draining,
+    };
     const source: DeadLetterSource = { topic: batch.topic, partition: batch.partition };
     const log = o.log.child({ topic: batch.topic, partition: batch.partition });
     for (const records of slices(batch.messages, o.batchSize)) {
-      if (!isRunning() || isStale()) return;
+      if (!control.isRunning() || isStale()) return;
       const last = records[records.length - 1]?.offset;
       if (last === undefined) continue;
       const intake = takeIn(records);
       try {
-        await retrying(payload, log, () => deadLetter(intake.poison, source, "poison"));
-        const result = await applyIsolating(payload, log, intake.commands, source);
+        await retrying(control, log, () => deadLetter(intake.poison, source, "poison"));
+        const result = await applyIsolating(control, log, intake.commands, source);
         if (result.applied > 0) o.mover.request();
       } catch (err) {
         if (err instanceof StopRequested) return; // not applied: redelivered to whoever runs next
@@ -63,17 +79,14 @@ export function createBatchHandler(o: PartitionBatchOptions) {
       }
       resolveOffset(last);
       const next = (BigInt(last) + 1n).toString();
-      await commitOffsetsIfNecessary({
-        topics: [
-          { topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] },
-        ],
-      });
+      o.offsets.applied(batch.topic, batch.partition, next);
+      await commitOffsetsIfNecessary(); // only once OFFSET_COMMIT_INTERVAL_MS has passed
       o.metrics.lag.set(Math.max(0, Number(batch.highWatermark) - Number(next)), {
         partition: String(batch.partition),
       });
       await payload.heartbeat();
     }
-  };
+  }
 
   async function deadLetter(poison: PoisonRecord[], source: DeadLetterSource, kind: string) {
     if (poison.length === 0) return;

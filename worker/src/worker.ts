@@ -1,6 +1,7 @@
 import { cacheKeys, createKafka, createLogger, type Logger } from "@million-rps/shared";
 import { Partitioners } from "kafkajs";
 import { startAdminServer } from "./admin";
+import { AppliedOffsets, OFFSET_COMMIT_INTERVAL_MS } from "./applied-offsets";
 import { createPool, createRedis } from "./clients";
 import type { WorkerConfig } from "./config";
 import { GenerationMover } from "./generation-mover";
@@ -59,8 +60,10 @@ export async function startWorker(
     finish = resolve;
   });
   let healthy = true;
+  const offsets = new AppliedOffsets();
   const joined = new Promise<void>((resolve, reject) => {
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      offsets.forget();
       log.info("joined group", {
         group: config.groupId,
         partitions: e.payload.memberAssignment[config.topic] ?? [],
@@ -81,6 +84,8 @@ export async function startWorker(
   await consumer.subscribe({ topics: [config.topic], fromBeginning: true });
   await consumer.run({
     autoCommit: false,
+    // With autoCommit off this only paces our commitOffsetsIfNecessary() calls.
+    autoCommitInterval: OFFSET_COMMIT_INTERVAL_MS,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: config.poolSize,
     eachBatch: createBatchHandler({
@@ -90,6 +95,7 @@ export async function startWorker(
       batchSize: config.batchSize,
       mover,
       recent: new RecentCommands(RECENT_COMMANDS),
+      offsets,
       metrics,
       log,
     }),
@@ -113,6 +119,15 @@ export async function startWorker(
     stopping ??= (async () => {
       log.info("stopping");
       clearInterval(progress);
+      // Finish the slices in flight and commit everything applied while still in the group.
+      const applied = await offsets.drain();
+      if (applied.length > 0) {
+        await consumer.commitOffsets(applied).catch((err: unknown) => {
+          log.warn("could not commit offsets on stop; they will be redelivered and skipped", {
+            err,
+          });
+        });
+      }
       await consumer.disconnect();
       // Make the last committed slice visible before leaving (bounded: Redis may be down).
       const flushed = await mover.flush(5_000);
