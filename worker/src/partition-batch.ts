@@ -1,35 +1,22 @@
 import type { Logger } from "@million-rps/shared";
 import type { EachBatchPayload, Producer } from "kafkajs";
-import type { Pool } from "pg";
 import type { AppliedOffsets } from "./applied-offsets";
-import { type ApplyResult, applyBatch } from "./apply";
+import type { ApplyQueue } from "./apply-queue";
 import { backoffMs, pause } from "./backoff";
 import { type DeadLetterSource, sendDeadLetters } from "./dead-letters";
 import { CommandDataError, DatabaseSetupError, isRetriable } from "./failures";
-import type { GenerationMover } from "./generation-mover";
 import { type CommandRecord, type PoisonRecord, slices, takeIn } from "./intake";
 import type { WorkerMetrics } from "./metrics";
-import type { RecentCommands } from "./recent-commands";
 
 export interface PartitionBatchOptions {
-  pool: Pool;
+  queue: ApplyQueue;
   producer: Producer;
   dlqTopic: string;
   batchSize: number;
-  mover: GenerationMover;
-  recent: RecentCommands;
   offsets: AppliedOffsets;
   metrics: WorkerMetrics;
   log: Logger;
 }
-
-const NOTHING: ApplyResult = {
-  applied: 0,
-  forbidden: 0,
-  notFound: 0,
-  duplicates: 0,
-  redone: false,
-};
 
 /** The consumer is stopping while a slice waits for a dependency: leave it uncommitted. */
 class StopRequested extends Error {
@@ -71,8 +58,7 @@ export function createBatchHandler(o: PartitionBatchOptions) {
       const intake = takeIn(records);
       try {
         await retrying(control, log, () => deadLetter(intake.poison, source, "poison"));
-        const result = await applyIsolating(control, log, intake.commands, source);
-        if (result.applied > 0) o.mover.request();
+        await applyIsolating(control, log, intake.commands, source);
       } catch (err) {
         if (err instanceof StopRequested) return; // not applied: redelivered to whoever runs next
         throw err;
@@ -100,32 +86,17 @@ export function createBatchHandler(o: PartitionBatchOptions) {
   /**
    * Applies the slice; when Postgres refuses the data of some command, halves the
    * slice until that command stands alone, dead-letters it, and applies the rest
-   * in order. Only this rare path leaves one transaction per slice.
+   * in order. Only this rare path leaves one statement per slice.
    */
   async function applyIsolating(
     control: Control,
     log: Logger,
     commands: CommandRecord[],
     source: DeadLetterSource,
-  ): Promise<ApplyResult> {
-    if (commands.length === 0) return NOTHING;
+  ): Promise<void> {
+    if (commands.length === 0) return;
     try {
-      const started = performance.now();
-      const result = await retrying(control, log, () =>
-        applyBatch(
-          o.pool,
-          commands.map((c) => c.command),
-          o.recent,
-        ),
-      );
-      o.metrics.applySeconds.observe((performance.now() - started) / 1000);
-      o.metrics.batches.inc();
-      o.metrics.commands.inc({ outcome: "applied" }, result.applied);
-      o.metrics.commands.inc({ outcome: "rejected_forbidden" }, result.forbidden);
-      o.metrics.commands.inc({ outcome: "rejected_not_found" }, result.notFound);
-      o.metrics.commands.inc({ outcome: "duplicate" }, result.duplicates);
-      if (result.redone) o.metrics.redone.inc();
-      return result;
+      await retrying(control, log, () => o.queue.submit(commands.map((c) => c.command)));
     } catch (err) {
       if (!(err instanceof CommandDataError)) throw err;
       const [only] = commands;
@@ -134,18 +105,11 @@ export function createBatchHandler(o: PartitionBatchOptions) {
         await retrying(control, log, () =>
           deadLetter([{ record: only.record, reason }], source, "data"),
         );
-        return NOTHING;
+        return;
       }
       const half = Math.ceil(commands.length / 2);
-      const a = await applyIsolating(control, log, commands.slice(0, half), source);
-      const b = await applyIsolating(control, log, commands.slice(half), source);
-      return {
-        applied: a.applied + b.applied,
-        forbidden: a.forbidden + b.forbidden,
-        notFound: a.notFound + b.notFound,
-        duplicates: a.duplicates + b.duplicates,
-        redone: a.redone || b.redone,
-      };
+      await applyIsolating(control, log, commands.slice(0, half), source);
+      await applyIsolating(control, log, commands.slice(half), source);
     }
   }
 
