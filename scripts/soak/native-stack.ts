@@ -11,7 +11,7 @@ import {
   startServices,
   startStack,
 } from "@million-rps/local";
-import { createLogger, migrate } from "@million-rps/shared";
+import { migrate } from "@million-rps/shared";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 
@@ -42,6 +42,7 @@ export interface NativeStack {
   readonly redisUrl: string;
   readonly kafkaBrokers: readonly string[];
   readonly topic: string;
+  readonly readWorkers: number;
   /** Where the app logs are. */
   readonly logDir: string;
   stop(): Promise<void>;
@@ -112,6 +113,7 @@ export async function launchNativeStack(options: NativeStackOptions): Promise<Na
     redisUrl,
     kafkaBrokers,
     topic,
+    readWorkers: options.readWorkers,
     logDir: join(process.env.MRPS_DATA_DIR ?? "", `apps-${process.pid}`, "logs"),
     async stop() {
       await started.stop();
@@ -119,5 +121,3 @@ export async function launchNativeStack(options: NativeStackOptions): Promise<Na
     },
   };
 }
-
-export const scriptLog = createLogger("hardening");
