@@ -43,7 +43,7 @@ async function waitForDrain(
   return { recorded, ms: Date.now() - t0 };
 }
 
-function judgeTodo(todo: TodoRecord, row: { title: string; version: number } | undefined) {
+export function judgeTodo(todo: TodoRecord, row: { title: string; version: number } | undefined) {
   if (todo.deleted) return row === undefined ? null : "still there after an accepted delete";
   if (row === undefined) return "missing: an accepted create was not applied";
   if (row.version < 1 + todo.updates)
