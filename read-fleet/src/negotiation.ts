@@ -51,12 +51,19 @@ export function parseAcceptEncoding(header: string): EncodingIndex {
  */
 export function acceptEncodingMemo(maxEntries = 256): (header: string) => EncodingIndex {
   const memo = new Map<string, EncodingIndex>();
+  // Most requests repeat the previous header: a string compare is cheaper than hashing a new string.
+  let lastHeader = "";
+  let lastPicked: EncodingIndex = IDENTITY;
   return function negotiateEncoding(header) {
-    const known = memo.get(header);
-    if (known !== undefined) return known;
-    const picked = parseAcceptEncoding(header);
-    if (memo.size >= maxEntries) memo.clear();
-    memo.set(header, picked);
+    if (header === lastHeader) return lastPicked;
+    let picked = memo.get(header);
+    if (picked === undefined) {
+      picked = parseAcceptEncoding(header);
+      if (memo.size >= maxEntries) memo.clear();
+      memo.set(header, picked);
+    }
+    lastHeader = header;
+    lastPicked = picked;
     return picked;
   };
 }

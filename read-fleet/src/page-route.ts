@@ -68,10 +68,21 @@ export function pageRoute(service: ReadService, respond: Responder) {
       );
   }
 
+  // The previous hit, checked first: comparing the query string with the last one costs less
+  // than hashing it for the Map. Only trusted within the same L1 epoch.
+  let lastQuery = "";
+  let lastSlot: Slot<Representation> | undefined;
+  let lastEpoch = -1;
+
   return function todos(res: HttpResponse, req: HttpRequest, head: boolean): void {
     const rawQuery = req.getQuery() ?? "";
-    const slot = pages.get(rawQuery);
+    let slot = rawQuery === lastQuery && lastEpoch === pages.epoch ? lastSlot : undefined;
+    if (slot === undefined || slot.freshUntil <= service.now) slot = pages.get(rawQuery);
+    else slot.used = true;
     if (slot !== undefined && slot.freshUntil > service.now) {
+      lastQuery = rawQuery;
+      lastSlot = slot;
+      lastEpoch = pages.epoch;
       metrics.cache(L1_HIT);
       respond.now(res, req, slot.value, ROUTE_TODOS, head);
       return;

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { promisify } from "node:util";
 import { brotliCompress, constants, gzip } from "node:zlib";
-import { BROTLI, type EncodingIndex, GZIP, IDENTITY } from "./negotiation";
 
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
@@ -13,12 +12,33 @@ export const COMPRESS_MIN_BYTES = 1024;
  * One encoding of a cached body, ready to write: the body, its strong ETag, and
  * the status line plus headers for 200 and 304 as single prebuilt buffers (uWS
  * writes the status verbatim after `HTTP/1.1 `, so one call carries every header).
+ * Each buffer owns its ArrayBuffer exactly (`wire`): uWS takes a plain ArrayBuffer
+ * with fewer V8 calls than a Buffer view (measured with callgrind: ~170
+ * instructions less per argument).
  */
 export interface Variant {
   readonly body: Buffer;
   readonly etag: string;
   readonly head200: Buffer;
   readonly head304: Buffer;
+  readonly wire: {
+    readonly body: ArrayBuffer;
+    readonly head200: ArrayBuffer;
+    readonly head304: ArrayBuffer;
+  };
+}
+
+/** A Buffer alone in its own ArrayBuffer (small Buffers otherwise share Node's pool). */
+export function ownBuffer(bytes: Uint8Array): Buffer {
+  const ab = new ArrayBuffer(bytes.length);
+  const own = Buffer.from(ab);
+  own.set(bytes);
+  return own;
+}
+
+/** The ArrayBuffer of a buffer made by ownBuffer (the whole of it). */
+export function wireOf(buf: Buffer): ArrayBuffer {
+  return buf.buffer as ArrayBuffer;
 }
 
 /** A cached response in every encoding we serve, indexed by EncodingIndex. */
@@ -38,15 +58,16 @@ export interface RepresentationOptions {
 function headBlock(status: string, headers: readonly (readonly [string, string])[]): Buffer {
   let text = status;
   for (const [name, value] of headers) text += `\r\n${name}: ${value}`;
-  return Buffer.from(text, "latin1");
+  return ownBuffer(Buffer.from(text, "latin1"));
 }
 
 function variant(
-  body: Buffer,
+  bytes: Buffer,
   etag: string,
   encoding: string | null,
   options: RepresentationOptions,
 ): Variant {
+  const body = ownBuffer(bytes);
   const common: [string, string][] = [
     ["ETag", etag],
     ["Cache-Control", options.cacheControl],
@@ -58,7 +79,14 @@ function variant(
     ...common,
     ...(options.extraHeaders ?? []),
   ]);
-  return { body, etag, head200, head304: headBlock("304 Not Modified", common) };
+  const head304 = headBlock("304 Not Modified", common);
+  return {
+    body,
+    etag,
+    head200,
+    head304,
+    wire: { body: wireOf(body), head200: wireOf(head200), head304: wireOf(head304) },
+  };
 }
 
 /** Strong validator from the bytes themselves: an unchanged page keeps its ETag across generations. */
@@ -97,9 +125,3 @@ export async function buildRepresentation(
   for (const v of variants) bytes += v.body.length + v.head200.length + v.head304.length;
   return { variants, bytes };
 }
-
-export function pick(rep: Representation, encoding: EncodingIndex): Variant {
-  return rep.variants[encoding];
-}
-
-export { BROTLI, GZIP, IDENTITY };

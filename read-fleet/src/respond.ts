@@ -43,7 +43,7 @@ export function writeVariant(res: HttpResponse, v: Variant, head: boolean, close
 }
 
 export function writeNotModified(res: HttpResponse, v: Variant): void {
-  res.writeStatus(v.head304).endWithoutBody();
+  res.writeStatus(v.wire.head304).endWithoutBody();
 }
 
 /** A JSON body built per request (the slow paths: pending commands, health, errors). */

@@ -3,7 +3,7 @@ import type { HttpError } from "@million-rps/shared";
 import type { RouteIndex } from "./fleet-metrics";
 import { ifNoneMatchMatches } from "./negotiation";
 import type { ReadService } from "./read-service";
-import type { Representation, Variant } from "./representation";
+import { ownBuffer, type Representation, type Variant, wireOf } from "./representation";
 import { noop, writeError, writeJson, writeNotModified, writeVariant } from "./respond";
 
 /** What a deferred answer needs from the request: `req` is gone after the handler returns. */
@@ -15,9 +15,9 @@ export interface Deferred {
   head: boolean;
 }
 
-// Header names as bytes: uWS reads a Buffer key in place; a string key is UTF-8 encoded per call.
-const ACCEPT_ENCODING = Buffer.from("accept-encoding");
-const IF_NONE_MATCH = Buffer.from("if-none-match");
+// Header names as ArrayBuffers: uWS reads them in place (a string key is UTF-8 encoded per call).
+const ACCEPT_ENCODING = wireOf(ownBuffer(Buffer.from("accept-encoding")));
+const IF_NONE_MATCH = wireOf(ownBuffer(Buffer.from("if-none-match")));
 
 /**
  * Answers requests now (warm hits, errors) or later (after a fill), counting each

@@ -48,6 +48,16 @@ describe("buildRepresentation", () => {
     expect(h304.some((l) => l.startsWith("Content-Length"))).toBe(false);
   });
 
+  it("keeps every wire buffer alone in its ArrayBuffer (what uWS is handed)", async () => {
+    const rep = await buildRepresentation(big, { cacheControl: "c" });
+    for (const v of rep.variants) {
+      expect(Buffer.from(v.wire.body).equals(v.body)).toBe(true);
+      expect(v.wire.body.byteLength).toBe(v.body.length);
+      expect(Buffer.from(v.wire.head200).equals(v.head200)).toBe(true);
+      expect(v.wire.head304.byteLength).toBe(v.head304.length);
+    }
+  });
+
   it("does not compress small bodies", async () => {
     const small = '{"id":"x"}';
     expect(small.length).toBeLessThan(COMPRESS_MIN_BYTES);
