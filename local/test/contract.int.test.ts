@@ -5,6 +5,7 @@ import { dataDir } from "../src/paths";
 import { freePort, waitUntil } from "../src/testing";
 import { startTestStack, TEST_JWT_SECRET, type TestStack } from "../src/testing/test-stack";
 import { OpenApiContract } from "./support/openapi-contract";
+import { observed, rawExchange } from "./support/raw-http";
 
 // Every operation of shared/openapi.yaml against the real native stack: each
 // response (status, required headers, JSON body) must conform to the document,
@@ -342,8 +343,18 @@ describe("write API", () => {
     const bad = `${write}/todos/${"z".repeat(36)}`;
     expect((await call("deleteTodo", bad, { method: "DELETE", headers: auth })).status).toBe(400);
     expect((await call("deleteTodo", url, { method: "DELETE" })).status).toBe(401);
-    const overCap = { method: "DELETE", headers: auth, body: "x".repeat(1024 * 1024 + 1) };
-    expect((await call("deleteTodo", url, overCap)).status).toBe(413);
+    // Announced over the adapter's 1 MiB cap and refused before the body is read; sent raw
+    // without the body, so the answer cannot be lost to a reset while a client still writes.
+    const port = Number(new URL(write).port);
+    const overCap = await rawExchange(
+      port,
+      `DELETE ${new URL(url).pathname} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ${token}\r\nContent-Length: 2000000\r\n\r\n`,
+      { waitMs: 10_000, expectResponses: 1 },
+    );
+    const [tooLarge] = overCap.responses;
+    expect(tooLarge?.status).toBe(413);
+    if (tooLarge !== undefined)
+      expect(contract.problems("deleteTodo", observed(tooLarge))).toEqual([]);
     const down = `${writeDown}/todos/${crypto.randomUUID()}`;
     expect((await call("deleteTodo", down, { method: "DELETE", headers: auth })).status).toBe(503);
   });

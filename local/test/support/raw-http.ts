@@ -142,3 +142,13 @@ export function resetMidStream(port: number, payload: string, afterMs = 2): Prom
     });
   });
 }
+
+/** A raw response as fetch would show it, for the contract checker. */
+export function observed(r: RawResponse): { status: number; headers: Headers; body: string } {
+  const headers = new Headers();
+  for (const line of r.head.split("\r\n").slice(1)) {
+    const colon = line.indexOf(":");
+    if (colon > 0) headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+  }
+  return { status: r.status, headers, body: r.body };
+}
