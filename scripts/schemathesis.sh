@@ -3,7 +3,7 @@
 # stack this script starts itself (private Postgres, Redis and Kafka on free ports,
 # the worker, the write adapter, the read fleet) and stops afterwards.
 #
-#   scripts/schemathesis.sh                       # ~2 minutes
+#   scripts/schemathesis.sh                       # about a minute and a half
 #   SCHEMATHESIS_EXAMPLES=200 scripts/schemathesis.sh
 #   SCHEMATHESIS_SEED=1234 scripts/schemathesis.sh   # replay a run (the seed is printed)
 #
@@ -21,7 +21,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 version="4.32.5"
 venv="${SCHEMATHESIS_VENV:-$root/.data/schemathesis-venv}"
-examples="${SCHEMATHESIS_EXAMPLES:-40}"
+examples="${SCHEMATHESIS_EXAMPLES:-100}"
 seed="${SCHEMATHESIS_SEED:-$RANDOM$RANDOM}"
 
 if ! "$venv/bin/st" --version 2>/dev/null | grep -qF "$version"; then
