@@ -1,5 +1,6 @@
 import { deriveId } from "@million-rps/shared";
 import type { Recorder, Route } from "./recorder";
+import { errorCode } from "./write-attempts";
 import type { Writer } from "./writer";
 
 export interface ReaderDeps {
@@ -8,12 +9,6 @@ export interface ReaderDeps {
   writer: Writer;
   /** How many todos were seeded (their ids are derived, see local/src/seed.ts). */
   seeded: number;
-}
-
-function errorCode(err: unknown): string {
-  const cause = (err as { cause?: { code?: unknown } }).cause;
-  if (typeof cause?.code === "string") return cause.code;
-  return err instanceof Error ? err.name : "ERROR";
 }
 
 /**

@@ -1,5 +1,6 @@
 import { commandIds } from "@million-rps/write-lambdas";
 import type { Recorder, Route } from "./recorder";
+import { sendUntilAccepted } from "./write-attempts";
 
 /** A todo the soak created, and what it must look like once every accepted write is applied. */
 export interface TodoRecord {
@@ -37,15 +38,8 @@ export interface WriterDeps {
   deadlineMs: number;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const pick = <T>(items: readonly T[]): T | undefined =>
   items[Math.floor(Math.random() * items.length)];
-
-function errorCode(err: unknown): string {
-  const cause = (err as { cause?: { code?: unknown } }).cause;
-  if (typeof cause?.code === "string") return cause.code;
-  return err instanceof Error ? err.name : "ERROR";
-}
 
 /**
  * Writes at the pace it is asked to, each with an Idempotency-Key, retrying a 503
@@ -145,49 +139,18 @@ export class Writer {
     body?: unknown,
   ): Promise<boolean> {
     this.inFlight++;
-    const { recorder } = this.deps;
-    const deadline = Date.now() + this.deps.deadlineMs;
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${this.deps.tokens.get(todo.owner)}`,
-      "idempotency-key": key,
-      ...(body !== undefined && { "content-type": "application/json" }),
-    };
     try {
-      while (Date.now() < deadline) {
-        op.attempts++;
-        const t = recorder.now();
-        let wait = 1000;
-        try {
-          const res = await fetch(`${this.deps.writeUrl}${path}`, {
-            method,
-            headers,
-            ...(body !== undefined && { body: JSON.stringify(body) }),
-            signal: AbortSignal.timeout(15_000),
-          });
-          const text = await res.text();
-          const retryAfter = res.headers.get("retry-after");
-          recorder.record(op.route, t, res.status, retryAfter !== null);
-          op.lastStatus = res.status;
-          if (res.status === 202) {
-            const got = (JSON.parse(text) as { command_id?: string }).command_id;
-            if (got !== op.commandId) op.idMismatch = got;
-            op.outcome = "accepted";
-            return true;
-          }
-          if (res.status !== 503) {
-            op.outcome = "refused";
-            return false;
-          }
-          wait = Math.min(5, Math.max(1, Number(retryAfter) || 1)) * 1000;
-        } catch (err) {
-          op.lastStatus = errorCode(err);
-          recorder.record(op.route, t, op.lastStatus);
-        }
-        await sleep(wait);
-      }
-      op.outcome = "abandoned";
-      todo.uncertain = true;
-      return false;
+      await sendUntilAccepted(op, {
+        url: `${this.deps.writeUrl}${path}`,
+        method,
+        token: this.deps.tokens.get(todo.owner) ?? "",
+        idempotencyKey: key,
+        body,
+        recorder: this.deps.recorder,
+        deadline: Date.now() + this.deps.deadlineMs,
+      });
+      if (op.outcome === "abandoned") todo.uncertain = true;
+      return op.outcome === "accepted";
     } finally {
       todo.busy = false;
       this.inFlight--;
