@@ -213,6 +213,18 @@ describe("path ids and methods", () => {
       expect(r.headers.get("allow")).toBe("GET, HEAD");
     }
   });
+
+  // Regression: node answered a missing Host itself, with an empty 400 instead of the JSON error.
+  it("write adapter: HTTP/1.1 without Host is a JSON 400", async () => {
+    const x = await rawExchange(writePort, "POST /todos HTTP/1.1\r\nContent-Length: 0\r\n\r\n", {
+      waitMs: 5_000,
+    });
+    const first = x.responses[0];
+    expect(first?.status).toBe(400);
+    expect(JSON.parse(first?.body.toString() ?? "{}")).toMatchObject({
+      error: { code: "bad_request" },
+    });
+  });
 });
 
 const GOOD_READ = "GET /todos?limit=100 HTTP/1.1\r\nHost: t\r\nAccept-Encoding: identity\r\n\r\n";

@@ -14,23 +14,28 @@ function levelFrom(value: string | undefined): LogLevel {
   return value === "debug" || value === "warn" || value === "error" ? value : "info";
 }
 
-/** Errors become `{name, message, code}`; stack traces go to logs only at debug level. */
+/** An error as a log field: name, message, code, and its `cause` chain (a few levels deep). */
+function errorField(err: Error, withStack: boolean, depth = 0): Record<string, unknown> {
+  const code = (err as { code?: unknown }).code;
+  const cause = err.cause;
+  return {
+    name: err.name,
+    message: err.message,
+    ...(code === undefined ? {} : { code }),
+    ...(withStack ? { stack: err.stack } : {}),
+    ...(cause instanceof Error && depth < 3
+      ? { cause: errorField(cause, withStack, depth + 1) }
+      : {}),
+  };
+}
+
+/** Errors become `{name, message, code, cause}`; stack traces go to logs only at debug level. */
 function serialize(fields: Record<string, unknown>, withStack: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(fields)) {
-    if (v instanceof Error) {
-      const code = (v as { code?: unknown }).code;
-      out[k] = {
-        name: v.name,
-        message: v.message,
-        ...(code === undefined ? {} : { code }),
-        ...(withStack ? { stack: v.stack } : {}),
-      };
-    } else if (typeof v === "bigint") {
-      out[k] = v.toString();
-    } else {
-      out[k] = v;
-    }
+    if (v instanceof Error) out[k] = errorField(v, withStack);
+    else if (typeof v === "bigint") out[k] = v.toString();
+    else out[k] = v;
   }
   return out;
 }

@@ -35,10 +35,17 @@ async function serve(
   const method = req.method ?? "GET";
   const url = req.url ?? "/";
   const path = url.split("?", 1)[0] ?? "/";
-  if (path === "/healthz" && (method === "GET" || method === "HEAD")) {
+  if (req.headers.host === undefined && req.httpVersion !== "1.0") {
+    req.resume();
+    return sendJson(res, 400, errorBody("bad_request", "the Host header is required"));
+  }
+  if (path === "/healthz") {
     // Local only (API Gateway has no such route): liveness for npm start and compose.
     req.resume();
-    return sendJson(res, 200, '{"status":"ok"}'); // node sends no body for HEAD
+    if (method === "GET" || method === "HEAD") return sendJson(res, 200, '{"status":"ok"}'); // no body for HEAD
+    return sendJson(res, 405, errorBody("method_not_allowed", `${method} is not allowed here`), {
+      Allow: "GET, HEAD",
+    });
   }
   const route = matchRoute(method, path);
   if (!route.found) {
@@ -89,6 +96,8 @@ export async function startWriteServer(options: WriteServerOptions): Promise<Wri
     headersTimeout: Math.min(10_000, requestTimeout),
     keepAliveTimeout: 5_000,
     connectionsCheckingInterval: Math.min(1_000, requestTimeout),
+    // Node would answer a missing Host with an empty 400; serve() answers it in JSON.
+    requireHostHeader: false,
   };
   const server = createServer(limits, function onRequest(req, res) {
     serve(runtime, log, req, res).catch((err: unknown) => {
