@@ -80,6 +80,9 @@ export async function startServices(options: StartOptions): Promise<RunningServi
     endpoint: string,
     defaultPort: number,
   ): Promise<number | null> {
+    // The test profile never adopts the dev stack's default ports: a test run must not
+    // write into the database `npm start` is serving. Only a configured endpoint is used.
+    if (options.profile === "test" && configured === undefined) return freePort();
     const { host, port } = hostPort(endpoint, defaultPort);
     if (await canConnect(host, port)) return null; // reachable: use it as configured
     if (!LOOPBACK.has(host)) {
@@ -87,8 +90,8 @@ export async function startServices(options: StartOptions): Promise<RunningServi
         `${endpoint} is not reachable and is not on this machine, so no private instance can stand in for it`,
       );
     }
-    // An explicit loopback endpoint gets its port; the test profile otherwise picks a free one.
-    return options.profile === "test" && configured === undefined ? freePort() : port;
+    // An unreachable loopback endpoint gets a private instance on its port.
+    return port;
   }
 
   // Each test run gets data directories of its own, so parallel runs never share a cluster.
