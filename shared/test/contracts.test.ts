@@ -23,10 +23,17 @@ describe("todo validation", () => {
     [{ title: "ok", completed: "yes" }, "completed"],
     [{ title: "ok", description: "d".repeat(2001) }, "description"],
     [{ title: "ok", owner: "me" }, "owner"],
+    [{ title: "nul\u0000byte" }, "title"],
+    [{ title: "bell\u0007" }, "title"],
+    [{ title: "two\nlines" }, "title"],
+    [{ title: "ok", description: "nul\u0000" }, "description"],
   ])("rejects %j naming %s", (input, field) => {
     const r = validateNewTodo(input);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.field).toBe(field);
+  });
+  it("keeps tabs and line breaks in a description", () => {
+    expect(validateNewTodo({ title: "t", description: "a\tb\r\nc" }).ok).toBe(true);
   });
   it("counts characters, not UTF-16 units", () => {
     expect(validateNewTodo({ title: "😀".repeat(200) }).ok).toBe(true);

@@ -136,7 +136,13 @@ describe("delivery", () => {
   it("sends poison messages to the DLQ with their reason and bytes, and applies what follows", async () => {
     const id = uuid();
     const first = create(id, "carol");
-    const nul = create(uuid(), "carol", "nul \u0000 byte"); // valid JSON that Postgres cannot store
+    const nul = create(uuid(), "carol", "nul \u0000 byte"); // refused by validation: poison
+    // A valid command the database refuses (here: a constraint only this test's database has)
+    // is isolated from its batch and dead-lettered; the rest of the batch is applied.
+    await pool.query(
+      "ALTER TABLE todos ADD CONSTRAINT test_refused CHECK (title <> 'refused by the database')",
+    );
+    const refused = create(uuid(), "carol", "refused by the database");
     const after = command("update", id, "carol", { title: "after the poison" });
     const poison = [
       { key: id, value: Buffer.from("not json {") },
@@ -148,25 +154,30 @@ describe("delivery", () => {
       first,
       ...poison,
       { key: nul.todo_id, value: encodeCommand(nul) },
+      { key: refused.todo_id, value: encodeCommand(refused) },
       { key: id, value: encodeCommand(after) },
     ]);
     expect(await waitForStatus(after.command_id)).toMatchObject({ status: "applied" });
     expect((await readTodos(pool)).get(id)?.title).toBe("after the poison");
 
-    const letters = await readDeadLetters(5);
+    const letters = await readDeadLetters(6);
     const byValue = new Map(letters.map((m) => [m.value?.toString(), m]));
-    const reasons = [...poison.map((p) => p.value.toString()), encodeCommand(nul).toString()].map(
-      (v) => byValue.get(v)?.headers?.["dlq-reason"]?.toString(),
-    );
+    const reasons = [
+      ...poison.map((p) => p.value.toString()),
+      encodeCommand(nul).toString(),
+      encodeCommand(refused).toString(),
+    ].map((v) => byValue.get(v)?.headers?.["dlq-reason"]?.toString());
     expect(reasons).toEqual([
       "not JSON",
       "unsupported version 9",
       'unknown type "archive"',
       "create data: title must be a string",
-      expect.stringMatching(/^database refused the command: 22021 /),
+      "create data: title must not contain control characters",
+      expect.stringMatching(/^database refused the command: 23514 /),
     ]);
     expect(byValue.get("not json {")?.key?.toString()).toBe(id);
     expect(await statusOf(nul.command_id)).toBeNull();
+    expect(await statusOf(refused.command_id)).toBeNull();
   });
 
   it("publishes a generation only after its hot page holds the new data", async () => {
