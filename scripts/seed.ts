@@ -56,7 +56,7 @@ try {
       redis,
       db: pool,
       keys: cacheKeys(config.cacheKeyPrefix),
-      hotLimits: [100],
+      hotPages: [{ limit: 100, pages: 1 }],
       ttlSec: config.cacheTtlSec,
     });
     log.info("cache generation bumped", { ...refreshed });

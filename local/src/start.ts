@@ -163,7 +163,7 @@ try {
       redis,
       db: pool,
       keys: cacheKeys(config.cacheKeyPrefix),
-      hotLimits: [100],
+      hotPages: [{ limit: 100, pages: 1 }],
       ttlSec: config.cacheTtlSec,
     });
     redis.disconnect();

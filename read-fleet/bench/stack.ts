@@ -34,7 +34,13 @@ export async function startStack(): Promise<Stack> {
     say(`seeded ${seeded.inserted} todos in ${Date.now() - t0} ms`);
     const keys = cacheKeys(settings.keyPrefix);
     // As the worker does: hot page into L2 under a new generation, then publish it.
-    await refreshGeneration({ redis, db, keys, hotLimits: [100], ttlSec: 3600 });
+    await refreshGeneration({
+      redis,
+      db,
+      keys,
+      hotPages: [{ limit: 100, pages: 1 }],
+      ttlSec: 3600,
+    });
   } finally {
     redis.disconnect();
     await db.end();

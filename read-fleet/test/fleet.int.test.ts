@@ -70,7 +70,7 @@ describe("fleet: supervisor and worker processes", () => {
       redis,
       db,
       keys,
-      hotLimits: [100],
+      hotPages: [{ limit: 100, pages: 1 }],
       ttlSec: 60,
     });
     await waitUntil("both workers on the new generation", async () => {

@@ -47,7 +47,13 @@ it("keeps answering 200 while Redis is stopped and restarted, then follows new g
     const redis = new Redis(instance?.url as string);
     try {
       return (
-        await refreshGeneration({ redis, db: db as pg.Pool, keys, hotLimits: [100], ttlSec: 60 })
+        await refreshGeneration({
+          redis,
+          db: db as pg.Pool,
+          keys,
+          hotPages: [{ limit: 100, pages: 1 }],
+          ttlSec: 60,
+        })
       ).generation;
     } finally {
       redis.disconnect();

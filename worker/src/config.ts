@@ -3,6 +3,7 @@ import {
   type ConfigOf,
   custom,
   type Env,
+  type HotPage,
   int,
   kafkaConnectionVars,
   parseConfig,
@@ -10,12 +11,6 @@ import {
   str,
   vars,
 } from "@million-rps/shared";
-
-/** A first page the worker refills after each batch: `limit`, and how many pages deep. */
-export interface HotPage {
-  limit: number;
-  pages: number;
-}
 
 /** `HOT_PAGES=100,1000:2` means the first page of limit 100, and the first two pages of limit 1000. */
 export function parseHotPages(text: string): HotPage[] {

@@ -1,17 +1,7 @@
-import {
-  allocateGeneration,
-  type CacheKeys,
-  decodeCursor,
-  encodePageEntry,
-  type Logger,
-  publishGeneration,
-  queryTodoPage,
-  type TodoPage,
-} from "@million-rps/shared";
+import { type CacheKeys, type HotPage, type Logger, refreshGeneration } from "@million-rps/shared";
 import type { Redis } from "ioredis";
 import type { Pool } from "pg";
 import { backoffMs, pause } from "./backoff";
-import type { HotPage } from "./config";
 import type { WorkerMetrics } from "./metrics";
 
 export interface GenerationMoverOptions {
@@ -97,40 +87,16 @@ export class GenerationMover {
   /** One move; exposed for tests that want to await it. */
   async moveOnce(): Promise<number> {
     const started = performance.now();
-    const { redis, keys, ttlSec } = this.o;
-    const generation = await allocateGeneration(redis, keys);
-    const pages = await this.readHotPages();
-    const write = redis.multi();
-    for (const { limit, cursor, page } of pages) {
-      write.set(keys.page(generation, limit, cursor), encodePageEntry(page), "EX", ttlSec);
-    }
-    const results = await write.exec();
-    const failed = results?.find(([err]) => err !== null)?.[0];
-    if (results === null || failed) throw failed ?? new Error("Redis discarded the page writes");
-    const published = await publishGeneration(redis, keys, generation);
+    const { generation, published, pages } = await refreshGeneration({
+      redis: this.o.redis,
+      db: this.o.pool,
+      keys: this.o.keys,
+      hotPages: this.o.hotPages,
+      ttlSec: this.o.ttlSec,
+    });
     this.o.metrics.generation.set(generation);
     this.o.metrics.generationSeconds.observe((performance.now() - started) / 1000);
-    this.o.log.debug("generation moved", { generation, published, pages: pages.length });
+    this.o.log.debug("generation moved", { generation, published, pages });
     return generation;
-  }
-
-  private async readHotPages(): Promise<
-    { limit: number; cursor: string | null; page: TodoPage }[]
-  > {
-    const out: { limit: number; cursor: string | null; page: TodoPage }[] = [];
-    for (const { limit, pages } of this.o.hotPages) {
-      let cursor: string | null = null;
-      for (let i = 0; i < pages; i++) {
-        const page = await queryTodoPage(
-          this.o.pool,
-          limit,
-          cursor === null ? null : decodeCursor(cursor),
-        );
-        out.push({ limit, cursor, page });
-        if (page.next === null) break;
-        cursor = page.next;
-      }
-    }
-    return out;
   }
 }

@@ -1,6 +1,5 @@
 export { type ApplyResult, applyBatch } from "./apply";
 export {
-  type HotPage,
   parseHotPages,
   parseWorkerConfig,
   type WorkerConfig,

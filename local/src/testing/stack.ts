@@ -196,7 +196,7 @@ export async function seedAndPublish(services: StackServices, count: number): Pr
       redis,
       db: pool,
       keys: cacheKeys(services.keyPrefix),
-      hotLimits: [100],
+      hotPages: [{ limit: 100, pages: 1 }],
       ttlSec: 300,
     });
   } finally {
