@@ -6,6 +6,7 @@ export { SEED_EPOCH_MS, SEED_USERS, seedTodos } from "./seed";
 export * from "./services";
 export {
   childPids,
+  readFleetWorkerPids,
   type Stack,
   type StackAppName,
   type StackOptions,

@@ -1,6 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { readFleetWorkerPids } from "@million-rps/local";
 import type { Measurements } from "./measure";
 import type { PipelineVerdict } from "./results";
 import { fetchRaw, freePort, type ServerProcess } from "./servers";
@@ -13,7 +12,7 @@ export async function pipelinedCase(
   port: number,
   adminPort: number,
 ): Promise<PipelineVerdict> {
-  const workerPidsBefore = childPids(fleet.pid);
+  const workerPidsBefore = readFleetWorkerPids(fleet.pid);
   const r = await m.measure(
     `fleet 1 worker, pipelined x${settings.pipelineDepth}`,
     fleet,
@@ -23,7 +22,7 @@ export async function pipelinedCase(
   const metrics = (await fetchRaw(adminPort, "/metrics")).body.toString();
   const line = metrics.split("\n").find((l) => l.startsWith("read_fleet_worker_restarts_total"));
   const restarts = line === undefined ? Number.NaN : Number(line.split(" ").pop());
-  const workerPidsAfter = childPids(fleet.pid);
+  const workerPidsAfter = readFleetWorkerPids(fleet.pid);
   const supervisorAlive = fleet.alive();
   const ok =
     r.socketErrors === 0 &&
@@ -60,25 +59,4 @@ export async function wholeFleetCase(
     `unpinned; wrk -t2 -c${settings.connections * 2} shares the same ${workers} CPUs`,
   );
   await m.stop(whole);
-}
-
-/** The fleet's worker processes: node children of the supervisor (tsx's esbuild helper excluded). */
-function childPids(parent: number): number[] {
-  try {
-    return execFileSync("pgrep", ["-P", String(parent)])
-      .toString()
-      .split("\n")
-      .filter((s) => s.trim() !== "")
-      .map(Number)
-      .filter((pid) => {
-        try {
-          return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("read-fleet");
-        } catch {
-          return false;
-        }
-      })
-      .sort((a, b) => a - b);
-  } catch {
-    return [];
-  }
 }

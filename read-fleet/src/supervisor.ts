@@ -84,6 +84,8 @@ export async function runSupervisor(
         replies.get(message.id)?.(message.text);
       }
     });
+    // IPC errors (a send racing the worker's death) must not take the supervisor down.
+    child.on("error", (err) => log.warn("worker channel error", { worker: slot.index, err }));
     child.on("exit", (code, signal) => {
       slot.child = undefined;
       slot.ready = false;
@@ -117,7 +119,14 @@ export async function runSupervisor(
         replies.delete(id);
         resolve(text);
       });
-      child.send({ type: "metrics", id } satisfies ToWorker);
+      // The worker may die between the `connected` check and this send: the
+      // error then comes to this callback (not as an unhandled 'error' event).
+      child.send({ type: "metrics", id } satisfies ToWorker, (err) => {
+        if (err === null) return;
+        clearTimeout(timer);
+        replies.delete(id);
+        resolve(null);
+      });
     });
   }
 

@@ -1,4 +1,4 @@
-import { childPids, isAlive, type Stack } from "@million-rps/local";
+import { isAlive, readFleetWorkerPids, type Stack } from "@million-rps/local";
 
 /** What a tool outside Node needs to drive the stack, and what proves afterwards that nothing died. */
 export interface StackState {
@@ -57,7 +57,7 @@ export async function checkStack(state: StackState): Promise<string[]> {
   })) {
     if (!isAlive(pid)) problems.push(`${name} (pid ${pid}) is dead`);
   }
-  const now = childPids(state.pids.readFleet);
+  const now = readFleetWorkerPids(state.pids.readFleet);
   if (now.join(",") !== state.pids.readWorkers.join(",")) {
     problems.push(
       `read-fleet workers changed: ${state.pids.readWorkers.join(",")} -> ${now.join(",")} (one died and was restarted)`,

@@ -73,6 +73,23 @@ export function childPids(parent: number): number[] {
   return out.sort((a, b) => a - b);
 }
 
+/**
+ * Pids of the read fleet's worker processes: children of its supervisor that the
+ * supervisor forked with READ_FLEET_ROLE=worker. Other children are left out, such
+ * as the esbuild service tsx spawns while its transform cache is cold.
+ */
+export function readFleetWorkerPids(supervisor: number): number[] {
+  return childPids(supervisor).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, "utf8")
+        .split("\0")
+        .includes("READ_FLEET_ROLE=worker");
+    } catch {
+      return false; // ended while we looked
+    }
+  });
+}
+
 export async function startStack(services: StackServices, options: StackOptions): Promise<Stack> {
   const [readPort, readAdmin, writePort, workerAdmin] = await Promise.all([
     freePort(),
@@ -180,7 +197,7 @@ export async function startStack(services: StackServices, options: StackOptions)
     kill,
     readWorkerPids: () => {
       const pid = running.get("read-fleet")?.child.pid;
-      return pid === undefined ? [] : childPids(pid);
+      return pid === undefined ? [] : readFleetWorkerPids(pid);
     },
     stop,
   };
