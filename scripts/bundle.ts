@@ -17,6 +17,8 @@ const TARGETS: Record<
     entries: { main: "read-fleet/src/main.ts" },
     // uWS is a native addon: shipped beside the bundle, never inlined.
     external: ["uWebSockets.js"],
+    // Served at /openapi.yaml; the Dockerfile points OPENAPI_PATH at it.
+    copy: [["shared/openapi.yaml", "openapi.yaml"]],
   },
   worker: {
     entries: {

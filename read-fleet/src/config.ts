@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
 import { type ConfigOf, custom, type Env, int, parseConfig, str, vars } from "@million-rps/shared";
 
 /** Cache-Control of `GET /todos` pages: lets a CDN micro-cache and serve stale while it refetches. */
@@ -55,6 +56,13 @@ export const readFleetSpec = {
   breakerFailures: int("BREAKER_FAILURES", 5, 1, 1000),
   breakerOpenMs: int("BREAKER_OPEN_MS", 2_000, 10, 600_000),
   shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 5_000, 0, 600_000),
+  /** The OpenAPI document served at /openapi.yaml; the container image sets it beside the bundle. */
+  openapiPath: custom(
+    "OPENAPI_PATH",
+    (env) =>
+      env.OPENAPI_PATH?.trim() ||
+      fileURLToPath(new URL("../../shared/openapi.yaml", import.meta.url)),
+  ),
   logLevel: str("LOG_LEVEL", "info"),
 } as const;
 

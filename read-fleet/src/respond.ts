@@ -64,6 +64,19 @@ export function writeJson(
   }
 }
 
+/** A static document (the OpenAPI file): bytes read once at start, any content type. */
+export function writeDocument(
+  res: HttpResponse,
+  body: Buffer,
+  contentType: string,
+  head: boolean,
+  close: boolean,
+): void {
+  const block = `200 OK\r\nContent-Type: ${contentType}\r\nCache-Control: public, max-age=300`;
+  if (head) res.writeStatus(`${block}\r\nContent-Length: ${body.length}`).endWithoutBody();
+  else res.writeStatus(block).end(body, close);
+}
+
 export function writeError(res: HttpResponse, err: HttpError, head: boolean, close: boolean): void {
   writeJson(res, err.status, errorBody(err.code, err.message), head, close, {
     "Cache-Control": "no-store",

@@ -4,7 +4,14 @@ import type { RouteIndex } from "./fleet-metrics";
 import { ifNoneMatchMatches } from "./negotiation";
 import type { ReadService } from "./read-service";
 import { ownBuffer, type Representation, type Variant, wireOf } from "./representation";
-import { noop, writeError, writeJson, writeNotModified, writeVariant } from "./respond";
+import {
+  noop,
+  writeDocument,
+  writeError,
+  writeJson,
+  writeNotModified,
+  writeVariant,
+} from "./respond";
 
 /** What a deferred answer needs from the request: `req` is gone after the handler returns. */
 export interface Deferred {
@@ -94,6 +101,12 @@ export class Responder {
     res.cork(() =>
       writeJson(res, 200, json, d.head, this.service.draining, { "Cache-Control": "no-store" }),
     );
+    this.service.metrics.response(route, 200);
+  }
+
+  document(res: HttpResponse, body: Buffer, contentType: string, route: RouteIndex, head: boolean) {
+    res.onAborted(noop);
+    res.cork(() => writeDocument(res, body, contentType, head, this.service.draining));
     this.service.metrics.response(route, 200);
   }
 

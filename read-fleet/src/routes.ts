@@ -17,7 +17,7 @@ import { Responder } from "./responder";
 type Handler = (res: HttpResponse, req: HttpRequest, head: boolean) => void;
 
 /** Wires the read API onto a uWS app: GET and HEAD per path, 405 for other methods, JSON 404. */
-export function registerRoutes(app: TemplatedApp, service: ReadService): void {
+export function registerRoutes(app: TemplatedApp, service: ReadService, openapi: Buffer): void {
   const respond = new Responder(service);
   const log = service.deps.log;
 
@@ -31,6 +31,10 @@ export function registerRoutes(app: TemplatedApp, service: ReadService): void {
     });
     respond.json(res, ready ? 200 : 503, body, ROUTE_HEALTH, head);
   };
+
+  // The API's own contract (shared/openapi.yaml), byte for byte.
+  const document: Handler = (res, _req, head) =>
+    respond.document(res, openapi, "application/yaml; charset=utf-8", ROUTE_OTHER, head);
 
   // A bug in a handler answers 500 instead of leaving the request (and uWS) hanging.
   const guarded = (route: RouteIndex, handler: Handler, head: boolean) =>
@@ -53,6 +57,7 @@ export function registerRoutes(app: TemplatedApp, service: ReadService): void {
     ["/commands/:id", ROUTE_COMMAND, commandRoute(service, respond)],
     ["/healthz", ROUTE_HEALTH, healthz],
     ["/readyz", ROUTE_HEALTH, readyz],
+    ["/openapi.yaml", ROUTE_OTHER, document],
   ];
   for (const [path, route, handler] of readOnly) {
     app.get(path, guarded(route, handler, false));

@@ -1,4 +1,5 @@
 import type { TemplatedApp, us_listen_socket } from "uWebSockets.js";
+import { readFileSync } from "node:fs";
 import { createLogger, type Logger } from "@million-rps/shared";
 import pg from "pg";
 import type { ReadFleetConfig } from "./config";
@@ -27,6 +28,12 @@ export async function startReadServer(
   options: StartOptions = {},
 ): Promise<ReadServer> {
   const uws = loadNativeUws();
+  let openapi: Buffer;
+  try {
+    openapi = readFileSync(config.openapiPath);
+  } catch (err) {
+    throw new Error(`OPENAPI_PATH: cannot read ${config.openapiPath}`, { cause: err });
+  }
   const log = options.log ?? createLogger("read-fleet", { level: config.logLevel });
   const db = new pg.Pool({
     connectionString: config.databaseUrl,
@@ -48,7 +55,7 @@ export async function startReadServer(
   await service.start();
 
   const app: ClosableApp = uws.App();
-  registerRoutes(app, service);
+  registerRoutes(app, service, openapi);
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
     app.listen(config.httpHost, config.httpPort, (token) => {
       if (token) resolve(token);
