@@ -11,6 +11,8 @@ export interface RedisInstance {
   readonly port: number;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** The redis-server process id while it runs (benchmarks pin it and count its CPU time). */
+  pid(): number | null;
 }
 
 export function redisInstance(dataDir: string, port: number): RedisInstance {
@@ -68,5 +70,9 @@ export function redisInstance(dataDir: string, port: number): RedisInstance {
     if (pid !== null) await terminate(pid, 5_000);
   }
 
-  return { name: "redis", url, port, start, stop };
+  const pid = () => {
+    const p = readPid(pidFile);
+    return p !== null && isAlive(p) ? p : null;
+  };
+  return { name: "redis", url, port, start, stop, pid };
 }

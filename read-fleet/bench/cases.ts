@@ -13,7 +13,7 @@ const GZIP = { "Accept-Encoding": "gzip" };
 
 /** Every case of the quality brief, side by side in one run. */
 export async function runCases(stack: Stack, workDir: string) {
-  const m = new Measurements(join(workDir, "logs"));
+  const m = new Measurements(join(workDir, "logs"), [stack.redisPid]);
   try {
     const fleetEnv = (port: number, workers: number) => ({
       HTTP_PORT: String(port),

@@ -10,7 +10,15 @@ export class Measurements {
   readonly cases: CaseResult[] = [];
   private readonly running = new Set<ServerProcess>();
 
-  constructor(private readonly logDir: string) {}
+  /** `sidecars`: processes on the server side (Redis) whose CPU time also counts per request. */
+  constructor(
+    private readonly logDir: string,
+    private readonly sidecars: readonly number[] = [],
+  ) {}
+
+  private sidecarCpuSeconds(): number {
+    return this.sidecars.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0);
+  }
 
   wrk(port: number, extra: Partial<WrkOptions> = {}): WrkOptions {
     return {
@@ -34,8 +42,10 @@ export class Measurements {
   ): Promise<CaseResult> {
     await runWrk({ ...o, seconds: settings.warmSeconds });
     const before = treeCpuSeconds(server.pid);
+    const sidecarsBefore = this.sidecarCpuSeconds();
     const { raw: _raw, ...r } = await runWrk(o);
     const cpuSeconds = treeCpuSeconds(server.pid) - before;
+    const sidecarSeconds = this.sidecarCpuSeconds() - sidecarsBefore;
     const c: CaseResult = {
       name,
       round: this.round,
@@ -44,11 +54,12 @@ export class Measurements {
       ...r,
       cpuSeconds,
       cpuUsPerRequest: (cpuSeconds * 1e6) / Math.max(1, r.requests),
+      systemCpuUsPerRequest: ((cpuSeconds + sidecarSeconds) * 1e6) / Math.max(1, r.requests),
     };
     this.cases.push(c);
     say(
       `${name}${this.round > 1 ? ` (round ${this.round})` : ""}: ${c.rps.toFixed(0)} req/s, p99 ${c.p99Ms.toFixed(2)} ms, ` +
-        `${c.cpuUsPerRequest.toFixed(2)} µs CPU/req, errors ${c.socketErrors}, non-2xx ${c.non2xx}`,
+        `${c.cpuUsPerRequest.toFixed(2)} µs CPU/req (${c.systemCpuUsPerRequest.toFixed(2)} with Redis), errors ${c.socketErrors}, non-2xx ${c.non2xx}`,
     );
     return c;
   }

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { type RunningServices, seedTodos, startServices } from "@million-rps/local";
 import { cacheKeys, migrate, refreshGeneration } from "@million-rps/shared";
 import { Redis } from "ioredis";
@@ -11,6 +12,11 @@ export interface Stack {
   redisUrl: string;
   /** Where the references read the page's raw JSON with one GET. */
   rawPageKey: string;
+  /**
+   * redis-server, pinned to the servers' CPU: Redis is part of the server side of the
+   * designs that read it per request, so it shares their core and its CPU time counts.
+   */
+  redisPid: number;
 }
 
 /** Private Postgres and Redis on free ports (never a developer's running stack), seeded and published. */
@@ -25,6 +31,10 @@ export async function startStack(): Promise<Stack> {
     onProgress: say,
   });
   const { databaseUrl, redisUrl } = services.endpoints;
+  const redisPid = services.instances.redis?.pid();
+  if (redisPid === undefined || redisPid === null)
+    throw new Error("the private redis-server is not running");
+  execFileSync("taskset", ["-pc", settings.serverCpu, String(redisPid)], { stdio: "ignore" });
   const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   const redis = new Redis(redisUrl);
   try {
@@ -45,7 +55,13 @@ export async function startStack(): Promise<Stack> {
     redis.disconnect();
     await db.end();
   }
-  return { services, databaseUrl, redisUrl, rawPageKey: `${settings.keyPrefix}:bench:raw-page` };
+  return {
+    services,
+    databaseUrl,
+    redisUrl,
+    rawPageKey: `${settings.keyPrefix}:bench:raw-page`,
+    redisPid,
+  };
 }
 
 export async function storeRawPage(stack: Stack, body: Buffer): Promise<void> {
