@@ -155,12 +155,13 @@ export class OpenApiContract {
       return out;
     }
     const schemaPointer = `${response.pointer}/content/${escapePointer(mediaType)}/schema`;
-    if (mediaType.endsWith("json")) {
+    const format = mediaType.endsWith("json") ? "JSON" : mediaType.endsWith("yaml") ? "YAML" : null;
+    if (format !== null) {
       let body: unknown;
       try {
-        body = JSON.parse(observed.body);
+        body = format === "JSON" ? JSON.parse(observed.body) : parse(observed.body);
       } catch {
-        return [...out, `body is not JSON: ${observed.body.slice(0, 200)}`];
+        return [...out, `body is not ${format}: ${observed.body.slice(0, 200)}`];
       }
       out.push(...this.validate(schemaPointer, body, "body"));
     }
