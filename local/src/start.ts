@@ -68,11 +68,11 @@ function step(what: string): void {
 
 let services: RunningServices | undefined;
 const apps: RunningApp[] = [];
-let stopping = false;
+let stopping: Promise<never> | undefined;
 
-async function shutdown(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
+/** Stops what this command started, once; a second signal waits for the first stop. */
+function shutdown(code: number): Promise<never> {
+  stopping ??= (async () => {
     console.log("\nstopping...");
     for (const app of [...apps].reverse()) {
       await app.stop();
@@ -80,11 +80,22 @@ async function shutdown(code: number): Promise<never> {
     }
     await services?.stop();
     if (services !== undefined) console.log("  stopped the services this command started");
-  }
-  process.exit(code);
+    process.exit(code);
+  })();
+  return stopping;
 }
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
+process.on("SIGHUP", () => void shutdown(0));
+// If whatever launched us dies without passing a signal on (a shell between npm
+// and this process, a closed terminal), we are re-parented: stop what we started.
+const launcher = process.ppid;
+setInterval(() => {
+  if (process.ppid !== launcher) {
+    console.log(`\nthe process that started this one (pid ${launcher}) is gone`);
+    void shutdown(0);
+  }
+}, 1_000).unref();
 
 /** Prints which part failed and what to do, then stops what was started. */
 async function fail(part: string, err: unknown, hint: string): Promise<never> {
