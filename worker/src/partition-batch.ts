@@ -1,15 +1,19 @@
 import type { Logger } from "@million-rps/shared";
 import type { EachBatchPayload, Producer } from "kafkajs";
+import type { Pool } from "pg";
 import type { AppliedOffsets } from "./applied-offsets";
 import type { ApplyQueue } from "./apply-queue";
 import { backoffMs, pause } from "./backoff";
 import { type DeadLetterSource, sendDeadLetters } from "./dead-letters";
 import { CommandDataError, DatabaseSetupError, isRetriable } from "./failures";
 import { type CommandRecord, type PoisonRecord, slices, takeIn } from "./intake";
+import { invalidCommands, readableCommandId, recordInvalid } from "./invalid-commands";
 import type { WorkerMetrics } from "./metrics";
 
 export interface PartitionBatchOptions {
   queue: ApplyQueue;
+  /** Records dead-lettered commands as rejected / invalid. */
+  pool: Pool;
   producer: Producer;
   dlqTopic: string;
   batchSize: number;
@@ -27,7 +31,8 @@ type Control = Pick<EachBatchPayload, "heartbeat" | "isRunning">;
 
 /**
  * The kafkajs `eachBatch` handler. Each slice of at most `batchSize` records:
- * poison to the DLQ, commands applied in one transaction, then the slice's offsets
+ * poison to the DLQ, commands applied in one transaction, the dead-lettered commands
+ * that carry a readable id recorded as rejected / invalid, then the slice's offsets
  * resolved (committed to Kafka every OFFSET_COMMIT_INTERVAL_MS, and on stop), then
  * a cache generation move requested. Transient failures retry with backoff and
  * heartbeats, so nothing is committed early and the partition is not taken away
@@ -56,9 +61,13 @@ export function createBatchHandler(o: PartitionBatchOptions) {
       const last = records[records.length - 1]?.offset;
       if (last === undefined) continue;
       const intake = takeIn(records);
+      const refused: CommandRecord[] = [];
       try {
         await retrying(control, log, () => deadLetter(intake.poison, source, "poison"));
-        await applyIsolating(control, log, intake.commands, source);
+        await applyIsolating(control, log, intake.commands, source, refused);
+        // After the slice's commands, so a valid command beats a corrupted copy of itself;
+        // before its offsets, so a crash in between replays the recording too.
+        await retrying(control, log, () => recordRejected(intake.poison, refused, log));
       } catch (err) {
         if (err instanceof StopRequested) return; // not applied: redelivered to whoever runs next
         throw err;
@@ -79,20 +88,36 @@ export function createBatchHandler(o: PartitionBatchOptions) {
     await sendDeadLetters(o.producer, o.dlqTopic, poison, source);
     o.metrics.commands.inc({ outcome: "dead_letter" }, poison.length);
     for (const p of poison) {
-      o.log.warn("dead-lettered", { kind, reason: p.reason, offset: p.record.offset, ...source });
+      const command_id = readableCommandId(p.record.value);
+      const fields = { kind, reason: p.reason, command_id, offset: p.record.offset, ...source };
+      o.log.warn("dead-lettered", fields);
     }
+  }
+
+  /** One statement for the slice; a replay finds the ids recorded and adds nothing. */
+  async function recordRejected(poison: PoisonRecord[], refused: CommandRecord[], log: Logger) {
+    const rows = invalidCommands(poison, refused);
+    if (rows.length === 0) return;
+    const { recorded, alreadyRecorded } = await recordInvalid(o.pool, rows);
+    o.metrics.commands.inc({ outcome: "rejected_invalid" }, recorded);
+    log.info("dead-lettered commands recorded as rejected: invalid", {
+      recorded,
+      already_recorded: alreadyRecorded,
+    });
   }
 
   /**
    * Applies the slice; when Postgres refuses the data of some command, halves the
    * slice until that command stands alone, dead-letters it, and applies the rest
-   * in order. Only this rare path leaves one statement per slice.
+   * in order, collecting it into `refused`. Only this rare path leaves one statement
+   * per slice.
    */
   async function applyIsolating(
     control: Control,
     log: Logger,
     commands: CommandRecord[],
     source: DeadLetterSource,
+    refused: CommandRecord[],
   ): Promise<void> {
     if (commands.length === 0) return;
     try {
@@ -105,11 +130,12 @@ export function createBatchHandler(o: PartitionBatchOptions) {
         await retrying(control, log, () =>
           deadLetter([{ record: only.record, reason }], source, "data"),
         );
+        refused.push(only);
         return;
       }
       const half = Math.ceil(commands.length / 2);
-      await applyIsolating(control, log, commands.slice(0, half), source);
-      await applyIsolating(control, log, commands.slice(half), source);
+      await applyIsolating(control, log, commands.slice(0, half), source, refused);
+      await applyIsolating(control, log, commands.slice(half), source, refused);
     }
   }
 

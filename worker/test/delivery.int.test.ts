@@ -71,6 +71,19 @@ async function waitForStatus(commandId: string): Promise<Record<string, unknown>
   return status as unknown as Record<string, unknown>;
 }
 
+/**
+ * Returns once every record produced on `key`'s partition before the call was handled
+ * to the end of its slice (dead letters recorded too). The second marker is produced
+ * after the first was applied, so it cannot share a slice with anything before it.
+ */
+async function handledUpToHere(key: string): Promise<void> {
+  for (let i = 0; i < 2; i++) {
+    const marker = create(uuid(), "marker");
+    await produce(topic, [{ key, value: encodeCommand(marker) }]);
+    await waitForStatus(marker.command_id);
+  }
+}
+
 beforeAll(async () => {
   const databaseUrl = await freshDatabase();
   ({ topic, dlqTopic } = await freshTopics(3));
@@ -176,8 +189,68 @@ describe("delivery", () => {
       expect.stringMatching(/^database refused the command: 23514 /),
     ]);
     expect(byValue.get("not json {")?.key?.toString()).toBe(id);
-    expect(await statusOf(nul.command_id)).toBeNull();
-    expect(await statusOf(refused.command_id)).toBeNull();
+    // Dead-lettered commands end rejected / invalid: of poison only the id is trusted,
+    // a refused command is known whole. The poison copies of `first` leave it applied.
+    expect(await waitForStatus(nul.command_id)).toMatchObject({
+      status: "rejected",
+      reason: "invalid",
+      todo_id: null,
+      type: null,
+    });
+    expect(await waitForStatus(refused.command_id)).toMatchObject({
+      status: "rejected",
+      reason: "invalid",
+      todo_id: refused.todo_id,
+      type: "create",
+    });
+    expect(await statusOf(first.command_id)).toMatchObject({ status: "applied", reason: null });
+  });
+
+  it("records each dead-lettered command with a readable id once, replays included", async () => {
+    const count = (outcome: string) => worker.metrics.commands.get({ outcome });
+    const [rejectedBefore, deadBefore] = [count("rejected_invalid"), count("dead_letter")];
+    const key = uuid(); // one partition for all, so they are handled in this order
+    const unknownType = { ...create(uuid(), "erin"), type: "archive" };
+    // Valid, but Postgres cannot store a NUL in text: refused when applied, and refused
+    // again when its actor is recorded, so it is recorded by its id alone.
+    const nulActor = create(uuid(), "er\u0000in");
+    const unreadableIds = [uuid(), uuid()];
+    const unreadable = [
+      JSON.stringify({ ...unknownType, command_id: "c-1" }),
+      JSON.stringify([{ ...unknownType, command_id: unreadableIds[0] }]),
+      `{"command_id":"${unreadableIds[1]}"`, // truncated
+    ];
+    const readable = [JSON.stringify(unknownType), encodeCommand(nulActor)];
+    const records = (values: (string | Buffer)[]) =>
+      values.map((v) => ({ key, value: Buffer.from(v) }));
+    await produce(topic, records([...unreadable, ...readable]));
+    await handledUpToHere(key);
+    for (const c of [unknownType, nulActor]) {
+      expect(await statusOf(c.command_id)).toMatchObject({
+        status: "rejected",
+        reason: "invalid",
+        todo_id: null,
+        type: null,
+      });
+    }
+    for (const u of unreadableIds) expect(await statusOf(u)).toBeNull();
+    expect(count("rejected_invalid") - rejectedBefore).toBe(2);
+    const recordedRows = async () =>
+      (
+        await pool.query(
+          "SELECT command_id::text, recorded_at FROM commands WHERE command_id = ANY($1) ORDER BY 1",
+          [[unknownType.command_id, nulActor.command_id]],
+        )
+      ).rows;
+    const rows = await recordedRows();
+    expect(rows).toHaveLength(2);
+
+    // The same records again (a redelivery): dead-lettered again, nothing recorded anew.
+    await produce(topic, records(readable));
+    await handledUpToHere(key);
+    expect(count("dead_letter") - deadBefore).toBe(unreadable.length + 2 * readable.length);
+    expect(count("rejected_invalid") - rejectedBefore).toBe(2);
+    expect(await recordedRows()).toEqual(rows);
   });
 
   it("publishes a generation only after its hot page holds the new data", async () => {

@@ -1,0 +1,24 @@
+-- A command the worker dead-letters (a poison message, or a valid command the database
+-- refused) is recorded too, as rejected with reason 'invalid', so GET /commands/:id
+-- ends instead of answering "pending" forever. Of a poison message the worker can read
+-- only the command id, so what it cannot know stays NULL; every other outcome still
+-- records the whole command.
+ALTER TABLE commands
+  ALTER COLUMN todo_id DROP NOT NULL,
+  ALTER COLUMN actor DROP NOT NULL,
+  ALTER COLUMN type DROP NOT NULL,
+  ALTER COLUMN issued_at DROP NOT NULL,
+  DROP CONSTRAINT commands_reason_check;
+
+-- NOT VALID skips scanning the rows already there: 001 made every one of them satisfy
+-- both checks (NOT NULL columns, reasons forbidden or not_found), and a scan would hold
+-- this migration's exclusive lock, which stalls the worker, for the whole table. New and
+-- updated rows are checked all the same.
+ALTER TABLE commands
+  ADD CONSTRAINT commands_reason_check
+    CHECK (reason IN ('forbidden', 'not_found', 'invalid')) NOT VALID,
+  ADD CONSTRAINT commands_known_unless_invalid
+    CHECK (
+      (todo_id IS NOT NULL AND actor IS NOT NULL AND type IS NOT NULL AND issued_at IS NOT NULL)
+      OR reason IS NOT DISTINCT FROM 'invalid'
+    ) NOT VALID;
