@@ -1,4 +1,5 @@
 import { rmSync } from "node:fs";
+import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answers200, type RunningApp, startApp } from "../src/apps";
 import { dataDir } from "../src/paths";
@@ -231,6 +232,45 @@ describe("read API", () => {
     expect((await call("headCommand", `${read}/commands/${id}`, head)).status).toBe(200);
     expect((await call("headCommand", `${read}/commands/xyz`, head)).status).toBe(400);
     expect((await call("headCommand", `${readDown}/commands/${id}`, head)).status).toBe(503);
+  });
+
+  it("GET /commands/{id}: a dead-lettered command ends rejected as invalid", async () => {
+    // What the write API never sends but a broken producer might: the worker
+    // dead-letters it and records its id, the read fleet shows the final status.
+    const commandId = crypto.randomUUID();
+    const poison = { v: 1, command_id: commandId, type: "archive", todo_id: "x" };
+    const services = stack?.services;
+    if (services === undefined) throw new Error("no stack");
+    const kafka = new Kafka({ brokers: [...services.kafkaBrokers], logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      await producer.send({
+        topic: services.topic,
+        acks: -1,
+        messages: [{ key: commandId, value: JSON.stringify(poison) }],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    let status: Call | undefined;
+    await waitUntil(
+      "the dead-lettered command to be recorded",
+      async () => {
+        status = await call("getCommand", `${read}/commands/${commandId}`);
+        return (status.json as { status: string }).status !== "pending";
+      },
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    expect(status?.json).toEqual({
+      command_id: commandId,
+      status: "rejected",
+      reason: "invalid",
+      todo_id: null,
+      type: null,
+      recorded_at: expect.stringMatching(/Z$/),
+    });
+    expect(status?.headers.get("cache-control")).toMatch(/immutable/);
   });
 
   it("health and readiness, GET and HEAD, on the read fleet and the write adapter", async () => {
