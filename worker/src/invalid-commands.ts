@@ -1,4 +1,4 @@
-import { type CommandEnvelope, isUuid } from "@million-rps/shared";
+import { COMMAND_VERSION, type CommandEnvelope, isUuid } from "@million-rps/shared";
 import type { Pool, QueryConfig } from "pg";
 import { CommandDataError, classifyPgError, DatabaseSetupError } from "./failures";
 import type { CommandRecord, PoisonRecord } from "./intake";
@@ -25,8 +25,9 @@ export function refusedCommand(c: CommandEnvelope): InvalidCommand {
 
 /**
  * The command id of a record's bytes, best effort: only when they are a JSON object
- * whose `command_id` is a UUID. Nothing else of a message that failed validation is
- * trusted.
+ * of this envelope version whose `command_id` is a UUID. Nothing else of a message
+ * that failed validation is trusted. Another version is not recorded: it may be a
+ * newer writer's command during a rolling deploy, to replay once workers read it.
  */
 export function readableCommandId(value: Buffer | null): string | null {
   if (value === null) return null;
@@ -37,8 +38,8 @@ export function readableCommandId(value: Buffer | null): string | null {
     return null;
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return null;
-  const id = (raw as { command_id?: unknown }).command_id;
-  return isUuid(id) ? id : null;
+  const { v, command_id: id } = raw as { v?: unknown; command_id?: unknown };
+  return v === COMMAND_VERSION && isUuid(id) ? id : null;
 }
 
 /** A poison message: its id alone, or null (then it is only dead-lettered). */

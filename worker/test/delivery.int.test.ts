@@ -214,11 +214,13 @@ describe("delivery", () => {
     // Valid, but Postgres cannot store a NUL in text: refused when applied, and refused
     // again when its actor is recorded, so it is recorded by its id alone.
     const nulActor = create(uuid(), "er\u0000in");
-    const unreadableIds = [uuid(), uuid()];
+    const unreadableIds = [uuid(), uuid(), uuid()];
     const unreadable = [
       JSON.stringify({ ...unknownType, command_id: "c-1" }),
       JSON.stringify([{ ...unknownType, command_id: unreadableIds[0] }]),
       `{"command_id":"${unreadableIds[1]}"`, // truncated
+      // Another envelope version (a newer writer mid-deploy): left to replay after an upgrade.
+      JSON.stringify({ ...create(uuid(), "erin"), v: 2, command_id: unreadableIds[2] }),
     ];
     const readable = [JSON.stringify(unknownType), encodeCommand(nulActor)];
     const records = (values: (string | Buffer)[]) =>
