@@ -22,8 +22,10 @@ export interface VisibilityResult {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
-  /** Accepted writes never seen on GET /todos within the grace period. */
+  /** Accepted writes never seen on the first two pages of GET /todos within the grace period. */
   unseen: number;
+  /** Of those, how many GET /todos/:id finds at the end (the rest would be lost writes). */
+  unseenButStored: number;
   polls: number;
   /** How long one GET /todos took, and one write until accepted (p50, p99): where time goes. */
   pollMs: { p50: number; p99: number };
@@ -47,8 +49,11 @@ type WriteSource = (i: number) => Promise<string | null>;
 
 /**
  * Open-loop writes at a steady rate while one poller reads GET /todos?limit=100 from
- * the read fleet back to back. A write's latency runs from its acceptance to the
- * first page that showed its id (a page that showed it earlier counts as zero).
+ * the read fleet back to back, and the page after it (its `Link`). A write's latency
+ * runs from its acceptance to the first page that showed its id (a page that showed
+ * it earlier counts as zero). The second page matters when acknowledgements come in
+ * a burst (a stall upstream of the 202): more than 100 todos can then become visible
+ * in one move, and the older of them are on GET /todos, only not in its first 100.
  */
 export async function measureVisibility(
   services: ServiceEndpoints,
@@ -168,6 +173,12 @@ async function drive(
 
   // Every id a page shows is noted, even before its write was acknowledged: a slow
   // acknowledgement must not hide a write that was visible all along.
+  const note = (body: string, now: number) => {
+    for (const m of body.matchAll(/"id"\s*:\s*"([0-9a-f-]{36})"/g)) {
+      const id = m[1] as string;
+      if (!firstSeen.has(id)) firstSeen.set(id, now);
+    }
+  };
   const poller = (async () => {
     while (polling) {
       const asked = performance.now();
@@ -176,10 +187,12 @@ async function drive(
       const now = performance.now();
       pollMs.push(now - asked);
       if (res.status !== 200) continue;
-      for (const m of body.matchAll(/"id"\s*:\s*"([0-9a-f-]{36})"/g)) {
-        const id = m[1] as string;
-        if (!firstSeen.has(id)) firstSeen.set(id, now);
-      }
+      note(body, now);
+      const next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") ?? "")?.[1];
+      if (next === undefined) continue;
+      const second = await fetch(new URL(next, readUrl));
+      const secondBody = await second.text();
+      if (second.status === 200) note(secondBody, performance.now());
     }
   })();
   const unseen = () => [...acceptedAt.keys()].filter((id) => !firstSeen.has(id)).length;
@@ -210,6 +223,14 @@ async function drive(
   while (unseen() > 0 && performance.now() < grace) await new Promise((r) => setTimeout(r, 20));
   polling = false;
   await poller;
+  // Never on the first two pages is not the same as lost: look each one up by id.
+  const unseenIds = [...acceptedAt.keys()].filter((id) => !firstSeen.has(id));
+  let unseenButStored = 0;
+  for (const id of unseenIds) {
+    const res = await fetch(`${readUrl}/todos/${id}`);
+    await res.arrayBuffer();
+    if (res.status === 200) unseenButStored++;
+  }
 
   // A write never seen counts as slower than any seen one, so it can only push p99 up.
   const latencies = [...acceptedAt].map(([id, at]) => {
@@ -224,7 +245,8 @@ async function drive(
     p50Ms: p.p50,
     p99Ms: p.p99,
     maxMs: latencies.filter(Number.isFinite).reduce((a, b) => Math.max(a, b), 0),
-    unseen: unseen(),
+    unseen: unseenIds.length,
+    unseenButStored,
     polls: pollMs.length,
     pollMs: percentiles(pollMs),
     acceptMs: percentiles(acceptMs),

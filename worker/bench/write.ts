@@ -179,20 +179,20 @@ try {
         ok: api.accepted === api.sent,
       },
       {
-        figure: "accepted -> visible on GET /todos, p50",
+        figure: "accepted -> visible on GET /todos (pages 1-2 of 100), p50",
         value: ms(api.p50Ms),
         target: "",
         ok: null,
       },
       {
-        figure: "accepted -> visible on GET /todos, p99",
-        value: `${ms(api.p99Ms)} (max seen ${ms(api.maxMs)}, ${api.unseen} never seen)`,
+        figure: "accepted -> visible on GET /todos (pages 1-2 of 100), p99",
+        value: `${ms(api.p99Ms)} (max seen ${ms(api.maxMs)}, ${unseenText(api)})`,
         target: "<= 250 ms",
         ok: api.p99Ms <= 250 && api.unseen === 0,
       },
       {
         figure: `same rate straight to Kafka (no write API): acked -> visible p50 / p99`,
-        value: `${ms(v.kafka.p50Ms)} / ${ms(v.kafka.p99Ms)} (${v.kafka.unseen} never seen)`,
+        value: `${ms(v.kafka.p50Ms)} / ${ms(v.kafka.p99Ms)} (${unseenText(v.kafka)})`,
         target: "",
         ok: null,
       },
@@ -209,3 +209,9 @@ else say(`process logs: ${dataDir(logDir)}`);
 console.log(renderTable(rows));
 console.log(`\nresults: ${writeResults(rows, details, command)}`);
 process.exitCode = rows.some((r) => r.ok === false) ? 1 : 0;
+
+/** Writes never seen on the first two pages, and how many GET /todos/:id found anyway. */
+function unseenText(r: { unseen: number; unseenButStored: number }): string {
+  if (r.unseen === 0) return "0 never seen";
+  return `${r.unseen} never seen on pages 1-2, of which ${r.unseenButStored} found by id`;
+}
