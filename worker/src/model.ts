@@ -60,10 +60,16 @@ export function applyCommand(
     case "update": {
       if (current === null) return { next: null, outcome: reject("not_found") };
       if (current.user_id !== command.actor) return { next: current, outcome: reject("forbidden") };
+      // Validation keeps only the fields that were sent, so `??` is a field-wise merge.
+      const { title, description, completed } = command.data;
       return {
         next: {
-          ...current,
-          ...command.data,
+          id: current.id,
+          title: title ?? current.title,
+          description: description ?? current.description,
+          completed: completed ?? current.completed,
+          user_id: current.user_id,
+          created_at: current.created_at,
           updated_at: command.issued_at,
           version: current.version + 1,
         },
