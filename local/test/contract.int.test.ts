@@ -1,5 +1,5 @@
 import { rmSync } from "node:fs";
-import { Kafka, logLevel } from "kafkajs";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answers200, type RunningApp, startApp } from "../src/apps";
 import { dataDir } from "../src/paths";
@@ -234,28 +234,31 @@ describe("read API", () => {
     expect((await call("headCommand", `${readDown}/commands/${id}`, head)).status).toBe(503);
   });
 
-  it("GET /commands/{id}: a dead-lettered command ends rejected as invalid", async () => {
-    // What the write API never sends but a broken producer might: the worker
-    // dead-letters it and records its id, the read fleet shows the final status.
-    const commandId = crypto.randomUUID();
-    const poison = { v: 1, command_id: commandId, type: "archive", todo_id: "x" };
+  it("GET /commands/{id}: a command the database refused ends rejected as invalid", async () => {
+    // A valid write the database refuses (here: a constraint only this test adds, as a
+    // later schema change might): the worker dead-letters it, records it, and the read
+    // fleet shows the final status.
     const services = stack?.services;
     if (services === undefined) throw new Error("no stack");
-    const kafka = new Kafka({ brokers: [...services.kafkaBrokers], logLevel: logLevel.NOTHING });
-    const producer = kafka.producer();
-    await producer.connect();
+    const db = new pg.Client({ connectionString: services.databaseUrl });
+    await db.connect();
     try {
-      await producer.send({
-        topic: services.topic,
-        acks: -1,
-        messages: [{ key: commandId, value: JSON.stringify(poison) }],
-      });
+      await db.query(
+        "ALTER TABLE todos ADD CONSTRAINT contract_refused CHECK (title <> 'refused by the database')",
+      );
     } finally {
-      await producer.disconnect();
+      await db.end();
     }
+    const accepted = await call(
+      "createTodo",
+      `${write}/todos`,
+      writeInit("POST", { title: "refused by the database" }),
+    );
+    expect(accepted.status).toBe(202);
+    const { command_id: commandId, id } = accepted.json as { command_id: string; id: string };
     let status: Call | undefined;
     await waitUntil(
-      "the dead-lettered command to be recorded",
+      "the refused command to be recorded",
       async () => {
         status = await call("getCommand", `${read}/commands/${commandId}`);
         return (status.json as { status: string }).status !== "pending";
@@ -266,11 +269,12 @@ describe("read API", () => {
       command_id: commandId,
       status: "rejected",
       reason: "invalid",
-      todo_id: null,
-      type: null,
+      todo_id: id,
+      type: "create",
       recorded_at: expect.stringMatching(/Z$/),
     });
     expect(status?.headers.get("cache-control")).toMatch(/immutable/);
+    expect((await call("getTodo", `${read}/todos/${id}`)).status).toBe(404);
   });
 
   it("health and readiness, GET and HEAD, on the read fleet and the write adapter", async () => {

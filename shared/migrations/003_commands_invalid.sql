@@ -1,8 +1,8 @@
--- A command the worker dead-letters (a poison message, or a valid command the database
--- refused) is recorded too, as rejected with reason 'invalid', so GET /commands/:id
--- ends instead of answering "pending" forever. Of a poison message the worker can read
--- only the command id, so what it cannot know stays NULL; every other outcome still
--- records the whole command.
+-- A valid command whose data the database refused is dead-lettered and recorded too,
+-- as rejected with reason 'invalid', so GET /commands/:id ends instead of answering
+-- "pending" forever. When Postgres refuses even the command's own fields in this row
+-- (a NUL in actor), the worker records the id alone: what it cannot store stays NULL.
+-- Every other outcome still records the whole command.
 ALTER TABLE commands
   ALTER COLUMN todo_id DROP NOT NULL,
   ALTER COLUMN actor DROP NOT NULL,

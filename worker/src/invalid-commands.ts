@@ -1,16 +1,22 @@
-import { COMMAND_VERSION, type CommandEnvelope, isUuid } from "@million-rps/shared";
+import { type CommandEnvelope, isUuid } from "@million-rps/shared";
 import type { Pool, QueryConfig } from "pg";
 import { CommandDataError, classifyPgError, DatabaseSetupError } from "./failures";
-import type { CommandRecord, PoisonRecord } from "./intake";
+import type { CommandRecord } from "./intake";
 import { plainArray, textArray } from "./pg-arrays";
 
 /**
- * Dead-lettered commands are recorded as `rejected` / `invalid`, so that
- * GET /commands/:id ends instead of answering "pending" forever. What the worker
- * could not read stays NULL (migration 003).
+ * A valid command the database refused is dead-lettered and recorded as `rejected` /
+ * `invalid`, so that GET /commands/:id ends instead of answering "pending" forever.
+ *
+ * Poison (bytes `parseCommand` refuses) is only dead-lettered, never recorded, even
+ * when a command id can be read from it: a corrupted or foreign copy of a real
+ * command would otherwise take that command's id, and the real one, arriving later
+ * or on another partition, would be skipped as a duplicate: a lost write. It also
+ * keeps poison from a newer writer (a rolling deploy) replayable after the upgrade.
  */
 export interface InvalidCommand {
   command_id: string;
+  /** NULL only when Postgres refused these fields too, and the id was recorded alone. */
   todo_id: string | null;
   actor: string | null;
   type: CommandEnvelope["type"] | null;
@@ -24,10 +30,8 @@ export function refusedCommand(c: CommandEnvelope): InvalidCommand {
 }
 
 /**
- * The command id of a record's bytes, best effort: only when they are a JSON object
- * of this envelope version whose `command_id` is a UUID. Nothing else of a message
- * that failed validation is trusted. Another version is not recorded: it may be a
- * newer writer's command during a rolling deploy, to replay once workers read it.
+ * The command id of a poison record's bytes, for the dead-letter log line only: when
+ * they are a JSON object whose `command_id` is a UUID. Nothing of it is recorded.
  */
 export function readableCommandId(value: Buffer | null): string | null {
   if (value === null) return null;
@@ -38,34 +42,15 @@ export function readableCommandId(value: Buffer | null): string | null {
     return null;
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return null;
-  const { v, command_id: id } = raw as { v?: unknown; command_id?: unknown };
-  return v === COMMAND_VERSION && isUuid(id) ? id : null;
+  const id = (raw as { command_id?: unknown }).command_id;
+  return isUuid(id) ? id : null;
 }
 
-/** A poison message: its id alone, or null (then it is only dead-lettered). */
-export function poisonCommand(value: Buffer | null): InvalidCommand | null {
-  const id = readableCommandId(value);
-  if (id === null) return null;
-  return { command_id: id, todo_id: null, actor: null, type: null, issued_at: null };
-}
-
-/**
- * What a slice dead-lettered, as rows to record, in offset order: poison with a
- * readable id, and the commands the database refused.
- */
-export function invalidCommands(
-  poison: readonly PoisonRecord[],
-  refused: readonly CommandRecord[],
-): InvalidCommand[] {
-  const rows: { offset: bigint; row: InvalidCommand }[] = [];
-  for (const p of poison) {
-    const row = poisonCommand(p.record.value);
-    if (row !== null) rows.push({ offset: BigInt(p.record.offset), row });
-  }
-  for (const r of refused) {
-    rows.push({ offset: BigInt(r.record.offset), row: refusedCommand(r.command) });
-  }
-  return rows.sort((a, b) => (a.offset < b.offset ? -1 : 1)).map((x) => x.row);
+/** The commands a slice's database refused, as rows to record, in offset order. */
+export function invalidCommands(refused: readonly CommandRecord[]): InvalidCommand[] {
+  return [...refused]
+    .sort((a, b) => (BigInt(a.record.offset) < BigInt(b.record.offset) ? -1 : 1))
+    .map((r) => refusedCommand(r.command));
 }
 
 /** One statement for any number of rows; an id already recorded keeps its row (a replay). */
@@ -90,16 +75,16 @@ function recordQuery(rows: readonly InvalidCommand[]): QueryConfig {
 export interface RecordResult {
   /** Rows written now. */
   recorded: number;
-  /** Distinct ids that already had a row (a replay, or an applied command's corrupted copy). */
+  /** Distinct ids that already had a row (a replay of the slice). */
   alreadyRecorded: number;
 }
 
 /**
- * Records the rows in one statement (first occurrence of an id wins).
- * A refused command may be refused again here for the very field that broke it (an
- * actor Postgres cannot store, an issued_at it cannot read), so on a data error the
- * rows are recorded with their ids alone, which always fit. Transient errors are
- * thrown classified, for the caller's retry loop.
+ * Records the rows in one statement (first occurrence of an id wins). A refused
+ * command may be refused again here for the very field that broke it (an actor
+ * Postgres cannot store, an issued_at it cannot read): then each row is recorded on
+ * its own, and a row refused again is recorded by its id alone, which always fits.
+ * Transient errors are thrown classified, for the caller's retry loop.
  */
 export async function recordInvalid(
   pool: Pool,
@@ -115,18 +100,30 @@ export async function recordInvalid(
   } catch (err) {
     if (!(err instanceof CommandDataError)) throw err;
   }
-  const idsOnly = unique.map((r) => ({
-    ...r,
+  let recorded = 0;
+  for (const row of unique) recorded += await recordAlone(pool, row);
+  return result(recorded);
+}
+
+/** One row, whole if Postgres takes it, else by its id alone. */
+async function recordAlone(pool: Pool, row: InvalidCommand): Promise<number> {
+  try {
+    return await insert(pool, [row]);
+  } catch (err) {
+    if (!(err instanceof CommandDataError)) throw err;
+  }
+  const idOnly = {
+    command_id: row.command_id,
     todo_id: null,
     actor: null,
     type: null,
     issued_at: null,
-  }));
+  };
   try {
-    return result(await insert(pool, idsOnly));
+    return await insert(pool, [idOnly]);
   } catch (err) {
     if (!(err instanceof CommandDataError)) throw err;
-    // Validated UUIDs and constants: only a schema without migration 003 refuses them.
+    // A validated UUID and constants: only a schema without migration 003 refuses them.
     throw new DatabaseSetupError(
       `cannot record rejected/invalid commands (is migration 003 applied?): ${err.message}`,
       { cause: err },

@@ -11,7 +11,7 @@ export function createWorkerMetrics() {
     ),
     commands: registry.counter(
       "worker_commands_total",
-      "Commands by outcome: applied, rejected_forbidden, rejected_not_found, duplicate, dead_letter, rejected_invalid (dead letters recorded for GET /commands/:id, a subset of dead_letter)",
+      "Commands by outcome: applied, rejected_forbidden, rejected_not_found, duplicate, dead_letter, rejected_invalid (refused commands recorded for GET /commands/:id, a subset of dead_letter)",
     ),
     applySeconds: registry.histogram("worker_apply_seconds", "Time to apply one slice in Postgres"),
     redone: registry.counter(

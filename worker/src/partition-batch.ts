@@ -31,8 +31,8 @@ type Control = Pick<EachBatchPayload, "heartbeat" | "isRunning">;
 
 /**
  * The kafkajs `eachBatch` handler. Each slice of at most `batchSize` records:
- * poison to the DLQ, commands applied in one transaction, the dead-lettered commands
- * that carry a readable id recorded as rejected / invalid, then the slice's offsets
+ * poison to the DLQ, commands applied in one transaction, the commands the database
+ * refused dead-lettered and recorded as rejected / invalid, then the slice's offsets
  * resolved (committed to Kafka every OFFSET_COMMIT_INTERVAL_MS, and on stop), then
  * a cache generation move requested. Transient failures retry with backoff and
  * heartbeats, so nothing is committed early and the partition is not taken away
@@ -65,9 +65,8 @@ export function createBatchHandler(o: PartitionBatchOptions) {
       try {
         await retrying(control, log, () => deadLetter(intake.poison, source, "poison"));
         await applyIsolating(control, log, intake.commands, source, refused);
-        // After the slice's commands, so a valid command beats a corrupted copy of itself;
-        // before its offsets, so a crash in between replays the recording too.
-        await retrying(control, log, () => recordRejected(intake.poison, refused, log));
+        // Before the slice's offsets, so a crash in between replays the recording too.
+        await retrying(control, log, () => recordRefused(refused, log));
       } catch (err) {
         if (err instanceof StopRequested) return; // not applied: redelivered to whoever runs next
         throw err;
@@ -95,12 +94,12 @@ export function createBatchHandler(o: PartitionBatchOptions) {
   }
 
   /** One statement for the slice; a replay finds the ids recorded and adds nothing. */
-  async function recordRejected(poison: PoisonRecord[], refused: CommandRecord[], log: Logger) {
-    const rows = invalidCommands(poison, refused);
+  async function recordRefused(refused: CommandRecord[], log: Logger) {
+    const rows = invalidCommands(refused);
     if (rows.length === 0) return;
     const { recorded, alreadyRecorded } = await recordInvalid(o.pool, rows);
     o.metrics.commands.inc({ outcome: "rejected_invalid" }, recorded);
-    log.info("dead-lettered commands recorded as rejected: invalid", {
+    log.info("refused commands recorded as rejected: invalid", {
       recorded,
       already_recorded: alreadyRecorded,
     });
