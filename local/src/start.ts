@@ -70,17 +70,33 @@ let services: RunningServices | undefined;
 const apps: RunningApp[] = [];
 let stopping: Promise<never> | undefined;
 
+// After the terminal hangs up, writing to it fails (EIO), asynchronously: without a
+// listener that error would kill this process halfway through stopping what it started.
+process.stdout.on("error", () => {});
+process.stderr.on("error", () => {});
+
 /** Stops what this command started, once; a second signal waits for the first stop. */
 function shutdown(code: number): Promise<never> {
   stopping ??= (async () => {
+    let exitCode = code;
     console.log("\nstopping...");
     for (const app of [...apps].reverse()) {
-      await app.stop();
-      console.log(`  stopped ${app.name}`);
+      try {
+        await app.stop();
+        console.log(`  stopped ${app.name}`);
+      } catch (err) {
+        exitCode = 1;
+        console.error(`  could not stop ${app.name}: ${(err as Error).message}`);
+      }
     }
-    await services?.stop();
-    if (services !== undefined) console.log("  stopped the services this command started");
-    process.exit(code);
+    try {
+      await services?.stop();
+      if (services !== undefined) console.log("  stopped the services this command started");
+    } catch (err) {
+      exitCode = 1;
+      console.error(`  could not stop the services: ${(err as Error).message}`);
+    }
+    process.exit(exitCode);
   })();
   return stopping;
 }
