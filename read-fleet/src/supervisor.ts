@@ -24,6 +24,17 @@ const STABLE_AFTER_MS = 10_000;
 const METRICS_TIMEOUT_MS = 1_000;
 
 /**
+ * Sends on a worker's IPC channel. The worker may have died after the caller checked
+ * `connected` and before the parent noticed: the EPIPE then comes to `onFailed`, not
+ * as an 'error' event that would crash the supervisor.
+ */
+export function sendToWorker(child: ChildProcess, message: ToWorker, onFailed: () => void): void {
+  child.send(message, (err) => {
+    if (err !== null) onFailed();
+  });
+}
+
+/**
  * One uWS process per worker, all listening on HTTP_PORT (uWS sets SO_REUSEPORT,
  * so the kernel spreads connections). A worker that dies is restarted with a
  * capped backoff; SIGTERM drains every worker, then exits. The admin port
@@ -119,10 +130,7 @@ export async function runSupervisor(
         replies.delete(id);
         resolve(text);
       });
-      // The worker may die between the `connected` check and this send: the
-      // error then comes to this callback (not as an unhandled 'error' event).
-      child.send({ type: "metrics", id } satisfies ToWorker, (err) => {
-        if (err === null) return;
+      sendToWorker(child, { type: "metrics", id }, () => {
         clearTimeout(timer);
         replies.delete(id);
         resolve(null);
