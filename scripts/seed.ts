@@ -10,6 +10,7 @@ import { progressBar, seedTodos } from "@million-rps/local";
 import {
   cacheKeys,
   createLogger,
+  DEFAULT_HOT_PAGES,
   loadDotEnv,
   parseConfig,
   refreshGeneration,
@@ -56,7 +57,7 @@ try {
       redis,
       db: pool,
       keys: cacheKeys(config.cacheKeyPrefix),
-      hotPages: [{ limit: 100, pages: 1 }],
+      hotPages: DEFAULT_HOT_PAGES,
       ttlSec: config.cacheTtlSec,
     });
     log.info("cache generation bumped", { ...refreshed });

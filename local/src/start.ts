@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import {
   ConfigError,
   cacheKeys,
+  DEFAULT_HOT_PAGES,
   int,
   loadDotEnv,
   migrate,
@@ -190,7 +191,7 @@ try {
       redis,
       db: pool,
       keys: cacheKeys(config.cacheKeyPrefix),
-      hotPages: [{ limit: 100, pages: 1 }],
+      hotPages: DEFAULT_HOT_PAGES,
       ttlSec: config.cacheTtlSec,
     });
     redis.disconnect();

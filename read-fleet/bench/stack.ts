@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { type RunningServices, seedTodos, startServices } from "@million-rps/local";
-import { cacheKeys, migrate, refreshGeneration } from "@million-rps/shared";
+import { cacheKeys, DEFAULT_HOT_PAGES, migrate, refreshGeneration } from "@million-rps/shared";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { freePort } from "./servers";
@@ -48,7 +48,7 @@ export async function startStack(): Promise<Stack> {
       redis,
       db,
       keys,
-      hotPages: [{ limit: 100, pages: 1 }],
+      hotPages: DEFAULT_HOT_PAGES,
       ttlSec: 3600,
     });
   } finally {

@@ -5,7 +5,7 @@ import {
   testServices,
   waitUntil,
 } from "@million-rps/local/testing";
-import { cacheKeys, refreshGeneration } from "@million-rps/shared";
+import { cacheKeys, DEFAULT_HOT_PAGES, refreshGeneration } from "@million-rps/shared";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -70,7 +70,7 @@ describe("fleet: supervisor and worker processes", () => {
       redis,
       db,
       keys,
-      hotPages: [{ limit: 100, pages: 1 }],
+      hotPages: DEFAULT_HOT_PAGES,
       ttlSec: 60,
     });
     await waitUntil("both workers on the new generation", async () => {

@@ -7,7 +7,7 @@ import {
   sleep,
   waitUntil,
 } from "@million-rps/local/testing";
-import { cacheKeys, refreshGeneration } from "@million-rps/shared";
+import { cacheKeys, DEFAULT_HOT_PAGES, refreshGeneration } from "@million-rps/shared";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, expect, it } from "vitest";
@@ -51,7 +51,7 @@ it("keeps answering 200 while Redis is stopped and restarted, then follows new g
           redis,
           db: db as pg.Pool,
           keys,
-          hotPages: [{ limit: 100, pages: 1 }],
+          hotPages: DEFAULT_HOT_PAGES,
           ttlSec: 60,
         })
       ).generation;

@@ -11,6 +11,9 @@ export interface HotPage {
   pages: number;
 }
 
+/** The page every client reads first (`GET /todos`, limit 100): what a refresh refills by default. */
+export const DEFAULT_HOT_PAGES: readonly HotPage[] = [{ limit: 100, pages: 1 }];
+
 export interface RefreshResult {
   generation: number;
   /** False when a newer generation was published meanwhile (ours is then simply unused). */

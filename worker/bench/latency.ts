@@ -195,7 +195,7 @@ async function drive(
       if (second.status === 200) note(secondBody, performance.now());
     }
   })();
-  const unseen = () => [...acceptedAt.keys()].filter((id) => !firstSeen.has(id)).length;
+  const unseen = () => [...acceptedAt.keys()].filter((id) => !firstSeen.has(id));
 
   // Open loop: each write starts on its schedule, whether or not earlier ones finished.
   const total = o.writesPerSec * o.latencySeconds;
@@ -220,11 +220,12 @@ async function drive(
   const achievedPerSec = total / ((performance.now() - start) / 1000);
   await Promise.all(inflight);
   const grace = performance.now() + 5_000;
-  while (unseen() > 0 && performance.now() < grace) await new Promise((r) => setTimeout(r, 20));
+  while (unseen().length > 0 && performance.now() < grace)
+    await new Promise((r) => setTimeout(r, 20));
   polling = false;
   await poller;
   // Never on the first two pages is not the same as lost: look each one up by id.
-  const unseenIds = [...acceptedAt.keys()].filter((id) => !firstSeen.has(id));
+  const unseenIds = unseen();
   let unseenButStored = 0;
   for (const id of unseenIds) {
     const res = await fetch(`${readUrl}/todos/${id}`);

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { cacheKeys, refreshGeneration } from "@million-rps/shared";
+import { cacheKeys, DEFAULT_HOT_PAGES, refreshGeneration } from "@million-rps/shared";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { type AppSpec, answers200, type RunningApp, startApp } from "../apps";
@@ -213,7 +213,7 @@ export async function seedAndPublish(services: StackServices, count: number): Pr
       redis,
       db: pool,
       keys: cacheKeys(services.keyPrefix),
-      hotPages: [{ limit: 100, pages: 1 }],
+      hotPages: DEFAULT_HOT_PAGES,
       ttlSec: 300,
     });
   } finally {
