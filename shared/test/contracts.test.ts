@@ -37,6 +37,16 @@ describe("todo validation", () => {
   });
   it("counts characters, not UTF-16 units", () => {
     expect(validateNewTodo({ title: "😀".repeat(200) }).ok).toBe(true);
+    expect(validateNewTodo({ title: "😀".repeat(201) }).ok).toBe(false);
+    expect(validateNewTodo({ title: `${"a".repeat(199)}😀` }).ok).toBe(true);
+    expect(validateNewTodo({ title: "ok", description: "é".repeat(2000) }).ok).toBe(true);
+    expect(validateNewTodo({ title: "ok", description: `${"😀".repeat(1999)}ab` }).ok).toBe(false);
+  });
+  it("ignores inherited keys and still names an unknown own key", () => {
+    const fields = Object.assign(Object.create({ inherited: 1 }), { title: "t" });
+    expect(validateNewTodo(fields).ok).toBe(true);
+    const r = validateTodoUpdate({ completed: true, constructor: 1 });
+    expect(r.ok === false && r.field).toBe("constructor");
   });
   it("needs a non-empty update", () => {
     expect(validateTodoUpdate({}).ok).toBe(false);
@@ -119,6 +129,11 @@ describe("limit", () => {
 });
 
 describe("ids", () => {
+  it("accepts only the canonical lower-case 8-4-4-4-12 form", () => {
+    expect(isUuid(ID)).toBe(true);
+    const bad = [ID.toUpperCase(), `${ID}0`, ID.slice(1), ID.replaceAll("-", ""), "", 5, null];
+    for (const value of bad) expect(isUuid(value)).toBe(false);
+  });
   it("derives stable UUIDs that differ by every part", () => {
     const a = deriveId("command", "alice", "key-1");
     expect(isUuid(a)).toBe(true);

@@ -19,6 +19,8 @@ export interface ApplyRateOptions {
   pgdata: string;
   /** When set, the worker writes a V8 CPU profile there (open it in Chrome DevTools). */
   profileDir?: string;
+  /** Progress lines for the long steps (producing, applying). */
+  say?: (message: string) => void;
 }
 
 export interface RawRun {
@@ -79,7 +81,8 @@ export async function measureApplyRate(
       { topic: `${topic}.dlq`, numPartitions: 1 },
     ]);
     await admin.disconnect();
-    const produceSeconds = await produceAll(kafka, topic, stream);
+    const say = o.say ?? (() => {});
+    const produceSeconds = await produceAll(kafka, topic, stream, say);
 
     const raw = [
       await rawInsertRate(pool, firsts, o, 1, "raw_before_1"),
@@ -111,14 +114,29 @@ export async function measureApplyRate(
     const pgCpuAtStart = postgresCpuSeconds(o.pgdata);
     const workerCpuAtStart = worker.cpuSeconds();
     const deadline = Date.now() + 120_000 + o.commands;
-    while ((await count(pool, "commands")) < model.outcomes.size) {
+    const adminPort = Number(worker.readyLine.admin_port);
+    // Poll the worker's own counters, not count(*): a scan of a table of millions of rows
+    // every half second would take Postgres CPU from the run it measures. One count confirms.
+    let reported = performance.now();
+    const done = async () => {
+      const recorded = recordedByWorker(await scrapeMetrics(adminPort));
+      if (performance.now() - reported > 10_000) {
+        reported = performance.now();
+        say(`applied ${recorded} of ${model.outcomes.size} distinct commands`);
+      }
+      return (
+        recorded >= model.outcomes.size && (await count(pool, "commands")) >= model.outcomes.size
+      );
+    };
+    say(`apply rate: a worker applies them (WORKER_POOL_SIZE=${o.poolSize})`);
+    while (!(await done())) {
       if (worker.child.exitCode !== null) throw new Error(`worker exited; see ${worker.logFile}`);
       if (Date.now() > deadline) throw new Error(`worker did not finish; see ${worker.logFile}`);
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 250));
     }
     const workerCpuSeconds = worker.cpuSeconds() - workerCpuAtStart;
     const workerPostgresCpuSeconds = postgresCpuSeconds(o.pgdata) - pgCpuAtStart;
-    const metrics = await scrapeMetrics(Number(worker.readyLine.admin_port));
+    const metrics = await scrapeMetrics(adminPort);
     await worker.stop();
 
     const timing = await recordedTiming(pool);
@@ -167,10 +185,17 @@ function distinctCommands(stream: readonly CommandEnvelope[]): TodoRow[] {
   return rows;
 }
 
-async function produceAll(kafka: Kafka, topic: string, stream: readonly CommandEnvelope[]) {
+async function produceAll(
+  kafka: Kafka,
+  topic: string,
+  stream: readonly CommandEnvelope[],
+  say: (message: string) => void,
+) {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const started = performance.now();
+  let sent = 0;
+  let reported = 0;
   // One send at a time keeps each todo's commands in order within its partition.
   for (const part of slices(stream, 5_000)) {
     await producer.send({
@@ -178,6 +203,11 @@ async function produceAll(kafka: Kafka, topic: string, stream: readonly CommandE
       acks: -1,
       messages: part.map((c) => ({ key: c.todo_id, value: encodeCommand(c) })),
     });
+    sent += part.length;
+    if (performance.now() - reported > 10_000) {
+      reported = performance.now();
+      say(`produced ${sent} of ${stream.length} (${Math.round((100 * sent) / stream.length)}%)`);
+    }
   }
   const seconds = (performance.now() - started) / 1000;
   await producer.disconnect();
@@ -228,6 +258,20 @@ async function rawInsertRate(
   return { connections, rate: rows.length / seconds, cpu };
 }
 
+/** Commands the worker recorded (applied or rejected), from its /metrics counters. */
+function recordedByWorker(metrics: Record<string, number>): number {
+  let n = 0;
+  for (const [name, value] of Object.entries(metrics)) {
+    if (
+      name.startsWith("worker_commands_total") &&
+      /outcome="(applied|rejected_[a-z_]+)"/.test(name)
+    ) {
+      n += value;
+    }
+  }
+  return n;
+}
+
 async function count(pool: pg.Pool, table: string): Promise<number> {
   const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
   return rows[0]?.n ?? 0;
@@ -238,10 +282,14 @@ async function recordedTiming(pool: pg.Pool): Promise<{ seconds: number; perSeco
   const span = await pool.query<{ seconds: number }>(
     "SELECT extract(epoch FROM max(recorded_at) - min(recorded_at))::float8 AS seconds FROM commands",
   );
+  // In time order (the first and last seconds are partial): a gap second counts as 0.
   const buckets = await pool.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM commands
-     GROUP BY floor(extract(epoch FROM recorded_at - (SELECT min(recorded_at) FROM commands)))
-     ORDER BY 1`,
+    `WITH b AS (
+       SELECT floor(extract(epoch FROM recorded_at - (SELECT min(recorded_at) FROM commands)))::int AS s
+       FROM commands)
+     SELECT count(b.s)::int AS n
+     FROM generate_series(0, (SELECT max(s) FROM b)) AS g(s) LEFT JOIN b ON b.s = g.s
+     GROUP BY g.s ORDER BY g.s`,
   );
   return { seconds: span.rows[0]?.seconds ?? Number.NaN, perSecond: buckets.rows.map((r) => r.n) };
 }

@@ -77,6 +77,7 @@ try {
     ...o,
     logDir,
     pgdata,
+    say,
     ...(profileDir === undefined ? {} : { profileDir }),
   });
   const best = (n: number) => {
@@ -116,15 +117,18 @@ try {
       target: "",
       ok: null,
     },
+    // The brief's reference is "a raw batched INSERT ... SELECT unnest(...)": one stream
+    // of batches. The line after it is stricter: the raw insert on as many connections as
+    // the worker has statements in flight, i.e. Postgres alone on both cores.
     {
-      figure: `apply rate / raw rate, same concurrency (${o.poolSize})`,
-      value: (a.rate / rawN.rate).toFixed(2),
+      figure: "apply rate / raw batched insert rate (1 connection)",
+      value: (a.rate / raw1.rate).toFixed(2),
       target: ">= 0.35",
-      ok: a.rate / rawN.rate >= 0.35,
+      ok: a.rate / raw1.rate >= 0.35,
     },
     {
-      figure: "apply rate / raw rate, 1 connection",
-      value: (a.rate / raw1.rate).toFixed(2),
+      figure: `apply rate / raw insert rate on ${o.poolSize} connections (stricter)`,
+      value: (a.rate / rawN.rate).toFixed(2),
       target: "",
       ok: null,
     },
