@@ -46,6 +46,25 @@ export function writeNotModified(res: HttpResponse, v: Variant): void {
   res.writeStatus(v.wire.head304).endWithoutBody();
 }
 
+/** A body built or read off the hot path (pending commands, health, errors, the OpenAPI file). */
+export function writeBody(
+  res: HttpResponse,
+  status: number,
+  contentType: string,
+  body: string | Buffer,
+  head: boolean,
+  close: boolean,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  let block = `${STATUS_LINES[status] ?? String(status)}\r\nContent-Type: ${contentType}`;
+  for (const [name, value] of Object.entries(headers)) block += `\r\n${name}: ${value}`;
+  if (head) {
+    res.writeStatus(`${block}\r\nContent-Length: ${Buffer.byteLength(body)}`).endWithoutBody();
+  } else {
+    res.writeStatus(block).end(body, close);
+  }
+}
+
 /** A JSON body built per request (the slow paths: pending commands, health, errors). */
 export function writeJson(
   res: HttpResponse,
@@ -55,26 +74,7 @@ export function writeJson(
   close: boolean,
   headers: Readonly<Record<string, string>> = {},
 ): void {
-  let block = `${STATUS_LINES[status] ?? String(status)}\r\nContent-Type: application/json`;
-  for (const [name, value] of Object.entries(headers)) block += `\r\n${name}: ${value}`;
-  if (head) {
-    res.writeStatus(`${block}\r\nContent-Length: ${Buffer.byteLength(json)}`).endWithoutBody();
-  } else {
-    res.writeStatus(block).end(json, close);
-  }
-}
-
-/** A static document (the OpenAPI file): bytes read once at start, any content type. */
-export function writeDocument(
-  res: HttpResponse,
-  body: Buffer,
-  contentType: string,
-  head: boolean,
-  close: boolean,
-): void {
-  const block = `200 OK\r\nContent-Type: ${contentType}\r\nCache-Control: public, max-age=300`;
-  if (head) res.writeStatus(`${block}\r\nContent-Length: ${body.length}`).endWithoutBody();
-  else res.writeStatus(block).end(body, close);
+  writeBody(res, status, "application/json", json, head, close, headers);
 }
 
 export function writeError(res: HttpResponse, err: HttpError, head: boolean, close: boolean): void {

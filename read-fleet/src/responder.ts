@@ -4,14 +4,7 @@ import type { RouteIndex } from "./fleet-metrics";
 import { ifNoneMatchMatches } from "./negotiation";
 import type { ReadService } from "./read-service";
 import { ownBuffer, type Representation, type Variant, wireOf } from "./representation";
-import {
-  noop,
-  writeDocument,
-  writeError,
-  writeJson,
-  writeNotModified,
-  writeVariant,
-} from "./respond";
+import { noop, writeBody, writeError, writeJson, writeNotModified, writeVariant } from "./respond";
 
 /** What a deferred answer needs from the request: `req` is gone after the handler returns. */
 export interface Deferred {
@@ -106,7 +99,11 @@ export class Responder {
 
   document(res: HttpResponse, body: Buffer, contentType: string, route: RouteIndex, head: boolean) {
     res.onAborted(noop);
-    res.cork(() => writeDocument(res, body, contentType, head, this.service.draining));
+    res.cork(() =>
+      writeBody(res, 200, contentType, body, head, this.service.draining, {
+        "Cache-Control": "public, max-age=300",
+      }),
+    );
     this.service.metrics.response(route, 200);
   }
 
