@@ -63,15 +63,23 @@ export class CircuitBreaker {
     }
   }
 
-  /** Runs `call` through the breaker; rejects with CircuitOpenError without calling when open. */
-  async run<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `call` through the breaker; rejects with CircuitOpenError without calling
+   * when open. `isFailure` tells errors that mean the dependency is failing from
+   * ones where it answered (e.g. it refused the request's data): only the former count.
+   */
+  async run<T>(
+    call: () => Promise<T>,
+    isFailure: (err: unknown) => boolean = () => true,
+  ): Promise<T> {
     if (!this.allow()) throw new CircuitOpenError(this.dependency);
     try {
       const result = await call();
       this.success();
       return result;
     } catch (err) {
-      this.failure();
+      if (isFailure(err)) this.failure();
+      else this.success();
       throw err;
     }
   }

@@ -48,8 +48,11 @@ export const readFleetSpec = {
   cacheControl: headerValue("CACHE_CONTROL", DEFAULT_CACHE_CONTROL),
   l1MaxEntries: int("L1_MAX_ENTRIES", 10_000, 1, 10_000_000),
   l1MaxBytes: int("L1_MAX_BYTES", 256 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024 * 1024),
-  /** How often each process re-reads the published generation, whatever pub/sub says. */
-  generationPollMs: int("GENERATION_POLL_MS", 1_000, 50, 60_000),
+  /** How often each process compares the published change sequence with its own, whatever pub/sub says. */
+  changePollMs: int("CHANGE_POLL_MS", 1_000, 50, 60_000),
+  /** Refreshes of held answers running at once per process (a reset refreshes everything). */
+  refreshConcurrency: int("REFRESH_CONCURRENCY", 8, 1, 1_000),
+  hotPages: vars.hotPages,
   /** Lifetime of the cross-process fill lock; a crashed filler blocks others at most this long. */
   fillLockMs: int("FILL_LOCK_MS", 2_000, 50, 60_000),
   /** Circuit breaker: consecutive failures that open it, and how long it stays open. */

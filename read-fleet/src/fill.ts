@@ -1,14 +1,22 @@
-import { randomBytes } from "node:crypto";
 import {
+  buildEntry,
+  type CacheEntry,
   type CacheKeys,
   DependencyError,
   decodeCursor,
-  decodePageEntry,
-  encodePageEntry,
+  decodeEntry,
+  type EntryRead,
+  encodeEntry,
+  HttpError,
+  itemSubject,
   type Logger,
+  pageSubject,
   queryTodoJson,
   queryTodoPage,
-  type TodoPage,
+  readEntry,
+  releaseFillLock,
+  tryFillLock,
+  writeEntry,
 } from "@million-rps/shared";
 import type { Pool } from "pg";
 import type { CircuitBreaker } from "./circuit-breaker";
@@ -17,13 +25,13 @@ import {
   L2_ERROR,
   L2_HIT,
   L2_MISS,
+  L2_STALE,
   PG_ERROR,
   PG_HIT,
   PG_NOT_FOUND,
 } from "./fleet-metrics";
-import { nextLink, type PageQuery } from "./page-query";
+import type { PageQuery } from "./page-query";
 import type { RedisClients } from "./redis-clients";
-import { buildRepresentation, type Representation } from "./representation";
 
 export interface FillDeps {
   redis: RedisClients;
@@ -31,28 +39,34 @@ export interface FillDeps {
   keys: CacheKeys;
   ttlSec: number;
   fillLockMs: number;
-  cacheControl: string;
   breakers: { redis: CircuitBreaker; postgres: CircuitBreaker };
   metrics: FleetMetrics;
   log: Logger;
+  /** A generation whose commits are all done, for data read while Redis cannot be asked. */
+  knownGeneration: () => number;
 }
 
-// Deletes the lock only if we still hold it (it may have expired and been taken by another).
-const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-/** L2 marker for "no such todo in this generation". */
-const ITEM_ABSENT = "";
+/** Postgres refused the query's values (SQLSTATE class 22): the request's fault, not an outage. */
+export const UNREPRESENTABLE = new HttpError(
+  400,
+  "bad_request",
+  "the request names a value the database cannot represent",
+);
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
- * Fills L1 misses: L2 (Redis) first, then Postgres, with one flight per key in
- * this process and a short Redis lock across processes, so a new generation costs
- * Postgres one query per page. Entries are written to L2 under the generation the
- * caller read with. Redis failures fall through to Postgres (no L2 write);
- * Postgres failures reject with DependencyError for the caller's stale-if-error.
+ * Brings in an answer at least as new as `want` (a generation): from L2 when its
+ * entry is fresh (checked in Redis against what changed since its stamp), else
+ * from Postgres, behind a short Redis lock so one process per key queries it while
+ * the others wait for its entry. The process that queries encodes the entry
+ * (gzip, brotli, ETag) and writes it to L2 for the fleet. One flight per key in
+ * this process. Redis failures fall through to Postgres (no L2 write); Postgres
+ * failures return L2's stale bytes when there are some, else reject with
+ * DependencyError for the caller's stale-if-error.
  */
 export class Filler {
-  private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly inflight = new Map<string, Promise<CacheEntry>>();
 
   constructor(private readonly deps: FillDeps) {}
 
@@ -60,62 +74,34 @@ export class Filler {
     return this.inflight.size;
   }
 
-  page(generation: number, query: PageQuery): Promise<Representation> {
-    const key = this.deps.keys.page(generation, query.limit, query.cursor);
-    return this.once(key, async () => {
-      const page = await this.pageFromL2OrPostgres(key, query);
-      return buildRepresentation(page.json, {
-        cacheControl: this.deps.cacheControl,
-        extraHeaders: page.next === null ? [] : [["Link", nextLink(query.limit, page.next)]],
-      });
-    });
-  }
-
-  /** A todo's representation, or null when it does not exist. */
-  item(generation: number, id: string): Promise<Representation | null> {
-    const key = this.deps.keys.item(generation, id);
-    return this.once(key, async () => {
-      let json = await this.l2Get(key);
-      if (json === null) {
-        json = (await this.postgres((db) => queryTodoJson(db, id))) ?? ITEM_ABSENT;
-        this.deps.metrics.cache(json === ITEM_ABSENT ? PG_NOT_FOUND : PG_HIT);
-        this.l2Set(key, json);
-      }
-      if (json === ITEM_ABSENT) return null;
-      return buildRepresentation(json, { cacheControl: this.deps.cacheControl });
-    });
-  }
-
-  private async pageFromL2OrPostgres(key: string, query: PageQuery): Promise<TodoPage> {
-    const cached = decodeOrNull(await this.l2Get(key));
-    if (cached !== null) return cached;
-    const lock = await this.tryLock(key);
-    if (lock === false) {
-      // Another process is filling this key: wait for its result rather than query too.
-      this.deps.metrics.fillLockWaits.inc();
-      const deadline = Date.now() + this.deps.fillLockMs;
-      for (let wait = 5; Date.now() < deadline; wait = Math.min(wait * 2, 50)) {
-        await sleep(wait);
-        const filled = decodeOrNull(await this.l2Get(key));
-        if (filled !== null) return filled;
-      }
-    }
-    try {
+  page(query: PageQuery, want: number): Promise<CacheEntry> {
+    const key = this.deps.keys.page(query.limit, query.cursor);
+    return this.once(key, want, async (stamp) => {
       const cursor = query.cursor === null ? null : decodeCursor(query.cursor);
       const page = await this.postgres((db) => queryTodoPage(db, query.limit, cursor));
       this.deps.metrics.cache(PG_HIT);
-      this.l2Set(key, encodePageEntry(page));
-      return page;
-    } finally {
-      if (typeof lock === "string") this.unlock(key, lock);
-    }
+      return buildEntry(stamp, pageSubject(page), page.json);
+    });
   }
 
-  private once<T>(key: string, fill: () => Promise<T>): Promise<T> {
+  /** A todo's entry; `subject.found` false remembers that it does not exist. */
+  item(id: string, want: number): Promise<CacheEntry> {
+    return this.once(this.deps.keys.item(id), want, async (stamp) => {
+      const json = await this.postgres((db) => queryTodoJson(db, id));
+      this.deps.metrics.cache(json === null ? PG_NOT_FOUND : PG_HIT);
+      return buildEntry(stamp, itemSubject(id, json), json ?? "");
+    });
+  }
+
+  private once(
+    key: string,
+    want: number,
+    load: (stamp: number) => Promise<CacheEntry>,
+  ): Promise<CacheEntry> {
     const running = this.inflight.get(key);
-    if (running !== undefined) return running as Promise<T>;
+    if (running !== undefined) return running;
     const started = performance.now();
-    const flight = fill().finally(() => {
+    const flight = this.fill(key, want, load).finally(() => {
       this.inflight.delete(key);
       this.deps.metrics.fillSeconds.observe((performance.now() - started) / 1000);
     });
@@ -123,61 +109,106 @@ export class Filler {
     return flight;
   }
 
+  private async fill(
+    key: string,
+    want: number,
+    load: (stamp: number) => Promise<CacheEntry>,
+  ): Promise<CacheEntry> {
+    const read = await this.l2Read(key);
+    const found = usable(read, want);
+    if (found !== null) return found;
+    // Data read from now on reflects every commit the counter counted, and the change
+    // we were told of (published after its commit): either bound is a valid stamp.
+    const stamp = Math.max(read?.generation ?? this.deps.knownGeneration(), want);
+    const lock = read === null ? null : await this.lock(key);
+    if (lock === false) {
+      // Another process is filling this key: wait for its entry rather than query too.
+      this.deps.metrics.fillLockWaits.inc();
+      const deadline = Date.now() + this.deps.fillLockMs;
+      for (let wait = 5; Date.now() < deadline; wait = Math.min(wait * 2, 50)) {
+        await sleep(wait);
+        const filled = usable(await this.l2Read(key), want);
+        if (filled !== null) return filled;
+      }
+    }
+    try {
+      const entry = await load(stamp);
+      if (read !== null) this.l2Write(key, entry);
+      return entry;
+    } catch (err) {
+      // Postgres is away: older bytes from L2 beat no answer (the caller still wants newer).
+      const stale = read?.value == null ? null : decodeEntry(read.value);
+      if (stale !== null && !(err instanceof HttpError)) {
+        this.deps.metrics.staleServed.inc({ reason: "error" });
+        return stale;
+      }
+      throw err;
+    } finally {
+      if (typeof lock === "string") this.unlock(key, lock);
+    }
+  }
+
   private async postgres<T>(query: (db: Pool) => Promise<T>): Promise<T> {
     try {
-      return await this.deps.breakers.postgres.run(() => query(this.deps.db));
+      return await this.deps.breakers.postgres.run(() => query(this.deps.db), isOutage);
     } catch (err) {
+      if (!isOutage(err)) throw UNREPRESENTABLE;
       this.deps.metrics.cache(PG_ERROR);
       throw new DependencyError("postgres", "Postgres is unavailable", { cause: err });
     }
   }
 
-  /** null on a miss and on any Redis failure (the caller then goes to Postgres). */
-  private async l2Get(key: string): Promise<string | null> {
+  /** null on any Redis failure (the caller then goes to Postgres and writes nothing). */
+  private async l2Read(key: string): Promise<EntryRead | null> {
     try {
-      const value = await this.deps.breakers.redis.run(() => this.deps.redis.next().get(key));
-      this.deps.metrics.cache(value === null ? L2_MISS : L2_HIT);
-      return value;
+      const read = await this.deps.breakers.redis.run(() =>
+        readEntry(this.deps.redis.next(), this.deps.keys, key),
+      );
+      this.deps.metrics.cache(
+        read.state === "fresh" ? L2_HIT : read.state === "stale" ? L2_STALE : L2_MISS,
+      );
+      if (read.value !== null) this.deps.metrics.l2Bytes.inc({}, read.value.length);
+      return read;
     } catch {
       this.deps.metrics.cache(L2_ERROR);
       return null;
     }
   }
 
-  private l2Set(key: string, value: string): void {
+  private l2Write(key: string, entry: CacheEntry): void {
     if (!this.deps.breakers.redis.allow()) return;
-    this.deps.redis
-      .next()
-      .set(key, value, "EX", this.deps.ttlSec)
-      .then(
-        () => this.deps.breakers.redis.success(),
-        () => this.deps.breakers.redis.failure(),
-      );
+    writeEntry(this.deps.redis.next(), key, entry.stamp, encodeEntry(entry), this.deps.ttlSec).then(
+      () => this.deps.breakers.redis.success(),
+      () => this.deps.breakers.redis.failure(),
+    );
   }
 
   /** The lock token when we got it, false when another holds it, null when Redis failed. */
-  private async tryLock(key: string): Promise<string | false | null> {
-    const token = randomBytes(9).toString("base64url");
+  private async lock(key: string): Promise<string | false | null> {
     try {
-      const ok = await this.deps.breakers.redis.run(() =>
-        this.deps.redis
-          .next()
-          .set(this.deps.keys.fillLock(key), token, "PX", this.deps.fillLockMs, "NX"),
+      const token = await this.deps.breakers.redis.run(() =>
+        tryFillLock(this.deps.redis.next(), this.deps.keys, key, this.deps.fillLockMs),
       );
-      return ok === "OK" ? token : false;
+      return token ?? false;
     } catch {
       return null;
     }
   }
 
   private unlock(key: string, token: string): void {
-    this.deps.redis
-      .next()
-      .eval(RELEASE_LOCK, 1, this.deps.keys.fillLock(key), token)
-      .catch(() => {}); // it expires by itself
+    releaseFillLock(this.deps.redis.next(), this.deps.keys, key, token).catch(() => {}); // it expires by itself
   }
 }
 
-function decodeOrNull(entry: string | null): TodoPage | null {
-  return entry === null ? null : decodePageEntry(entry);
+/** A fresh L2 entry at least as new as `want`, decoded; else null. */
+function usable(read: EntryRead | null, want: number): CacheEntry | null {
+  if (read === null || read.state !== "fresh" || read.value === null) return null;
+  const entry = decodeEntry(read.value);
+  return entry !== null && entry.stamp >= want ? entry : null;
+}
+
+/** A data exception (class 22, e.g. a value out of range) means Postgres answered: not an outage. */
+function isOutage(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return !(typeof code === "string" && code.startsWith("22"));
 }

@@ -21,6 +21,7 @@ export const CACHE_EVENTS = [
   ["l1", "stale"],
   ["l2", "hit"],
   ["l2", "miss"],
+  ["l2", "stale"],
   ["l2", "error"],
   ["postgres", "hit"],
   ["postgres", "not_found"],
@@ -31,10 +32,11 @@ export const L1_MISS = 1;
 export const L1_STALE = 2;
 export const L2_HIT = 3;
 export const L2_MISS = 4;
-export const L2_ERROR = 5;
-export const PG_HIT = 6;
-export const PG_NOT_FOUND = 7;
-export const PG_ERROR = 8;
+export const L2_STALE = 5;
+export const L2_ERROR = 6;
+export const PG_HIT = 7;
+export const PG_NOT_FOUND = 8;
+export const PG_ERROR = 9;
 
 export interface GaugeSample {
   name: string;
@@ -59,13 +61,29 @@ export class FleetMetrics {
     "read_fill_lock_waits_total",
     "Misses that found another process filling the same key and waited for its result.",
   );
-  readonly generationChanges = this.registry.counter(
-    "read_generation_changes_total",
-    "Moves to a newer published generation, by how this process learned of it.",
+  readonly changeSets = this.registry.counter(
+    "read_change_sets_total",
+    "Change sets applied (result=applied), and times some were lost beyond the log (result=lost) or Redis lost its data (result=epoch): then everything held is refreshed.",
+  );
+  readonly changeLag = this.registry.histogram(
+    "read_change_lag_seconds",
+    "From the worker publishing a change set to this process applying it.",
+  );
+  readonly refreshes = this.registry.counter(
+    "read_refreshes_total",
+    "Answers refreshed because a change touched them (or their TTL passed), by result: replaced (new bytes), unchanged (same ETag), failed (kept serving the old bytes).",
+  );
+  readonly refreshSeconds = this.registry.histogram(
+    "read_refresh_seconds",
+    "From a change set touching a held answer to its successor being served: how long this process answers from the bytes before the change.",
+  );
+  readonly l2Bytes = this.registry.counter(
+    "read_l2_bytes_total",
+    "Bytes of cache entries read from Redis (fills and refreshes).",
   );
   readonly staleServed = this.registry.counter(
     "read_stale_served_total",
-    "Responses served from bytes past their freshness (stale-if-error or while refreshing).",
+    "Cold misses answered with older bytes because nothing newer could be had (stale-if-error).",
   );
 
   response(route: RouteIndex, status: number): void {
@@ -76,10 +94,6 @@ export class FleetMetrics {
   /** One cache lookup outcome, an index into CACHE_EVENTS. */
   cache(event: number): void {
     this.cacheEvents[event] = (this.cacheEvents[event] as number) + 1;
-  }
-
-  cacheCount(event: number): number {
-    return this.cacheEvents[event] ?? 0;
   }
 
   render(gauges: readonly GaugeSample[]): string {

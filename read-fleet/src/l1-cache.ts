@@ -1,18 +1,34 @@
 /**
- * L1: per-process cache of prebuilt responses for the current generation, bounded
- * in entries and bytes across all caches sharing one budget. The previous
- * generation is kept only as a stale-if-error fallback. Pure (time is passed in).
+ * L1: per-process cache of prebuilt answers, keyed by what they answer (the
+ * canonical page, the todo id), bounded in entries and bytes across all caches
+ * sharing one budget. An entry is never dropped because the data changed: it is
+ * marked (`want` above `stamp`) and keeps answering until its successor is in
+ * (see refresher.ts). Pure: time is passed in.
  */
 export interface Sized {
   readonly bytes: number;
 }
 
 export interface Slot<V> {
-  readonly value: V;
-  /** Past this instant (ms) the entry must be refreshed before it is trusted again. */
-  readonly freshUntil: number;
+  readonly key: string;
+  /** The answer served now; replaced in place when its successor arrives. */
+  value: V;
+  /** Generation its content reflects (-1: unknown, after Redis lost its data). */
+  stamp: number;
+  /** Highest generation known to change it; above `stamp`, a refresh is due. */
+  want: number;
+  /** When its content was read (ms): past the TTL it is refreshed whatever the feed said. */
+  fetchedAt: number;
+  /** Check it against L2 even without a known change (its TTL passed, or changes may have been missed). */
+  revalidate: boolean;
+  /** When `want` first rose above `stamp` (ms): how long it answered from the older bytes. */
+  markedAt: number;
+  /** A refresh is queued or running. */
+  refreshing: boolean;
   /** Second-chance bit: set on every hit, cleared by the evictor. */
   used: boolean;
+  /** Dropped by the bound: whoever still holds this slot must look the key up again. */
+  evicted: boolean;
 }
 
 /** Entries and bytes held by every cache that shares it. */
@@ -28,30 +44,19 @@ export class L1Budget {
   }
 }
 
-export class GenerationCache<V extends Sized> {
-  private current = new Map<string, Slot<V>>();
-  private previous = new Map<string, Slot<V>>();
-  private gen: number;
-  private epochCount = 0;
+export class L1Cache<V extends Sized> {
+  private readonly map = new Map<string, Slot<V>>();
 
-  constructor(
-    private readonly budget: L1Budget,
-    generation = 0,
-  ) {
-    this.gen = generation;
-  }
+  constructor(private readonly budget: L1Budget) {}
 
-  get generation(): number {
-    return this.gen;
-  }
+  /** Told of every value that enters the cache (new, or a successor): for indexes in subclasses. */
+  protected added(_slot: Slot<V>): void {}
 
-  /** Changes on every switch or reset, even to the same number: a fill started before is stale. */
-  get epoch(): number {
-    return this.epochCount;
-  }
+  /** Told of every value that leaves it (replaced or evicted). */
+  protected removed(_slot: Slot<V>, _value: V): void {}
 
   get size(): number {
-    return this.current.size;
+    return this.map.size;
   }
 
   /** Bytes held by this cache's budget (shared with any other cache using it). */
@@ -59,81 +64,83 @@ export class GenerationCache<V extends Sized> {
     return this.budget.bytes;
   }
 
-  /** The hot path: one Map lookup. The caller checks `freshUntil`. */
+  /** The hot path: one Map lookup, and the second-chance bit. */
   get(key: string): Slot<V> | undefined {
-    const slot = this.current.get(key);
+    const slot = this.map.get(key);
     if (slot !== undefined) slot.used = true;
     return slot;
   }
 
-  /** Any bytes we still hold for `key`, however old: for stale-if-error. */
-  getStale(key: string): Slot<V> | undefined {
-    return this.current.get(key) ?? this.previous.get(key);
+  /** Looks without counting it as a use (invalidation, tests). */
+  peek(key: string): Slot<V> | undefined {
+    return this.map.get(key);
   }
 
-  /** Stores under the current generation, unless the `epoch` the fill started in is over. */
-  set(key: string, value: V, freshUntil: number, epoch = this.epochCount): boolean {
-    if (epoch !== this.epochCount) return false;
-    this.remove(this.current, key);
-    this.current.set(key, { value, freshUntil, used: false });
+  slots(): IterableIterator<Slot<V>> {
+    return this.map.values();
+  }
+
+  /** Stores a new answer (a cold fill); replaces any slot the key had. */
+  set(key: string, value: V, stamp: number, now: number): Slot<V> {
+    const old = this.map.get(key);
+    if (old !== undefined) {
+      this.replace(old, value, stamp, now);
+      return old;
+    }
+    const slot: Slot<V> = {
+      key,
+      value,
+      stamp,
+      want: stamp,
+      fetchedAt: now,
+      revalidate: false,
+      markedAt: 0,
+      refreshing: false,
+      used: false,
+      evicted: false,
+    };
+    this.map.set(key, slot);
     this.budget.entries++;
     this.budget.bytes += value.bytes;
-    this.evict();
-    return true;
+    this.added(slot);
+    this.evict(slot);
+    return slot;
   }
 
-  /**
-   * Moves to another generation; false (and nothing changes) if it is the current one.
-   * Lower numbers are accepted too: published generations only move forward, so a
-   * lower one means Redis lost its data and numbering restarted.
-   */
-  switchTo(generation: number): boolean {
-    if (generation === this.gen) return false;
-    this.reset(generation);
-    return true;
+  /** Swaps in a slot's successor (a refresh): hits that hold the slot see it at once. */
+  replace(slot: Slot<V>, value: V, stamp: number, now: number): void {
+    if (slot.evicted) return;
+    const old = slot.value;
+    this.budget.bytes += value.bytes - old.bytes;
+    slot.value = value;
+    slot.stamp = stamp;
+    slot.fetchedAt = now;
+    this.removed(slot, old);
+    this.added(slot);
+    this.evict(slot);
   }
 
-  /** Starts `generation` afresh even if it is the current number (Redis may have reused it). */
-  reset(generation: number): void {
-    this.dropAll(this.previous);
-    this.previous = this.current;
-    this.current = new Map();
-    this.gen = generation;
-    this.epochCount++;
-  }
-
-  private remove(map: Map<string, Slot<V>>, key: string): void {
-    const old = map.get(key);
-    if (old === undefined) return;
-    map.delete(key);
+  private remove(slot: Slot<V>): void {
+    this.map.delete(slot.key);
+    slot.evicted = true;
     this.budget.entries--;
-    this.budget.bytes -= old.value.bytes;
+    this.budget.bytes -= slot.value.bytes;
+    this.removed(slot, slot.value);
   }
 
-  private dropAll(map: Map<string, Slot<V>>): void {
-    for (const slot of map.values()) {
-      this.budget.entries--;
-      this.budget.bytes -= slot.value.bytes;
-    }
-    map.clear();
-  }
-
-  /** Second chance (CLOCK): recently hit entries survive one more pass. Old generation goes first. */
-  private evict(): void {
-    while (this.budget.over && this.previous.size > 0) {
-      const key = this.previous.keys().next().value as string;
-      this.remove(this.previous, key);
-    }
+  /** Second chance (CLOCK): recently hit entries survive one more pass. `keep` is never evicted. */
+  private evict(keep: Slot<V>): void {
     let spared = 0;
-    while (this.budget.over && this.current.size > 1) {
-      const [key, slot] = this.current.entries().next().value as [string, Slot<V>];
-      if (slot.used && spared < this.current.size) {
+    while (this.budget.over && this.map.size > 1) {
+      const slot = this.map.values().next().value as Slot<V>;
+      if (slot === keep || (slot.used && spared < this.map.size)) {
         slot.used = false;
-        this.current.delete(key);
-        this.current.set(key, slot);
+        this.map.delete(slot.key);
+        this.map.set(slot.key, slot);
         spared++;
+        if (spared > this.map.size * 2) break; // only `keep` is left to evict
       } else {
-        this.remove(this.current, key);
+        this.remove(slot);
       }
     }
   }

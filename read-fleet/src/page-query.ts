@@ -2,10 +2,18 @@ import { decodeCursor, HttpError, LIMIT_MAX, parseLimit } from "@million-rps/sha
 
 /** What `GET /todos` was asked for, canonical: the same page always has the same key. */
 export interface PageQuery {
-  limit: number;
+  readonly limit: number;
   /** The opaque cursor exactly as issued, or null for the first page. */
-  cursor: string | null;
+  readonly cursor: string | null;
+  /** The L1 key: every spelling of the same page (order, junk parameters, escapes) maps to it. */
+  readonly key: string;
 }
+
+const pageQuery = (limit: number, cursor: string | null): PageQuery => ({
+  limit,
+  cursor,
+  key: cursor === null ? String(limit) : `${limit}:${cursor}`,
+});
 
 const MAX_QUERY_LENGTH = 2048;
 
@@ -25,7 +33,8 @@ function decodeComponent(raw: string): string | null {
 /**
  * Parses the raw query string of `GET /todos` strictly: `limit` is 1..1000 in
  * plain digits, `cursor` must be one this API issued, and neither may repeat.
- * Other parameters are ignored (cache busters, tracking tags). Throws HttpError 400.
+ * Other parameters are ignored (cache busters, tracking tags): they never make
+ * another L1 entry. Throws HttpError 400.
  */
 export function parsePageQuery(rawQuery: string): PageQuery {
   if (rawQuery.length > MAX_QUERY_LENGTH) throw badRequest("query string is too long");
@@ -51,11 +60,11 @@ export function parsePageQuery(rawQuery: string): PageQuery {
   if (limit === null) {
     throw badRequest(`limit must be an integer from 1 to ${LIMIT_MAX}`);
   }
-  if (cursorRaw === undefined) return { limit, cursor: null };
+  if (cursorRaw === undefined) return pageQuery(limit, null);
   if (decodeCursor(cursorRaw) === null) {
     throw badRequest("cursor is not a cursor this API issued");
   }
-  return { limit, cursor: cursorRaw };
+  return pageQuery(limit, cursorRaw);
 }
 
 /** The `Link` header value pointing at the next page (RFC 8288), relative to this origin. */

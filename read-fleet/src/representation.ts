@@ -1,12 +1,4 @@
-import { createHash } from "node:crypto";
-import { promisify } from "node:util";
-import { brotliCompress, constants, gzip } from "node:zlib";
-
-const gzipAsync = promisify(gzip);
-const brotliAsync = promisify(brotliCompress);
-
-/** Below this, compressing saves too little to be worth a second body. */
-export const COMPRESS_MIN_BYTES = 1024;
+import { type EncodedBody, encodeBody } from "@million-rps/shared";
 
 /**
  * One encoding of a cached body, ready to write: the body, its strong ETag, and
@@ -89,9 +81,23 @@ function variant(
   };
 }
 
-/** Strong validator from the bytes themselves: an unchanged page keeps its ETag across generations. */
-export function contentTag(identity: Buffer): string {
-  return createHash("sha256").update(identity).digest("base64url").slice(0, 22);
+/** Variants of a body the fleet already encoded (from L2, or just built): copies, no compression. */
+export function representationOf(
+  body: EncodedBody,
+  options: RepresentationOptions,
+): Representation {
+  const plain = variant(body.identity, `"${body.etag}"`, null, options);
+  if (body.gzip === null || body.brotli === null) {
+    return { variants: [plain, plain, plain], bytes: body.identity.length + plain.head200.length };
+  }
+  const variants: [Variant, Variant, Variant] = [
+    plain,
+    variant(body.gzip, `"${body.etag}-gz"`, "gzip", options),
+    variant(body.brotli, `"${body.etag}-br"`, "br", options),
+  ];
+  let bytes = 0;
+  for (const v of variants) bytes += v.body.length + v.head200.length + v.head304.length;
+  return { variants, bytes };
 }
 
 /** Builds identity, gzip and brotli variants of a JSON body (compression runs off the event loop). */
@@ -99,29 +105,5 @@ export async function buildRepresentation(
   json: string,
   options: RepresentationOptions,
 ): Promise<Representation> {
-  const identity = Buffer.from(json, "utf8");
-  const tag = contentTag(identity);
-  const plain = variant(identity, `"${tag}"`, null, options);
-  if (identity.length < COMPRESS_MIN_BYTES) {
-    return { variants: [plain, plain, plain], bytes: identity.length + plain.head200.length };
-  }
-  const [gz, br] = await Promise.all([
-    gzipAsync(identity, { level: 6 }),
-    brotliAsync(identity, {
-      params: {
-        // Quality 5: most of brotli's gain at a few ms per page; fills happen per generation.
-        [constants.BROTLI_PARAM_QUALITY]: 5,
-        [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
-        [constants.BROTLI_PARAM_SIZE_HINT]: identity.length,
-      },
-    }),
-  ]);
-  const variants: [Variant, Variant, Variant] = [
-    plain,
-    variant(gz, `"${tag}-gz"`, "gzip", options),
-    variant(br, `"${tag}-br"`, "br", options),
-  ];
-  let bytes = 0;
-  for (const v of variants) bytes += v.body.length + v.head200.length + v.head304.length;
-  return { variants, bytes };
+  return representationOf(await encodeBody(json), options);
 }

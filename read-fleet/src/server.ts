@@ -53,6 +53,10 @@ export async function startReadServer(
   });
   const service = new ReadService({ config, db, redis, log });
   await service.start();
+  // Before the port: uWS closes a pipelined connection whose answer must wait, so the
+  // pages everyone asks for first are held before the first request can ask.
+  const warm = await service.warm(config.hotPages);
+  log.debug("hot pages loaded", { pages: warm });
 
   const app: ClosableApp = uws.App();
   registerRoutes(app, service, openapi);

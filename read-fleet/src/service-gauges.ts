@@ -7,12 +7,22 @@ export function serviceGauges(service: ReadService): GaugeSample[] {
   return [
     {
       name: "read_generation",
-      help: "Published cache generation this process serves.",
+      help: "Highest cache generation this process knows of (from change sets and polls).",
       values: [[{}, service.generation]],
     },
     {
+      name: "read_change_seq",
+      help: "Last change set this process applied.",
+      values: [[{}, service.feed.seq]],
+    },
+    {
+      name: "read_refreshes_pending",
+      help: "Held answers waiting for, or bringing in, their successor.",
+      values: [[{}, service.refreshesWaiting]],
+    },
+    {
       name: "read_l1_entries",
-      help: "Entries in the in-process cache, current generation.",
+      help: "Entries in the in-process cache.",
       values: [
         [{ cache: "pages" }, service.pages.size],
         [{ cache: "items" }, service.items.size],
@@ -21,7 +31,7 @@ export function serviceGauges(service: ReadService): GaugeSample[] {
     },
     {
       name: "read_l1_bytes",
-      help: "Bytes held by the in-process cache (all encodings, both generations kept).",
+      help: "Bytes held by the in-process cache (all encodings).",
       values: [
         [{ cache: "pages" }, service.pages.bytes],
         [{ cache: "items" }, service.items.bytes],

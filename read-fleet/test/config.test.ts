@@ -44,10 +44,10 @@ describe("loadConfig", () => {
       READ_WORKERS: "3",
       CACHE_CONTROL: "no-cache",
       L1_MAX_ENTRIES: "50",
-      GENERATION_POLL_MS: "200",
+      CHANGE_POLL_MS: "200",
       ADMIN_HOST: "0.0.0.0",
     });
-    expect([c.workers, c.cacheControl, c.l1MaxEntries, c.generationPollMs, c.adminHost]).toEqual([
+    expect([c.workers, c.cacheControl, c.l1MaxEntries, c.changePollMs, c.adminHost]).toEqual([
       3,
       "no-cache",
       50,

@@ -59,7 +59,7 @@ describe("fleet: supervisor and worker processes", () => {
     expect((await get(port, "/metrics")).status).toBe(404);
   });
 
-  it("every worker process sees a generation bump and serves the new data", async () => {
+  it("every worker process applies a reset and serves the new data", async () => {
     const keys = cacheKeys(prefix);
     for (let i = 0; i < 20; i++) await get(port, "/todos?limit=100"); // warm both workers
     await db.query(
@@ -73,10 +73,12 @@ describe("fleet: supervisor and worker processes", () => {
       hotPages: DEFAULT_HOT_PAGES,
       ttlSec: 60,
     });
-    await waitUntil("both workers on the new generation", async () => {
+    await waitUntil("both workers refreshed what they hold", async () => {
       const text = await adminMetrics(adminPort);
       return ["0", "1"].every(
-        (w) => metricValue(text, "read_generation", { worker: w }) === generation,
+        (w) =>
+          metricValue(text, "read_generation", { worker: w }) >= generation &&
+          metricValue(text, "read_refreshes_pending", { worker: w }) === 0,
       );
     });
     const served = async () => {

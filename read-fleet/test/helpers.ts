@@ -1,5 +1,13 @@
 import { request } from "node:http";
+import { connect } from "node:net";
 import { freePort, freshKeyPrefix, testServices } from "@million-rps/local/testing";
+import {
+  allocateGeneration,
+  type CacheKeys,
+  publishChanges,
+  queryTodoStates,
+} from "@million-rps/shared";
+import type { Redis } from "ioredis";
 import type { Pool } from "pg";
 import { loadConfig, type ReadFleetConfig } from "../src/config";
 import { type ReadServer, startReadServer } from "../src/server";
@@ -68,7 +76,7 @@ export async function testConfig(env: Record<string, string> = {}): Promise<Read
     REDIS_URL: services.redisUrl,
     DATABASE_URL: services.databaseUrl,
     CACHE_KEY_PREFIX: freshKeyPrefix(),
-    GENERATION_POLL_MS: "200",
+    CHANGE_POLL_MS: "200",
     LOG_LEVEL: "warn",
     ...env,
   });
@@ -117,4 +125,58 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (want.every((w) => line.includes(w))) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
   }
   return sum;
+}
+
+/**
+ * What the worker does after a commit, for tests that change Postgres directly:
+ * allocate a generation, then publish the current state of `ids` under it.
+ */
+export async function publishChange(
+  redis: Redis,
+  keys: CacheKeys,
+  db: Pool,
+  ids: readonly string[],
+): Promise<number> {
+  const generation = await allocateGeneration(redis, keys);
+  const states = await queryTodoStates(db, ids);
+  await publishChanges(redis, keys, {
+    generation,
+    reset: false,
+    changes: states.map((s) => ({ id: s.id, position: s.position })),
+  });
+  return generation;
+}
+
+/** Sends `paths` pipelined on one connection; resolves with each answer's status, in order. */
+export function pipelined(
+  port: number,
+  paths: readonly string[],
+): Promise<{ statuses: number[]; closedEarly: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    let buf = Buffer.alloc(0);
+    const statuses: number[] = [];
+    const finish = (closedEarly: boolean) => {
+      socket.destroy();
+      resolve({ statuses, closedEarly });
+    };
+    socket.on("connect", () =>
+      socket.write(paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join("")),
+    );
+    socket.on("data", (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      for (;;) {
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const head = buf.toString("latin1", 0, end);
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? "0");
+        if (buf.length < end + 4 + length) return;
+        statuses.push(Number(head.slice(9, 12)));
+        buf = buf.subarray(end + 4 + length);
+        if (statuses.length === paths.length) finish(false);
+      }
+    });
+    socket.on("close", () => finish(statuses.length < paths.length));
+    socket.on("error", (err) => (statuses.length > 0 ? finish(true) : reject(err)));
+  });
 }

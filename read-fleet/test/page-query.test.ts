@@ -19,7 +19,18 @@ describe("parsePageQuery", () => {
     ["&&limit=3&", { limit: 3, cursor: null }],
     ["limit=%33", { limit: 3, cursor: null }],
   ])("%j", (raw, expected) => {
-    expect(parsePageQuery(raw)).toEqual(expected);
+    expect(parsePageQuery(raw)).toMatchObject(expected);
+  });
+
+  // Regression (issue 13): L1 was keyed by the raw query string, so `?limit=100&_=<n>`
+  // made a new entry (a fill, gzip and brotli) per request until L1 hit its bound.
+  it("gives every spelling of one page the same key, and different pages different keys", () => {
+    const spellings = ["", "limit=100", "_=1&limit=100", "limit=100&_=2", "limit=%31%30%30&x"];
+    expect(new Set(spellings.map((q) => parsePageQuery(q).key))).toEqual(new Set(["100"]));
+    const a = parsePageQuery(`limit=5&cursor=${cursor}`).key;
+    expect(parsePageQuery(`cursor=${cursor}&zz=1&limit=5`).key).toBe(a);
+    expect(parsePageQuery(`limit=6&cursor=${cursor}`).key).not.toBe(a);
+    expect(parsePageQuery("limit=5").key).not.toBe(a);
   });
 
   it.each([

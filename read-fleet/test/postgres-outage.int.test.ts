@@ -7,15 +7,15 @@ import {
   testServices,
   waitUntil,
 } from "@million-rps/local/testing";
-import { cacheKeys, migrate, publishGeneration, readGeneration } from "@million-rps/shared";
+import { allocateGeneration, cacheKeys, migrate, publishChanges } from "@million-rps/shared";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, expect, it } from "vitest";
 import type { ReadServer } from "../src/server";
 import { get, insertTodos, json, loadLoop, startTestServer } from "./helpers";
 
-// Stop Postgres under read load: cached reads keep answering 200 from L1 and L2,
-// and a page Postgres can no longer fill falls back to the bytes we still hold.
+// Stop Postgres under read load: cached reads keep answering 200 from L1, and an
+// answer a change marked keeps answering from its bytes until Postgres is back.
 
 const dir = dataDir(`test-${process.pid}`, "read-fleet-postgres");
 let server: ReadServer | undefined;
@@ -56,18 +56,15 @@ it("cached reads stay 200 while Postgres is down", async () => {
   await instance.stop("immediate");
   await sleep(1_000);
 
-  // A new generation while Postgres is down: the hot page was pre-filled in L2 (as the
-  // worker does before publishing); the other pages fall back to what L1 still holds.
-  const generation = (await readGeneration(redis, keys)) + 1;
-  const gen = server.service.generation;
-  const hot = await redis.get(keys.page(gen, 100, null));
-  expect(hot).not.toBeNull();
-  await redis.set(keys.page(generation, 100, null), hot as string, "EX", 60);
-  await publishGeneration(redis, keys, generation);
-  await waitUntil("the server on the new generation", () =>
-    Promise.resolve(server?.service.generation === generation),
+  // A reset while Postgres is down: every held answer is due for a refresh that cannot
+  // succeed; each keeps answering from its bytes (stale-if-error) and retries later.
+  const generation = await allocateGeneration(redis, keys);
+  await publishChanges(redis, keys, { generation, reset: true, changes: [] });
+  await waitUntil("the server saw the reset", () =>
+    Promise.resolve((server?.service.generation ?? 0) >= generation),
   );
   await sleep(1_000);
+  expect(server.service.pages.peek("10")?.stamp).toBeLessThan(generation);
   // Never cached anywhere and Postgres is down: an honest 503, not a hang.
   const cold = await get(port, "/todos?limit=33");
   expect(cold.status).toBe(503);
@@ -80,4 +77,7 @@ it("cached reads stay 200 while Postgres is down", async () => {
   await waitUntil("reads that need Postgres to work again", async () => {
     return (await get(port, "/todos?limit=33")).status === 200;
   });
+  await waitUntil("the held pages refreshed once Postgres is back", () =>
+    Promise.resolve((server?.service.pages.peek("10")?.stamp ?? 0) >= generation),
+  );
 }, 90_000);

@@ -2,13 +2,21 @@ import { createRequire } from "node:module";
 import { connect } from "node:net";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { freshDatabase, waitUntil } from "@million-rps/local/testing";
-import { cacheKeys, encodeCursor, publishGeneration } from "@million-rps/shared";
+import { decodeEntry, encodeCursor } from "@million-rps/shared";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isNativeUws } from "../src/native-uws";
 import type { ReadServer } from "../src/server";
-import { get, insertTodos, json, metricValue, startTestServer } from "./helpers";
+import {
+  get,
+  insertTodos,
+  json,
+  metricValue,
+  pipelined,
+  publishChange,
+  startTestServer,
+} from "./helpers";
 
 interface Todo {
   id: string;
@@ -50,6 +58,15 @@ async function expectedOrder(): Promise<string[]> {
     "SELECT id FROM todos ORDER BY created_at DESC, id DESC",
   );
   return rows.map((r) => r.id);
+}
+
+/** The cursor a page ending with todo `id` links to. */
+async function cursorAfter(id: string) {
+  const { rows } = await db.query<{ micros: string }>(
+    "SELECT (extract(epoch FROM created_at) * 1000000)::bigint::text AS micros FROM todos WHERE id = $1",
+    [id],
+  );
+  return { createdAtMicros: BigInt(rows[0]?.micros ?? "0"), id };
 }
 
 function nextFrom(link: string | string[] | undefined): string | null {
@@ -319,8 +336,8 @@ describe("routing, health and hostile input", () => {
   it("a cold request with others pipelined behind it closes that connection, nothing else", async () => {
     // uWS serves pipelined requests only synchronously: a pending fill ahead of another
     // request makes it close the connection (the client retries). The process lives on.
-    await pipeline(["/todos?limit=4&cold=1", "/healthz"]);
-    expect((await get(port, "/todos?limit=4&cold=1")).status).toBe(200);
+    await pipeline(["/todos?limit=41", "/healthz"]);
+    expect((await get(port, "/todos?limit=41")).status).toBe(200);
   });
 
   it("a client that never finishes its request is cut off; others are served meanwhile", async () => {
@@ -334,80 +351,192 @@ describe("routing, health and hostile input", () => {
 });
 
 describe("cache protocol", () => {
-  it("a new generation costs Postgres one query per page, whatever the concurrency", async () => {
-    const keys = server.service.keys;
-    const before = metricValue(server.service.renderMetrics(), "read_cache_requests_total", {
-      level: "postgres",
-      result: "hit",
-    });
-    const generation = server.service.generation + 10;
-    await publishGeneration(redis, keys, generation);
-    await waitUntil("the server to move to the new generation", () =>
-      Promise.resolve(server.service.generation === generation),
+  const pgHits = (servers: readonly ReadServer[] = [server]) =>
+    servers.reduce(
+      (n, s) =>
+        n +
+        metricValue(s.service.renderMetrics(), "read_cache_requests_total", {
+          level: "postgres",
+          result: "hit",
+        }),
+      0,
     );
+  const slotOf = (s: ReadServer, key: string) => s.service.pages.peek(key);
+  /** A create is on the first page of every limit: the pages (keys) any of `servers` holds. */
+  const firstPagesHeld = (servers: readonly ReadServer[] = [server]) =>
+    new Set(
+      servers
+        .flatMap((s) => [...s.service.pages.slots()].map((slot) => slot.key))
+        .filter((k) => !k.includes(":")),
+    ).size;
+
+  async function newTodo(title: string): Promise<string> {
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO todos (id, title, user_id, created_at, updated_at)
+       VALUES (gen_random_uuid(), $1, 'carol', now(), now()) RETURNING id::text`,
+      [title],
+    );
+    return rows[0]?.id as string;
+  }
+
+  it("a change touching a held page costs Postgres one query, and no request waits for it", async () => {
+    const first = await get(port, "/todos?limit=11");
+    const before = pgHits();
+    const id = await newTodo("for limit 11");
+    const generation = await publishChange(redis, server.service.keys, db, [id]);
+    // Meanwhile, 40 concurrent readers: every one answered (old bytes or new), none waits.
     const results = await Promise.all(
       Array.from({ length: 40 }, () => get(port, "/todos?limit=11")),
     );
     expect(results.every((r) => r.status === 200)).toBe(true);
-    const after = metricValue(server.service.renderMetrics(), "read_cache_requests_total", {
-      level: "postgres",
-      result: "hit",
-    });
-    expect(after - before).toBe(1);
-    // The filled entry went to L2 under the generation it was read with.
-    expect(await redis.get(keys.page(generation, 11, null))).toMatch(/^[A-Za-z0-9_-]+\n\[/);
+    await waitUntil("the page refreshed", () =>
+      Promise.resolve(
+        server.service.refreshesWaiting === 0 && (slotOf(server, "11")?.stamp ?? 0) >= generation,
+      ),
+    );
+    // One query per page the create is on (the first page of each limit held), not per request.
+    expect(pgHits() - before).toBe(firstPagesHeld());
+    const now = await get(port, "/todos?limit=11");
+    expect(json<Todo[]>(now)[0]?.id).toBe(id);
+    expect(now.headers.etag).not.toBe(first.headers.etag);
+    // The process that read it wrote the encoded entry for the fleet, stamped at least N.
+    const entry = decodeEntry(
+      (await redis.getBuffer(server.service.keys.page(11, null))) as Buffer,
+    );
+    expect(entry?.stamp).toBeGreaterThanOrEqual(generation);
+    expect(entry?.gzip).not.toBeNull();
   });
 
-  it("two processes filling the same new page query Postgres once (the Redis lock)", async () => {
+  it("two processes refreshing the same page query Postgres once (the Redis lock)", async () => {
     const other = await startTestServer({
       DATABASE_URL: databaseUrl,
       CACHE_KEY_PREFIX: server.service.deps.config.cacheKeyPrefix,
     });
     try {
-      const generation = server.service.generation + 1;
-      await publishGeneration(redis, server.service.keys, generation);
-      await waitUntil("both servers on the new generation", () =>
+      await Promise.all([get(port, "/todos?limit=13"), get(other.port, "/todos?limit=13")]);
+      const before = pgHits([server, other]);
+      const id = await newTodo("for limit 13");
+      const generation = await publishChange(redis, server.service.keys, db, [id]);
+      await waitUntil("both processes refreshed the page", () =>
         Promise.resolve(
-          server.service.generation === generation && other.service.generation === generation,
+          [server, other].every(
+            (s) => s.service.refreshesWaiting === 0 && (slotOf(s, "13")?.stamp ?? 0) >= generation,
+          ),
         ),
       );
-      const pgHits = () =>
-        [server, other].reduce(
-          (n, s) =>
-            n +
-            metricValue(s.service.renderMetrics(), "read_cache_requests_total", {
-              level: "postgres",
-              result: "hit",
-            }),
-          0,
-        );
-      const before = pgHits();
-      const results = await Promise.all(
-        Array.from({ length: 30 }, (_, i) =>
-          get(i % 2 === 0 ? port : other.port, "/todos?limit=13"),
-        ),
-      );
-      expect(results.every((r) => r.status === 200)).toBe(true);
-      expect(new Set(results.map((r) => r.headers.etag)).size).toBe(1);
-      expect(pgHits() - before).toBe(1);
+      // Each touched page once across both processes, not once per process.
+      expect(pgHits([server, other]) - before).toBe(firstPagesHeld([server, other]));
+      const [a, b] = await Promise.all([
+        get(port, "/todos?limit=13"),
+        get(other.port, "/todos?limit=13"),
+      ]);
+      expect(a.headers.etag).toBe(b.headers.etag);
+      expect(json<Todo[]>(a)[0]?.id).toBe(id);
     } finally {
       await other.close(0);
     }
   });
 
-  it("a published generation with new data is served without waiting for TTL", async () => {
-    await get(port, "/todos?limit=2"); // cached under the current generation
-    await db.query(
-      `INSERT INTO todos (id, title, user_id, created_at, updated_at)
-       VALUES (gen_random_uuid(), 'brand new', 'carol', now(), now())`,
+  it("a change leaves the answers it does not touch cached, with their ETags", async () => {
+    const page1 = await get(port, "/todos?limit=5");
+    const deepPath = nextFrom(page1.headers.link) as string;
+    const deep = await get(port, deepPath);
+    const oldest = (await expectedOrder()).at(-1) as string;
+    const item = await get(port, `/todos/${oldest}`);
+    const deepKey = `5:${new URL(deepPath, "http://x").searchParams.get("cursor")}`;
+    const deepStamp = slotOf(server, deepKey)?.stamp;
+    const before = pgHits();
+    const id = await newTodo("only the first page moves");
+    const generation = await publishChange(redis, server.service.keys, db, [id]);
+    await waitUntil("the first page refreshed", () =>
+      Promise.resolve(
+        server.service.refreshesWaiting === 0 && (slotOf(server, "5")?.stamp ?? 0) >= generation,
+      ),
     );
-    const stale = json<Todo[]>(await get(port, "/todos?limit=2"));
-    expect(stale[0]?.title).not.toBe("brand new"); // L1 does not know yet
-    await publishGeneration(redis, cacheKeys(server.service.deps.config.cacheKeyPrefix), 10_000);
-    await waitUntil("the new todo on the first page", async () => {
-      const page = json<Todo[]>(await get(port, "/todos?limit=2"));
-      return page[0]?.title === "brand new";
+    expect(pgHits() - before).toBe(firstPagesHeld()); // first pages only
+    expect(slotOf(server, deepKey)?.stamp).toBe(deepStamp);
+    expect((await get(port, deepPath)).headers.etag).toBe(deep.headers.etag);
+    expect((await get(port, `/todos/${oldest}`)).headers.etag).toBe(item.headers.etag);
+    expect((await get(port, "/todos?limit=5")).headers.etag).not.toBe(page1.headers.etag);
+  });
+
+  it("an update and a delete refresh the todo and the pages that show it, wherever they are", async () => {
+    const order = await expectedOrder();
+    const target = order[12] as string; // on page 3 of limit 5
+    const page3Path = `/todos?limit=5&cursor=${encodeCursor(await cursorAfter(order[9] as string))}`;
+    const page3 = json<Todo[]>(await get(port, page3Path));
+    expect(page3.map((t) => t.id)).toContain(target);
+    await get(port, `/todos/${target}`);
+    await db.query("UPDATE todos SET title = 'renamed' WHERE id = $1", [target]);
+    await publishChange(redis, server.service.keys, db, [target]);
+    await waitUntil("the update on the page and the item", async () => {
+      const p = json<Todo[]>(await get(port, page3Path));
+      const t = json<Todo>(await get(port, `/todos/${target}`));
+      return p.find((x) => x.id === target)?.title === "renamed" && t.title === "renamed";
     });
+    await db.query("DELETE FROM todos WHERE id = $1", [target]);
+    await publishChange(redis, server.service.keys, db, [target]);
+    await waitUntil("the delete on the page and the item", async () => {
+      const p = json<Todo[]>(await get(port, page3Path));
+      return (
+        !p.some((x) => x.id === target) && (await get(port, `/todos/${target}`)).status === 404
+      );
+    });
+  });
+
+  // Regression (issue 13): L1 was keyed by the raw query string, so cache busters made a
+  // fill, a gzip and a brotli per request, and grew L1 to its bound.
+  it("an unseen spelling of a held page costs a parse and a lookup, never a fill", async () => {
+    await get(port, "/todos?limit=100");
+    const entries = server.service.pages.size;
+    const before = metricValue(server.service.renderMetrics(), "read_cache_requests_total", {
+      level: "l1",
+      result: "miss",
+    });
+    for (let i = 0; i < 50; i++) {
+      expect((await get(port, `/todos?limit=100&_=${i}&utm_source=x${i}`)).status).toBe(200);
+    }
+    const after = metricValue(server.service.renderMetrics(), "read_cache_requests_total", {
+      level: "l1",
+      result: "miss",
+    });
+    expect(after - before).toBe(0);
+    expect(server.service.pages.size).toBe(entries);
+  });
+
+  // Regression (issue 13): a cursor near 2^63 microseconds passed decoding, Postgres raised
+  // "interval out of range", the fleet answered 503 and five of them opened the breaker.
+  it("100 crafted cursors get 100 answers of 400 and leave the Postgres breaker closed", async () => {
+    const crafted = [
+      "f_________8AAAAAAAAAAAAAAAAAAAAA",
+      encodeCursor({ createdAtMicros: 2n ** 62n, id: "00000000-0000-4000-8000-000000000000" }),
+    ];
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => get(port, `/todos?cursor=${crafted[i % 2]}`)),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(100).fill(400));
+    expect(server.service.breakers.postgres.state).toBe("closed");
+  });
+
+  // Regression (issue 13): every generation change turned every held page into a miss, and
+  // a deferred answer on a pipelined connection made this uWS build drop the connection.
+  it("a pipelined client loses nothing while the pages it reads change", async () => {
+    await get(port, "/todos?limit=7");
+    const paths = Array.from({ length: 16 }, () => "/todos?limit=7");
+    let closed = 0;
+    let answered = 0;
+    for (let round = 0; round < 10; round++) {
+      const id = await newTodo(`pipelined ${round}`);
+      const publishing = publishChange(redis, server.service.keys, db, [id]);
+      const bursts = await Promise.all(Array.from({ length: 4 }, () => pipelined(port, paths)));
+      await publishing;
+      for (const b of bursts) {
+        if (b.closedEarly) closed++;
+        answered += b.statuses.filter((s) => s === 200).length;
+      }
+    }
+    expect(closed).toBe(0);
+    expect(answered).toBe(10 * 4 * 16);
   });
 
   it("exposes its counters for the admin port", () => {

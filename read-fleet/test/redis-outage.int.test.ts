@@ -29,7 +29,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-it("keeps answering 200 while Redis is stopped and restarted, then follows new generations", async () => {
+it("keeps answering 200 while Redis is stopped and restarted, then follows the change feed again", async () => {
   instance = redisInstance(dir, await freePort());
   await instance.start();
   const databaseUrl = await freshDatabase();
@@ -61,7 +61,7 @@ it("keeps answering 200 while Redis is stopped and restarted, then follows new g
   };
   const first = await publish();
   await waitUntil("the server on the first generation", () =>
-    Promise.resolve(server?.service.generation === first),
+    Promise.resolve((server?.service.generation ?? 0) >= first),
   );
 
   const firstPage = await get(port, "/todos?limit=10");

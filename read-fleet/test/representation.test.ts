@@ -1,7 +1,8 @@
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { COMPRESS_MIN_BYTES } from "@million-rps/shared";
 import { describe, expect, it } from "vitest";
 import { BROTLI, GZIP, IDENTITY } from "../src/negotiation";
-import { buildRepresentation, COMPRESS_MIN_BYTES } from "../src/representation";
+import { buildRepresentation } from "../src/representation";
 
 const big = JSON.stringify(
   Array.from({ length: 100 }, (_, i) => ({ id: i, title: `todo ${i}`, completed: i % 2 === 0 })),

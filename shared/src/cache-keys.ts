@@ -1,17 +1,32 @@
 /**
- * The Redis key scheme every deployable agrees on. Every key that holds cached
- * bytes carries the generation, so a slow filler can never write stale bytes under
- * a newer generation. `prefix` isolates tests (and tenants) on one Redis.
+ * The Redis key scheme every deployable agrees on (see cache-scripts.ts for what
+ * each holds and who writes it). Cached answers are keyed by what they answer
+ * (the canonical page, the todo id), not by a generation: a write replaces only
+ * the answers it changes. `prefix` isolates tests (and tenants) on one Redis.
  */
 export interface CacheKeys {
-  /** The published generation readers use. Only ever moves forward. */
+  /**
+   * The generation counter: INCR after each committed batch, before the batch's
+   * changes are read back. Every cached entry is stamped with the value read
+   * before its data was, so a slow filler can never pass off old bytes as new.
+   */
   readonly generation: string;
-  /** Allocator for new generation numbers (INCR). Ahead of `generation` while a refill runs. */
-  readonly generationCounter: string;
-  /** Pub/sub channel carrying each newly published generation number. */
+  /** Counter of published change sets: gap-free, so a reader can tell it missed one. */
+  readonly changeSeq: string;
+  /** Stream of the last change sets (id `<seq>-0`), read back by a reader that missed some. */
+  readonly changeLog: string;
+  /** Pub/sub channel carrying each change set as it is published. */
   readonly invalidationChannel: string;
-  page(generation: number, limit: number, cursor: string | null): string;
-  item(generation: number, id: string): string;
+  /** Random token set once per Redis dataset: a new one means Redis lost everything. */
+  readonly epoch: string;
+  /** Sorted set: todo id → generation of its last change. */
+  readonly versions: string;
+  /** Sorted set: todo id → its position (created_at micros) as of its last change. */
+  readonly positions: string;
+  /** Entries stamped below this generation are stale whatever they hold. */
+  readonly floor: string;
+  page(limit: number, cursor: string | null): string;
+  item(id: string): string;
   command(commandId: string): string;
   /** Short cross-process lock taken while one process fills `key` from Postgres. */
   fillLock(key: string): string;
@@ -22,11 +37,15 @@ export const DEFAULT_KEY_PREFIX = "todos";
 export function cacheKeys(prefix: string = DEFAULT_KEY_PREFIX): CacheKeys {
   return Object.freeze({
     generation: `${prefix}:gen`,
-    generationCounter: `${prefix}:gen:next`,
+    changeSeq: `${prefix}:changes:seq`,
+    changeLog: `${prefix}:changes`,
     invalidationChannel: `${prefix}:invalidate`,
-    page: (generation: number, limit: number, cursor: string | null) =>
-      `${prefix}:page:${generation}:${limit}:${cursor ?? "-"}`,
-    item: (generation: number, id: string) => `${prefix}:item:${generation}:${id}`,
+    epoch: `${prefix}:epoch`,
+    versions: `${prefix}:versions`,
+    positions: `${prefix}:positions`,
+    floor: `${prefix}:floor`,
+    page: (limit: number, cursor: string | null) => `${prefix}:page:${limit}:${cursor ?? "-"}`,
+    item: (id: string) => `${prefix}:item:${id}`,
     command: (commandId: string) => `${prefix}:cmd:${commandId}`,
     fillLock: (key: string) => `${prefix}:lock:${key}`,
   });

@@ -1,4 +1,5 @@
 import { isUuid } from "./ids";
+import { isRfc3339 } from "./position";
 import {
   type NewTodoFields,
   type TodoFields,
@@ -72,8 +73,9 @@ export function parseCommand(bytes: Buffer | string | null): Validation<CommandE
   if (typeof e.actor !== "string" || e.actor.length === 0 || e.actor.length > ACTOR_MAX) {
     return invalid("actor is missing or too long");
   }
-  if (typeof e.issued_at !== "string" || Number.isNaN(Date.parse(e.issued_at))) {
-    return invalid("issued_at is not a time");
+  // RFC 3339 to the microsecond at most: the worker places the todo by this instant exactly.
+  if (typeof e.issued_at !== "string" || !isRfc3339(e.issued_at)) {
+    return invalid("issued_at is not an RFC 3339 time");
   }
   // Each envelope is built as one literal: an object spread here cost the worker
   // about 1.2 µs per command (V8 clones it slowly), a fifth of all this validation.

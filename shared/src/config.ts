@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
+import { parseHotPages } from "./refresh";
 
 /**
  * Config is parsed once, at boot or cold start, into a frozen typed object.
@@ -191,5 +192,7 @@ export const vars = {
   kafkaPartitions: int("KAFKA_PARTITIONS", 12, 1, 1000),
   workerPoolSize: int("WORKER_POOL_SIZE", 2, 1, 256),
   jwtSecret: optionalStr("JWT_SECRET"),
+  /** First pages the worker keeps fresh in L2 and each read process loads before it listens. */
+  hotPages: custom("HOT_PAGES", (env) => parseHotPages(raw(env, "HOT_PAGES") ?? "100")),
   logLevel: str("LOG_LEVEL", "info"),
 } as const;

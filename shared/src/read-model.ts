@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from "pg";
-import { decodeCursor, encodeCursor, type PageCursor } from "./cursor";
+import { encodeCursor, type PageCursor } from "./cursor";
+import { type PageRange, type Position, positionOfCursor } from "./position";
 
 type Queryable = Pool | PoolClient;
 
@@ -12,6 +13,10 @@ export interface TodoPage {
   json: string;
   /** Opaque cursor of the next page, or null on the last page. */
   next: string | null;
+  /** Ids on the page, in order: a change to one of them changes the page. */
+  ids: readonly string[];
+  /** The keys the page covers (see PageRange): changes outside it leave its bytes as they are. */
+  range: PageRange;
 }
 
 // Postgres renders the JSON itself, so a fill costs one query and no JSON.stringify.
@@ -21,6 +26,8 @@ const UTC_TEXT = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
 const TODO_JSON = `row_to_json((SELECT x FROM (SELECT t.id, t.title, t.description, t.completed, t.user_id,
   to_char(t.created_at AT TIME ZONE 'UTC', ${UTC_TEXT}) AS created_at,
   to_char(t.updated_at AT TIME ZONE 'UTC', ${UTC_TEXT}) AS updated_at) x))`;
+/** created_at as exact microseconds since the epoch, in text (a bigint does not fit a JS number in general). */
+const MICROS = (column: string) => `(extract(epoch FROM ${column}) * 1000000)::bigint::text`;
 
 const PAGE_SQL = `
 WITH page AS (
@@ -31,8 +38,8 @@ WITH page AS (
   LIMIT $1
 )
 SELECT '[' || coalesce(string_agg(${TODO_JSON}::text, ',' ORDER BY t.created_at DESC, t.id DESC), '') || ']' AS json,
-       count(*)::int AS n,
-       (SELECT (extract(epoch FROM l.created_at) * 1000000)::bigint::text FROM page l
+       coalesce(array_agg(t.id::text ORDER BY t.created_at DESC, t.id DESC), '{}') AS ids,
+       (SELECT ${MICROS("l.created_at")} FROM page l
          ORDER BY l.created_at ASC, l.id ASC LIMIT 1) AS last_micros,
        (SELECT l.id::text FROM page l ORDER BY l.created_at ASC, l.id ASC LIMIT 1) AS last_id
 FROM page t`;
@@ -45,7 +52,7 @@ export async function queryTodoPage(
 ): Promise<TodoPage> {
   const { rows } = await db.query<{
     json: string;
-    n: number;
+    ids: string[];
     last_micros: string | null;
     last_id: string | null;
   }>(PAGE_SQL, [
@@ -54,12 +61,13 @@ export async function queryTodoPage(
     cursor?.id ?? null,
   ]);
   const row = rows[0];
-  if (row === undefined) return { json: "[]", next: null };
+  const high = cursor === null ? null : positionOfCursor(cursor);
+  if (row === undefined) return { json: "[]", next: null, ids: [], range: { low: null, high } };
+  const full = row.ids.length === limit && row.last_micros !== null && row.last_id !== null;
+  const last = full ? { micros: Number(row.last_micros), id: row.last_id as string } : null;
   const next =
-    row.n === limit && row.last_micros !== null && row.last_id !== null
-      ? encodeCursor({ createdAtMicros: BigInt(row.last_micros), id: row.last_id })
-      : null;
-  return { json: row.json, next };
+    last === null ? null : encodeCursor({ createdAtMicros: BigInt(last.micros), id: last.id });
+  return { json: row.json, next, ids: row.ids, range: { low: last, high } };
 }
 
 const ITEM_SQL = `SELECT ${TODO_JSON}::text AS json FROM todos t WHERE t.id = $1`;
@@ -70,17 +78,28 @@ export async function queryTodoJson(db: Queryable, id: string): Promise<string |
   return rows[0]?.json ?? null;
 }
 
-/** L2 entry layout: the next cursor on the first line, the JSON body after it. */
-export function encodePageEntry(page: TodoPage): string {
-  return `${page.next ?? ""}\n${page.json}`;
+/** A todo as a batch left it: its JSON and position, or absent (deleted, or never created). */
+export interface TodoState {
+  id: string;
+  /** null when no such todo exists (any more). */
+  position: Position | null;
+  json: string | null;
 }
 
-export function decodePageEntry(entry: string): TodoPage | null {
-  const nl = entry.indexOf("\n");
-  if (nl < 0) return null;
-  const next = entry.slice(0, nl);
-  if (next !== "" && decodeCursor(next) === null) return null;
-  return { next: next === "" ? null : next, json: entry.slice(nl + 1) };
+const STATES_SQL = `SELECT t.id::text AS id, ${MICROS("t.created_at")} AS micros, ${TODO_JSON}::text AS json
+FROM todos t WHERE t.id = ANY($1::uuid[])`;
+
+/** The current state of each todo in `ids` (in the order given), in one query. */
+export async function queryTodoStates(db: Queryable, ids: readonly string[]): Promise<TodoState[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<{ id: string; micros: string; json: string }>(STATES_SQL, [ids]);
+  const found = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id) => {
+    const row = found.get(id);
+    return row === undefined
+      ? { id, position: null, json: null }
+      : { id, position: { micros: Number(row.micros), id }, json: row.json };
+  });
 }
 
 /** `limit` exactly as the API accepts it: digits only, 1..1000, no sign, exponent or junk. */

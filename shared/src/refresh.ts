@@ -1,33 +1,147 @@
 import type { Redis } from "ioredis";
 import type { Pool, PoolClient } from "pg";
+import { buildEntry, type CacheEntry, encodeEntry, pageSubject } from "./cache-entry";
 import type { CacheKeys } from "./cache-keys";
+import { allocateGeneration, publishChanges, writeEntry } from "./cache-scripts";
+import { pageTouched, type TodoChange } from "./change-set";
 import { decodeCursor } from "./cursor";
-import { allocateGeneration, publishGeneration } from "./generation";
-import { encodePageEntry, queryTodoPage, type TodoPage } from "./read-model";
+import type { PageRange } from "./position";
+import { parseLimit, queryTodoPage } from "./read-model";
 
-/** A first page refilled on every new generation: `limit`, and how many pages deep. */
+/** A first page refilled whenever a change touches it: `limit`, and how many pages deep. */
 export interface HotPage {
   limit: number;
   pages: number;
 }
 
-/** The page every client reads first (`GET /todos`, limit 100): what a refresh refills by default. */
+/** The page every client reads first (`GET /todos`, limit 100): what the worker keeps warm by default. */
 export const DEFAULT_HOT_PAGES: readonly HotPage[] = [{ limit: 100, pages: 1 }];
+
+/** `HOT_PAGES=100,1000:2` means the first page of limit 100, and the first two pages of limit 1000. */
+export function parseHotPages(text: string): HotPage[] {
+  const out: HotPage[] = [];
+  for (const item of text.split(",").map((s) => s.trim())) {
+    if (item === "") continue;
+    const [limitText, pagesText] = item.split(":");
+    const limit = parseLimit(limitText);
+    const pages = pagesText === undefined ? 1 : Number(pagesText);
+    if (limit === null || limitText === undefined || limitText === "") {
+      throw new Error(`"${item}": limit must be an integer from 1 to 1000`);
+    }
+    if (!Number.isInteger(pages) || pages < 1 || pages > 10 || !/^[0-9]+$/.test(pagesText ?? "1")) {
+      throw new Error(`"${item}": page depth must be an integer from 1 to 10`);
+    }
+    if (!out.some((p) => p.limit === limit)) out.push({ limit, pages });
+  }
+  if (out.length === 0) throw new Error("must name at least one limit, e.g. 100");
+  return out;
+}
+
+/** A hot page as last written: enough to tell whether a change touches it. */
+interface Written {
+  ids: ReadonlySet<string>;
+  range: PageRange;
+  next: string | null;
+}
+
+export interface HotPageWrite {
+  key: string;
+  limit: number;
+  cursor: string | null;
+  entry: CacheEntry;
+}
+
+/**
+ * The hot pages one writer keeps in L2: after a change set it reads again only the
+ * pages the changes touch (a create always touches the first page; an update of
+ * an old todo usually touches none), and encodes each once for the whole fleet.
+ * Follows each chain of `pages` deep from the first page, so a moved boundary
+ * writes the next page under its new cursor.
+ */
+export class HotPages {
+  private readonly written = new Map<string, Written>();
+
+  constructor(
+    private readonly spec: readonly HotPage[],
+    private readonly keys: CacheKeys,
+  ) {}
+
+  /** Reads and encodes the hot pages `changes` touch ("all" after a reset), stamped `stamp`. */
+  async read(
+    db: Pool | PoolClient,
+    changes: readonly TodoChange[] | "all",
+    stamp: number,
+  ): Promise<HotPageWrite[]> {
+    const out: HotPageWrite[] = [];
+    const walked = new Map<string, Written>();
+    for (const { limit, pages } of this.spec) {
+      let cursor: string | null = null;
+      // Once a page is read again, the ones after it are too: its boundary may have moved
+      // (then the next page has a new cursor), and a page off the walk was not being checked.
+      let reading = changes === "all";
+      for (let i = 0; i < pages; i++) {
+        const key = this.keys.page(limit, cursor);
+        const known = this.written.get(key);
+        reading ||=
+          known === undefined ||
+          (changes !== "all" && changes.some((c) => pageTouched(known.ids, known.range, c)));
+        let written: Written;
+        if (reading || known === undefined) {
+          const page = await queryTodoPage(
+            db,
+            limit,
+            cursor === null ? null : decodeCursor(cursor),
+          );
+          written = { ids: new Set(page.ids), range: page.range, next: page.next };
+          out.push({
+            key,
+            limit,
+            cursor,
+            entry: await buildEntry(stamp, pageSubject(page), page.json),
+          });
+        } else {
+          written = known;
+        }
+        walked.set(key, written);
+        if (written.next === null) break;
+        cursor = written.next;
+      }
+    }
+    this.written.clear();
+    for (const [key, w] of walked) this.written.set(key, w);
+    return out;
+  }
+
+  /** Forget what was written (Redis lost it): the next read writes every hot page. */
+  forget(): void {
+    this.written.clear();
+  }
+}
+
+/** Writes entries to L2 (each only if nothing as new is there); resolves once all are written. */
+export async function writeEntries(
+  redis: Redis,
+  writes: readonly HotPageWrite[],
+  ttlSec: number,
+): Promise<void> {
+  await Promise.all(
+    writes.map((w) => writeEntry(redis, w.key, w.entry.stamp, encodeEntry(w.entry), ttlSec)),
+  );
+}
 
 export interface RefreshResult {
   generation: number;
-  /** False when a newer generation was published meanwhile (ours is then simply unused). */
-  published: boolean;
-  /** Pages written under the new generation. */
+  /** Publication number of the change set. */
+  seq: number;
+  /** Hot pages written. */
   pages: number;
 }
 
 /**
- * Moves readers to a new generation after the database changed: allocate N, write
- * the hot pages under N into Redis, and only then publish N. A reader can therefore
- * never see N before its hot pages are there. Allocating before reading Postgres
- * makes it safe under concurrency: whichever generation ends up published was read
- * after every commit that asked for a move.
+ * After the data changed wholesale (a seed, a restore): allocate a generation,
+ * write the hot pages under it, then publish a reset, so readers refresh
+ * everything they hold (still answering from it meanwhile) and L2 entries stamped
+ * before it count as stale.
  */
 export async function refreshGeneration(opts: {
   redis: Redis;
@@ -36,35 +150,10 @@ export async function refreshGeneration(opts: {
   hotPages: readonly HotPage[];
   ttlSec: number;
 }): Promise<RefreshResult> {
-  const { redis, keys, ttlSec } = opts;
+  const { redis, keys } = opts;
   const generation = await allocateGeneration(redis, keys);
-  const pages = await readHotPages(opts.db, opts.hotPages);
-  if (pages.length > 0) {
-    const write = redis.multi();
-    for (const { limit, cursor, page } of pages) {
-      write.set(keys.page(generation, limit, cursor), encodePageEntry(page), "EX", ttlSec);
-    }
-    const results = await write.exec();
-    const failed = results?.find(([err]) => err !== null)?.[0];
-    if (results === null || failed) throw failed ?? new Error("Redis discarded the page writes");
-  }
-  const published = await publishGeneration(redis, keys, generation);
-  return { generation, published, pages: pages.length };
-}
-
-async function readHotPages(
-  db: Pool | PoolClient,
-  hotPages: readonly HotPage[],
-): Promise<{ limit: number; cursor: string | null; page: TodoPage }[]> {
-  const out: { limit: number; cursor: string | null; page: TodoPage }[] = [];
-  for (const { limit, pages } of hotPages) {
-    let cursor: string | null = null;
-    for (let i = 0; i < pages; i++) {
-      const page = await queryTodoPage(db, limit, cursor === null ? null : decodeCursor(cursor));
-      out.push({ limit, cursor, page });
-      if (page.next === null) break;
-      cursor = page.next;
-    }
-  }
-  return out;
+  const writes = await new HotPages(opts.hotPages, keys).read(opts.db, "all", generation);
+  await writeEntries(redis, writes, opts.ttlSec);
+  const seq = await publishChanges(redis, keys, { generation, reset: true, changes: [] });
+  return { generation, seq, pages: writes.length };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { encodeCommand, parseCommand } from "../src/command";
 import { decodeCursor, encodeCursor } from "../src/cursor";
 import { deriveId, isUuid } from "../src/ids";
-import { decodePageEntry, encodePageEntry, parseLimit } from "../src/read-model";
+import { parseLimit } from "../src/read-model";
 import { validateNewTodo, validateTodoUpdate } from "../src/todo";
 
 const ID = "0b6f3f36-2c1d-4c4e-9a57-0d5f5e8b1a01";
@@ -141,17 +141,5 @@ describe("ids", () => {
     expect(deriveId("command", "alice", "key-1")).toBe(a);
     expect(deriveId("command", "bob", "key-1")).not.toBe(a);
     expect(deriveId("command", "alicek", "ey-1")).not.toBe(deriveId("command", "alice", "key-1"));
-  });
-});
-
-describe("page entry", () => {
-  it("round-trips with and without a next cursor", () => {
-    const next = encodeCursor({ createdAtMicros: 9n, id: ID });
-    expect(decodePageEntry(encodePageEntry({ json: "[1]", next }))).toEqual({ json: "[1]", next });
-    expect(decodePageEntry(encodePageEntry({ json: "[]", next: null }))).toEqual({
-      json: "[]",
-      next: null,
-    });
-    expect(decodePageEntry("garbage")).toBeNull();
   });
 });

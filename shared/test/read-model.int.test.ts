@@ -2,7 +2,8 @@ import { freshDatabase } from "@million-rps/local/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeCursor } from "../src/cursor";
-import { queryCommandJson, queryTodoJson, queryTodoPage } from "../src/read-model";
+import { microsOfTimestamp } from "../src/position";
+import { queryCommandJson, queryTodoJson, queryTodoPage, queryTodoStates } from "../src/read-model";
 import type { Todo } from "../src/todo";
 
 let pool: pg.Pool;
@@ -67,8 +68,42 @@ describe("queryTodoPage against real Postgres", () => {
   it("ends with next = null on an exact last page and on an empty table page", async () => {
     const all = await queryTodoPage(pool, 25, null);
     expect(all.next).not.toBeNull(); // a full page cannot know it is the last
-    const after = await queryTodoPage(pool, 25, decodeCursor(all.next ?? ""));
-    expect(after).toEqual({ json: "[]", next: null });
+    const cursor = decodeCursor(all.next ?? "");
+    const after = await queryTodoPage(pool, 25, cursor);
+    expect(after).toEqual({
+      json: "[]",
+      next: null,
+      ids: [],
+      range: { low: null, high: { micros: Number(cursor?.createdAtMicros), id: cursor?.id } },
+    });
+  });
+
+  it("says which todos a page shows and which positions it covers", async () => {
+    const first = await queryTodoPage(pool, 10, null);
+    const rows = JSON.parse(first.json) as Todo[];
+    expect(first.ids).toEqual(rows.map((t) => t.id));
+    const last = decodeCursor(first.next ?? "");
+    // A full first page covers [its last todo, +inf); its next page starts below it.
+    expect(first.range).toEqual({
+      low: { micros: Number(last?.createdAtMicros), id: last?.id },
+      high: null,
+    });
+    const second = await queryTodoPage(pool, 10, last);
+    expect(second.range.high).toEqual(first.range.low);
+    const states = await queryTodoStates(pool, [
+      rows[0]?.id ?? "",
+      "00000000-0000-4000-8000-000000000000",
+    ]);
+    expect(states[0]).toMatchObject({
+      id: rows[0]?.id,
+      json: expect.stringContaining(rows[0]?.id ?? ""),
+    });
+    expect(states[0]?.position?.micros).toBe(microsOfTimestamp(rows[0]?.created_at ?? ""));
+    expect(states[1]).toEqual({
+      id: "00000000-0000-4000-8000-000000000000",
+      position: null,
+      json: null,
+    });
   });
 
   it("reads single todos and command outcomes", async () => {

@@ -1,4 +1,4 @@
-import type { CommandEnvelope } from "@million-rps/shared";
+import type { CommandEnvelope, TodoChange } from "@million-rps/shared";
 import type { Pool } from "pg";
 import { type ApplyResult, applyBatch } from "./apply";
 import { CommandDataError } from "./failures";
@@ -13,8 +13,8 @@ export interface ApplyQueueOptions {
   /** Transactions in flight at once (WORKER_POOL_SIZE). */
   concurrency: number;
   metrics: WorkerMetrics;
-  /** Called after a transaction that changed todos committed. */
-  onChanged: () => void;
+  /** Called after a transaction that changed todos committed, with what it changed. */
+  onChanged: (changes: readonly TodoChange[]) => void;
 }
 
 interface Submission {
@@ -102,7 +102,7 @@ export class ApplyQueue {
     m.commands.inc({ outcome: "rejected_not_found" }, result.notFound);
     m.commands.inc({ outcome: "duplicate" }, result.duplicates);
     if (result.redone) m.redone.inc();
-    if (result.applied > 0) this.o.onChanged();
+    if (result.changes.length > 0) this.o.onChanged(result.changes);
     return result;
   }
 }

@@ -1,4 +1,4 @@
-import type { CommandEnvelope } from "@million-rps/shared";
+import { type CommandEnvelope, microsOfTimestamp, type TodoChange } from "@million-rps/shared";
 import type { Pool, PoolClient } from "pg";
 import { anyExistsQuery, currentQuery, recordedQuery, WRITE_SQL } from "./apply-sql";
 import { ConcurrentApplyError, classifyPgError } from "./failures";
@@ -14,6 +14,13 @@ export interface ApplyResult {
   duplicates: number;
   /** True when the optimistic attempt found a recorded command or an existing id and was redone. */
   redone: boolean;
+  /**
+   * Every todo the batch changed, with its position now (null: gone): what the cache
+   * must refresh. Also the todos of commands found already recorded by someone else
+   * (a commit whose acknowledgement was lost, a crashed worker's redelivery): their
+   * change may never have been published, so it is published again.
+   */
+  changes: TodoChange[];
 }
 
 /**
@@ -110,12 +117,13 @@ async function attempt(
   if (mode === "optimistic") await probeVanished(client, fold, assumedAbsent);
   await write(client, fold, lookup, mode);
 
-  const result = {
+  const result: ApplyResult = {
     applied: 0,
     forbidden: 0,
     notFound: 0,
     duplicates: fold.duplicates,
     redone: false,
+    changes: changedTodos(commands, fold, lookup, mode === "careful" ? recorded : null),
   };
   for (const { outcome } of fold.recorded) {
     if (outcome.status === "applied") result.applied++;
@@ -123,6 +131,39 @@ async function attempt(
     else result.notFound++;
   }
   return { result, recordedIds: [...recorded, ...fold.recorded.map((r) => r.command.command_id)] };
+}
+
+/**
+ * The todos whose state the batch changed, and in a careful pass also those of
+ * commands that were already in the table: the state found is theirs to publish.
+ */
+function changedTodos(
+  commands: readonly CommandEnvelope[],
+  fold: Fold,
+  before: (id: string) => TodoRow | null,
+  recordedBefore: ReadonlySet<string> | null,
+): TodoChange[] {
+  const changes: TodoChange[] = [];
+  const listed = new Set<string>();
+  const add = (id: string, row: TodoRow | null) => {
+    listed.add(id);
+    changes.push({
+      id,
+      position: row === null ? null : { micros: microsOfTimestamp(row.created_at), id },
+    });
+  };
+  for (const [id, after] of fold.after) if (after !== before(id)) add(id, after);
+  if (recordedBefore !== null) {
+    for (const c of commands) {
+      if (recordedBefore.has(c.command_id) && !listed.has(c.todo_id)) {
+        add(
+          c.todo_id,
+          fold.after.has(c.todo_id) ? (fold.after.get(c.todo_id) ?? null) : before(c.todo_id),
+        );
+      }
+    }
+  }
+  return changes;
 }
 
 /** Todo ids whose first command that will be folded (not a known duplicate) is a create. */

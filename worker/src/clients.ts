@@ -26,7 +26,7 @@ export function createPool(config: WorkerConfig, log: Logger): pg.Pool {
 }
 
 /**
- * Redis for cache moves. Commands fail fast while it is down (the mover retries
+ * Redis for change publications. Commands fail fast while it is down (the publisher retries
  * in the background); state changes are logged once, not per reconnect attempt.
  */
 export function createRedis(config: WorkerConfig, log: Logger): Redis {

@@ -1,11 +1,10 @@
 export { type ApplyResult, applyBatch } from "./apply";
+export { ChangePublisher } from "./change-publisher";
 export {
-  parseHotPages,
   parseWorkerConfig,
   type WorkerConfig,
   workerConfigSpec,
 } from "./config";
-export { GenerationMover } from "./generation-mover";
 export { type IncomingRecord, takeIn } from "./intake";
 export { createWorkerMetrics, type WorkerMetrics } from "./metrics";
 export {

@@ -20,14 +20,25 @@ export function createWorkerMetrics() {
     ),
     retries: registry.counter("worker_retries_total", "Retried batch attempts by error name"),
     lag: registry.gauge("worker_partition_lag", "Records behind the high watermark, by partition"),
-    generation: registry.gauge("worker_generation", "Last cache generation this worker moved to"),
+    generation: registry.gauge(
+      "worker_generation",
+      "Cache generation of this worker's last published change set",
+    ),
     generationSeconds: registry.histogram(
       "worker_generation_move_seconds",
-      "Allocate, refill hot pages, publish",
+      "One change publication: allocate a generation, refill the hot pages it touches, publish",
     ),
     generationFailures: registry.counter(
       "worker_generation_move_failures_total",
-      "Cache generation moves that failed and were retried",
+      "Change publications that failed and were retried",
+    ),
+    changesPublished: registry.counter(
+      "worker_cache_changes_published_total",
+      "Todo changes published to the read fleet (one per todo per publication)",
+    ),
+    hotPagesWritten: registry.counter(
+      "worker_hot_pages_written_total",
+      "Hot pages read again and written to L2 because a change touched them",
     ),
   };
 }

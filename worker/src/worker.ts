@@ -3,9 +3,9 @@ import { Partitioners } from "kafkajs";
 import { startAdminServer } from "./admin";
 import { AppliedOffsets, OFFSET_COMMIT_INTERVAL_MS } from "./applied-offsets";
 import { ApplyQueue } from "./apply-queue";
+import { ChangePublisher } from "./change-publisher";
 import { createPool, createRedis } from "./clients";
 import type { WorkerConfig } from "./config";
-import { GenerationMover } from "./generation-mover";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics";
 import { createBatchHandler } from "./partition-batch";
 import { RecentCommands } from "./recent-commands";
@@ -34,7 +34,7 @@ export async function startWorker(
   const metrics = createWorkerMetrics();
   const pool = createPool(config, log);
   const redis = createRedis(config, log);
-  const mover = new GenerationMover({
+  const publisher = new ChangePublisher({
     pool,
     redis,
     keys: cacheKeys(config.cacheKeyPrefix),
@@ -74,11 +74,15 @@ export async function startWorker(
     batchSize: config.batchSize,
     concurrency: config.poolSize,
     metrics,
-    onChanged: () => mover.request(),
+    onChanged: (changes) => publisher.publish(changes),
   });
   const joined = new Promise<void>((resolve, reject) => {
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       offsets.forget();
+      // A member that died may have committed a batch without publishing its changes
+      // (its offsets may even be committed). After each rebalance one member, the
+      // leader, publishes a reset: readers refresh what they hold, still serving it.
+      if (e.payload.isLeader) publisher.reset();
       log.info("joined group", {
         group: config.groupId,
         partitions: e.payload.memberAssignment[config.topic] ?? [],
@@ -145,8 +149,8 @@ export async function startWorker(
       }
       await consumer.disconnect();
       // Make the last committed slice visible before leaving (bounded: Redis may be down).
-      const flushed = await mover.flush(5_000);
-      mover.stop();
+      const flushed = await publisher.flush(5_000);
+      publisher.stop();
       await producer.disconnect().catch(() => {});
       await admin.close();
       await pool.end().catch(() => {});

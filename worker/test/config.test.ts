@@ -1,7 +1,7 @@
-import { ConfigError } from "@million-rps/shared";
+import { ConfigError, parseHotPages } from "@million-rps/shared";
 import { describe, expect, it } from "vitest";
 import { backoffMs } from "../src/backoff";
-import { parseHotPages, parseWorkerConfig } from "../src/config";
+import { parseWorkerConfig } from "../src/config";
 
 function problems(env: Record<string, string>): string[] {
   try {

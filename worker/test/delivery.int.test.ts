@@ -7,12 +7,13 @@ import {
   waitUntil,
 } from "@million-rps/local/testing";
 import {
+  type ChangeSet,
   type CommandEnvelope,
   cacheKeys,
-  decodePageEntry,
+  decodeChangeSet,
+  decodeEntry,
   encodeCommand,
   queryCommandJson,
-  readGeneration,
 } from "@million-rps/shared";
 import { Redis } from "ioredis";
 import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
@@ -259,41 +260,47 @@ describe("delivery", () => {
     expect(await recordedRows()).toEqual(rows);
   });
 
-  it("publishes a generation only after its hot page holds the new data", async () => {
+  it("publishes a change only after the hot page that reflects it is in L2", async () => {
     const keys = cacheKeys(keyPrefix);
     const sub = new Redis(testServices().redisUrl);
-    const seen: { generation: number; ids: string[] | null }[] = [];
+    const seen: { cs: ChangeSet; stamp: number; ids: readonly string[] }[] = [];
     try {
       sub.on("message", (_channel, message) => {
-        // Read the page the moment the generation is announced, as a reader would.
-        void redis.get(keys.page(Number(message), 100, null)).then((entry) => {
-          const page = entry === null ? null : decodePageEntry(entry);
-          const ids =
-            page === null ? null : (JSON.parse(page.json) as { id: string }[]).map((t) => t.id);
-          seen.push({ generation: Number(message), ids });
+        const cs = decodeChangeSet(message);
+        if (cs === null) return;
+        // Read the page the moment the change is announced, as a reader would.
+        void redis.getBuffer(keys.page(100, null)).then((value) => {
+          const entry = value === null ? null : decodeEntry(value);
+          const ids = entry?.subject.kind === "page" ? entry.subject.ids : [];
+          seen.push({ cs, stamp: entry?.stamp ?? -1, ids });
         });
       });
       await sub.subscribe(keys.invalidationChannel);
       const id = uuid();
       const c = create(id, "dave", "fresh");
       await produce(topic, [c]);
-      await waitUntil("a generation whose page shows the new todo", () =>
-        seen.some((s) => s.ids?.includes(id)),
+      await waitUntil("a change set naming the new todo", () =>
+        seen.some((s) => s.cs.changes.some((x) => x.id === id)),
       );
-      expect(seen.every((s) => s.ids !== null)).toBe(true);
-      expect(await readGeneration(redis, keys)).toBeGreaterThanOrEqual(
-        Math.max(...seen.map((s) => s.generation)),
+      const announced = seen.find((s) => s.cs.changes.some((x) => x.id === id));
+      expect(announced?.stamp).toBeGreaterThanOrEqual(announced?.cs.generation ?? Infinity);
+      expect(announced?.ids).toContain(id);
+      // Its position is created_at to the microsecond, as Postgres holds it.
+      const { rows } = await pool.query<{ micros: string }>(
+        "SELECT (extract(epoch FROM created_at) * 1000000)::bigint::text AS micros FROM todos WHERE id = $1",
+        [id],
       );
-      const entry = await redis.get(keys.page(await readGeneration(redis, keys), 100, null));
-      expect(JSON.parse(decodePageEntry(entry ?? "")?.json ?? "[]")[0]).toMatchObject({
+      expect(announced?.cs.changes.find((x) => x.id === id)?.position?.micros).toBe(
+        Number(rows[0]?.micros),
+      );
+      const entry = decodeEntry((await redis.getBuffer(keys.page(100, null))) as Buffer);
+      expect(JSON.parse(entry?.identity.toString() ?? "[]")[0]).toMatchObject({
         id,
         title: "fresh",
         user_id: "dave",
         created_at: new Date(Date.parse(c.issued_at)).toISOString().replace("Z", "000Z"),
       });
-      expect(
-        await redis.ttl(keys.page(await readGeneration(redis, keys), 100, null)),
-      ).toBeGreaterThan(0);
+      expect(await redis.ttl(keys.page(100, null))).toBeGreaterThan(0);
     } finally {
       sub.disconnect();
     }

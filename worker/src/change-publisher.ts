@@ -1,0 +1,150 @@
+import {
+  allocateGeneration,
+  type CacheKeys,
+  type HotPage,
+  HotPages,
+  type Logger,
+  publishChanges,
+  type TodoChange,
+  writeEntries,
+} from "@million-rps/shared";
+import type { Redis } from "ioredis";
+import type { Pool } from "pg";
+import { backoffMs, pause } from "./backoff";
+import type { WorkerMetrics } from "./metrics";
+
+export interface ChangePublisherOptions {
+  pool: Pool;
+  redis: Redis;
+  keys: CacheKeys;
+  hotPages: readonly HotPage[];
+  ttlSec: number;
+  /** Least time between the starts of two publications: bounds the churn readers see. */
+  minIntervalMs: number;
+  log: Logger;
+  metrics: WorkerMetrics;
+}
+
+/**
+ * Tells the read fleet what committed batches changed. One publication: allocate
+ * generation N, read again the hot pages the changes touch and write them to L2
+ * stamped N (encoded once for the fleet), then publish the changes under N. A
+ * reader never learns of N before the hot pages reflecting it are in Redis, and
+ * refreshes only the answers the changes touch.
+ *
+ * Decoupled from the partitions on purpose: the data is committed already, so a
+ * Redis (or Postgres) failure here never holds a partition. Changes that arrive
+ * during a publication (or less than minIntervalMs after the last one started)
+ * ride along in the next; a failed one keeps its changes and retries with backoff.
+ */
+export class ChangePublisher {
+  /** Changes not yet published, by todo id: the last position wins. */
+  private pending = new Map<string, TodoChange>();
+  private resetPending = false;
+  private running: Promise<void> | null = null;
+  private readonly stopping = new AbortController();
+  private readonly idleWaiters: (() => void)[] = [];
+  private lastStart = Number.NEGATIVE_INFINITY;
+  private readonly hot: HotPages;
+
+  constructor(private readonly o: ChangePublisherOptions) {
+    this.hot = new HotPages(o.hotPages, o.keys);
+  }
+
+  /** After a commit: queue what it changed; returns at once. */
+  publish(changes: readonly TodoChange[]): void {
+    for (const c of changes) this.pending.set(c.id, c);
+    this.wake();
+  }
+
+  /**
+   * Everything readers hold may be stale (this worker just joined its group, and a
+   * member that died may have committed a batch it never published): publish a
+   * reset, so readers refresh all they hold and L2 entries stamped before it count
+   * as stale.
+   */
+  reset(): void {
+    this.resetPending = true;
+    this.wake();
+  }
+
+  /** Resolves true once nothing is left to publish, or false after `timeoutMs`. */
+  async flush(timeoutMs: number): Promise<boolean> {
+    if (this.running === null) return !this.due;
+    const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
+    const late = new Promise<boolean>((resolve) =>
+      setTimeout(() => resolve(false), timeoutMs).unref(),
+    );
+    return Promise.race([idle, late]);
+  }
+
+  /** Stops retrying; a publication in progress finishes or fails on its own. */
+  stop(): void {
+    this.stopping.abort();
+  }
+
+  private get due(): boolean {
+    return this.resetPending || this.pending.size > 0;
+  }
+
+  private wake(): void {
+    if (this.running === null && !this.stopping.signal.aborted) {
+      this.running = this.loop().finally(() => {
+        this.running = null;
+        for (const wake of this.idleWaiters.splice(0)) wake();
+      });
+    }
+  }
+
+  private async loop(): Promise<void> {
+    for (let failures = 0; this.due && !this.stopping.signal.aborted; ) {
+      // Commits that arrive while we wait ride along: under load one publication every
+      // minIntervalMs, not one per batch.
+      const wait = this.lastStart + this.o.minIntervalMs - performance.now();
+      if (wait > 0) await pause(wait, this.stopping.signal);
+      this.lastStart = performance.now();
+      const changes = [...this.pending.values()];
+      const reset = this.resetPending;
+      this.pending = new Map();
+      this.resetPending = false;
+      try {
+        await this.publishOnce(changes, reset);
+        failures = 0;
+      } catch (err) {
+        // Keep them for the next attempt, behind anything newer for the same todo.
+        for (const c of changes) if (!this.pending.has(c.id)) this.pending.set(c.id, c);
+        this.resetPending ||= reset;
+        // Redis may have lost what we wrote: write every hot page again next time.
+        this.hot.forget();
+        failures++;
+        this.o.metrics.generationFailures.inc();
+        this.o.log.warn("cache change publication failed; retrying", { err, failures });
+        await pause(backoffMs(failures), this.stopping.signal);
+      }
+    }
+  }
+
+  /** One publication; exposed for tests that want to await it. Returns the generation. */
+  async publishOnce(changes: readonly TodoChange[], reset = false): Promise<number> {
+    const started = performance.now();
+    const { redis, keys } = this.o;
+    const generation = await allocateGeneration(redis, keys);
+    // Read after the allocation: whatever ends up in Redis reflects every commit up to N.
+    const writes = await this.hot.read(this.o.pool, reset ? "all" : changes, generation);
+    await writeEntries(redis, writes, this.o.ttlSec);
+    const seq = await publishChanges(redis, keys, { generation, reset, changes });
+    const m = this.o.metrics;
+    m.generation.set(generation);
+    m.generationSeconds.observe((performance.now() - started) / 1000);
+    m.changesPublished.inc({}, changes.length);
+    m.hotPagesWritten.inc({}, writes.length);
+    this.o.log.debug("changes published", {
+      generation,
+      seq,
+      reset,
+      changes: changes.length,
+      pages: writes.length,
+    });
+    return generation;
+  }
+}
