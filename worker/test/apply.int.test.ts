@@ -89,6 +89,41 @@ describe("applyBatch against Postgres", () => {
     await expectModelled(stream);
   });
 
+  it("reports every todo it changed, with its position now (null once deleted)", async () => {
+    const stream = generateWorkload({ count: 300, seed: 21, duplicateShare: 0 });
+    const result = await applyBatch(pool, stream, new RecentCommands());
+    const model = new CommandStreamModel();
+    model.apply(stream);
+    const changed = new Map(result.changes.map((c) => [c.id, c.position]));
+    const { rows } = await pool.query<{ id: string; micros: string }>(
+      `SELECT id::text, (extract(epoch FROM created_at) * 1000000)::bigint::text AS micros
+       FROM todos WHERE id = ANY($1::uuid[])`,
+      [[...changed.keys()]],
+    );
+    const inTable = new Map(rows.map((r) => [r.id, Number(r.micros)]));
+    for (const [id, position] of changed) {
+      expect(position?.micros ?? null, id).toBe(inTable.get(id) ?? null);
+    }
+    // Everything that exists at the end was created here, so it is listed.
+    for (const id of model.todos.keys()) expect(changed.has(id), id).toBe(true);
+  });
+
+  // Regression (issue 13): a batch that committed but whose acknowledgement was lost found
+  // every command recorded on its redo, applied 0 and published nothing: readers kept the
+  // old pages until their TTL.
+  it("a redo that finds its commands already recorded still reports their todos", async () => {
+    const stream = generateWorkload({ count: 120, seed: 22, duplicateShare: 0 });
+    const first = await applyBatch(pool, stream, new RecentCommands());
+    // The same batch again in a process that never saw the first commit succeed.
+    const redo = await applyBatch(pool, stream, new RecentCommands());
+    expect(redo).toMatchObject({ applied: 0, duplicates: stream.length, redone: true });
+    // It cannot tell which of them the lost commit changed, so it lists every todo the
+    // commands name (rejected ones too), each with its position now.
+    const again = new Map(redo.changes.map((c) => [c.id, c.position?.micros ?? null]));
+    for (const c of first.changes) expect(again.get(c.id), c.id).toBe(c.position?.micros ?? null);
+    expect(again.size).toBe(new Set(stream.map((c) => c.todo_id)).size);
+  });
+
   it("notices a create of an id that exists although the batch assumed it new", async () => {
     const [first] = generateWorkload({ count: 1, seed: 12 });
     if (first?.type !== "create") throw new Error("expected a create");

@@ -14,6 +14,7 @@ import {
   decodeEntry,
   encodeCommand,
   queryCommandJson,
+  readChangeLog,
 } from "@million-rps/shared";
 import { Redis } from "ioredis";
 import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
@@ -258,6 +259,22 @@ describe("delivery", () => {
     expect(count("dead_letter") - deadBefore).toBe(2 * values.length);
     expect(count("rejected_invalid") - rejectedBefore).toBe(2);
     expect(await recordedRows()).toEqual(rows);
+  });
+
+  // Regression (issue 13): a worker SIGKILLed between its commit and its publication (or
+  // whose offsets were committed first) left readers stale until the TTL: the member that
+  // takes over cannot know what was missed, so the group leader publishes a reset on join.
+  it("the group leader publishes a reset when it joins", async () => {
+    const keys = cacheKeys(keyPrefix);
+    await waitUntil(
+      "a change set in the log",
+      async () => (await readChangeLog(redis, keys, 0)).length > 0,
+    );
+    const [first] = (await readChangeLog(redis, keys, 0)).map(decodeChangeSet);
+    expect(first).toMatchObject({ seq: 1, reset: true });
+    expect(Number(await redis.get(keys.floor))).toBeGreaterThanOrEqual(
+      first?.generation ?? Infinity,
+    );
   });
 
   it("publishes a change only after the hot page that reflects it is in L2", async () => {
