@@ -20,8 +20,13 @@ export const workerConfigSpec = {
   topic: vars.kafkaTodoTopic,
   dlqTopic: vars.kafkaDlqTopic,
   groupId: str("KAFKA_GROUP_ID", "todo-workers"),
-  /** How long the broker waits for a silent worker before handing its partitions to others. */
-  sessionTimeoutMs: int("KAFKA_SESSION_TIMEOUT_MS", 30_000, 6_000, 300_000),
+  /**
+   * How long the broker waits for a silent worker before handing its partitions to
+   * others: the broker's minimum by default (group.min.session.timeout.ms, 6 s on
+   * Apache Kafka and MSK), so a crashed worker's writes wait seconds, not half a minute.
+   * Heartbeats go every tenth of it; a slice waiting on Postgres keeps heartbeating.
+   */
+  sessionTimeoutMs: int("KAFKA_SESSION_TIMEOUT_MS", 6_000, 6_000, 300_000),
   /** Partitions applied concurrently: one Postgres transaction in flight per partition. */
   poolSize: vars.workerPoolSize,
   /** Most commands applied in one transaction. */
@@ -29,6 +34,11 @@ export const workerConfigSpec = {
   hotPages: vars.hotPages,
   /** Least time between two change publications; commits in between share the next one. */
   generationMinIntervalMs: int("GENERATION_MIN_INTERVAL_MS", 50, 0, 10_000),
+  /**
+   * How long command records (GET /commands/:id, and what makes a redelivery harmless)
+   * are kept: 8 days, longer than the command topic's 7-day retention.
+   */
+  commandRetentionHours: int("COMMAND_RETENTION_HOURS", 192, 1, 87_600),
   adminPort: int("ADMIN_PORT", 9465, 0, 65_535),
   adminHost: str("ADMIN_HOST", "127.0.0.1"),
   logLevel: vars.logLevel,

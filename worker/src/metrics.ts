@@ -36,6 +36,10 @@ export function createWorkerMetrics() {
       "worker_cache_changes_published_total",
       "Todo changes published to the read fleet (one per todo per publication)",
     ),
+    commandsPruned: registry.counter(
+      "worker_commands_pruned_total",
+      "Command records deleted after COMMAND_RETENTION_HOURS",
+    ),
     hotPagesWritten: registry.counter(
       "worker_hot_pages_written_total",
       "Hot pages read again and written to L2 because a change touched them",

@@ -5,6 +5,7 @@ import { AppliedOffsets, OFFSET_COMMIT_INTERVAL_MS } from "./applied-offsets";
 import { ApplyQueue } from "./apply-queue";
 import { ChangePublisher } from "./change-publisher";
 import { createPool, createRedis } from "./clients";
+import { CommandPruner } from "./command-pruner";
 import type { WorkerConfig } from "./config";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics";
 import { createBatchHandler } from "./partition-batch";
@@ -43,6 +44,14 @@ export async function startWorker(
     minIntervalMs: config.generationMinIntervalMs,
     log,
     metrics,
+  });
+  const pruner = new CommandPruner({
+    pool,
+    retentionHours: config.commandRetentionHours,
+    batch: 5_000,
+    intervalMs: 60_000,
+    metrics,
+    log,
   });
   const kafka = await createKafka(config.kafka, "million-rps-worker");
   const producer = kafka.producer({
@@ -125,6 +134,7 @@ export async function startWorker(
   });
   await joined;
   const progress = reportProgress(metrics, log);
+  pruner.start();
   log.info("ready", {
     topic: config.topic,
     group: config.groupId,
@@ -138,6 +148,7 @@ export async function startWorker(
     stopping ??= (async () => {
       log.info("stopping");
       clearInterval(progress);
+      await pruner.stop();
       // Finish the slices in flight and commit everything applied while still in the group.
       const applied = await offsets.drain();
       if (applied.length > 0) {
