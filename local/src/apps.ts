@@ -1,8 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, existsSync } from "node:fs";
+import { createWriteStream, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { StartupError } from "./errors";
+import { ownedEnv } from "./owned-processes";
 import { dataDir, repoRoot } from "./paths";
-import { GiveUp, terminate, waitUntil } from "./proc";
+import { terminate, waitUntil } from "./proc";
+import { writeProcessRecord } from "./process-record";
+import type { StopOptions } from "./teardown";
 
 /** One of our own deployables run as a child process, the way its container would run it. */
 export interface AppSpec {
@@ -18,47 +22,90 @@ export interface RunningApp {
   readonly name: string;
   readonly child: ChildProcess;
   readonly logFile: string;
-  stop(): Promise<void>;
+  /** Stops the app (SIGTERM; SIGKILL after 15 s, or at once with `hurry`). */
+  stop(options?: StopOptions): Promise<void>;
 }
 
-/** Starts an app with its JSON logs in `.data/<profile>/logs/<name>.log` and waits until it is ready. */
-export async function startApp(
+/** An app whose process runs, and which may still be getting ready. */
+export interface LaunchedApp extends RunningApp {
+  /** Resolves once the app serves; rejects if it exits first, or when `signal` aborts. */
+  ready(signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * Spawns an app with its JSON logs in `.data/<profile>/logs/<name>.log` and a pid
+ * file beside them, and returns at once: the caller can stop it while it is still
+ * getting ready.
+ */
+export function launchApp(
   spec: AppSpec,
   profile = "dev",
-  onExit?: (code: number | null) => void,
-): Promise<RunningApp> {
+  onExit?: (code: number | null, signal: NodeJS.Signals | null) => void,
+): LaunchedApp {
   const entry = join(repoRoot, spec.entry);
   if (!existsSync(entry)) throw new Error(`${spec.name}: ${spec.entry} does not exist`);
-  const logFile = join(dataDir(profile, "logs"), `${spec.name}.log`);
+  const logDir = dataDir(profile, "logs");
+  const logFile = join(logDir, `${spec.name}.log`);
   const log = createWriteStream(logFile, { flags: "a" });
   const child = spawn(process.execPath, ["--import", "tsx", entry], {
     cwd: repoRoot,
-    env: { ...process.env, ...spec.env },
+    env: { ...process.env, ...spec.env, ...ownedEnv(spec.name, dataDir(profile)) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   let exited = false;
-  child.on("exit", (code) => {
+  child.on("exit", (code, signal) => {
     exited = true;
-    onExit?.(code);
+    onExit?.(code, signal);
   });
-  await waitUntil(
-    `${spec.name} to be ready (log: ${logFile})`,
-    async () => {
-      if (exited) throw new GiveUp(`${spec.name} exited during start-up; see ${logFile}`);
-      return spec.ready();
-    },
-    { timeoutMs: 60_000, intervalMs: 200 },
-  );
+  const pidFile = join(logDir, `${spec.name}.pid`);
+  if (child.pid !== undefined) {
+    writeProcessRecord(pidFile, child.pid, {
+      part: spec.name,
+      command: `node --import tsx ${spec.entry}`,
+    });
+  }
   return {
     name: spec.name,
     child,
     logFile,
-    async stop() {
-      if (child.pid !== undefined && !exited) await terminate(child.pid, 15_000);
+    async ready(signal?: AbortSignal) {
+      await waitUntil(
+        `${spec.name} to be ready (log: ${logFile})`,
+        async () => {
+          if (exited)
+            throw new StartupError(
+              `${spec.name} exited during start-up`,
+              `Its log is ${logFile}: the last lines say why.`,
+            );
+          return spec.ready();
+        },
+        { timeoutMs: 60_000, intervalMs: 200, ...(signal && { signal }) },
+      );
+    },
+    async stop(options: StopOptions = {}) {
+      // It may have stopped already: Ctrl-C reaches every process of the terminal's group.
+      if (child.pid !== undefined && !exited) await terminate(child.pid, 15_000, options.hurry);
+      rmSync(pidFile, { force: true });
     },
   };
+}
+
+/** Starts an app and waits until it is ready; one that does not get ready is stopped again. */
+export async function startApp(
+  spec: AppSpec,
+  profile = "dev",
+  onExit?: (code: number | null) => void,
+): Promise<RunningApp> {
+  const app = launchApp(spec, profile, onExit);
+  try {
+    await app.ready();
+  } catch (err) {
+    await app.stop();
+    throw err;
+  }
+  return app;
 }
 
 /** True when `url` answers 200. */

@@ -1,9 +1,15 @@
-export { ensureKafkaJars, KAFKA_VERSION } from "./kafka";
+export { isStopRequested, MissingBinaryError, StartupError, StopRequested } from "./errors";
+export { ensureKafkaJars, KAFKA_VERSION, kafkaJarsCached } from "./kafka";
+export { reclaimLeftovers, stopStrays } from "./leftovers";
 export { dataDir, repoRoot } from "./paths";
-export { freePort, isAlive, MissingBinaryError, sleep, waitUntil } from "./proc";
+export { removePostgresData } from "./postgres-home";
+export { PREREQUISITES, type Prerequisite, type Purpose } from "./prerequisites";
+export { freePort, isAlive, sleep, waitUntil } from "./proc";
 export { progressBar } from "./progress";
+export { provision } from "./provision";
 export { SEED_EPOCH_MS, SEED_USERS, seedTodos } from "./seed";
 export * from "./services";
+export { type StopOptions, Teardown, throwIfStopping } from "./teardown";
 export {
   childPids,
   readFleetWorkerPids,

@@ -1,20 +1,14 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, openSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
+import { isStopRequested, lastLines, MissingBinaryError, StartupError } from "./errors";
+import { ownedEnv } from "./owned-processes";
 import { dataDir as dataRoot, repoRoot } from "./paths";
-import {
-  canConnect,
-  GiveUp,
-  isAlive,
-  MissingBinaryError,
-  readPid,
-  run,
-  terminate,
-  waitUntil,
-  which,
-} from "./proc";
+import { canConnect, isAlive, run, waitUntil, which } from "./proc";
+import { recordedProcess, stopRecordedProcess, writeProcessRecord } from "./process-record";
+import { type StopOptions, throwIfStopping } from "./teardown";
 
 export const KAFKA_VERSION = "3.9.1";
 
@@ -23,33 +17,61 @@ export interface KafkaInstance {
   readonly name: "kafka";
   readonly brokers: string[];
   readonly port: number;
-  start(): Promise<void>;
-  stop(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
+  /** Starts the broker unless ours already runs; an aborted `signal` gives up between steps. */
+  start(signal?: AbortSignal): Promise<void>;
+  /** Stops it if it runs (SIGTERM; SIGKILL after 20 s, or at once with `hurry`). */
+  stop(signal?: "SIGTERM" | "SIGKILL", options?: StopOptions): Promise<void>;
+  /** The broker JVM's pid while it runs. */
+  pid(): number | null;
+}
+
+function kafkaJarsDir(): string {
+  return join(dataRoot("kafka-jars"), KAFKA_VERSION);
+}
+
+/** True once the broker's jars were resolved: then Maven is no longer needed. */
+export function kafkaJarsCached(): boolean {
+  return existsSync(join(kafkaJarsDir(), ".complete"));
 }
 
 /**
  * Resolves the broker's jars once into `.data/kafka-jars/<version>` (Maven also
- * caches them in ~/.m2), so later starts take seconds.
+ * caches them in ~/.m2), so later starts take seconds. An aborted `signal` stops Maven.
  */
 export async function ensureKafkaJars(
   onProgress: (msg: string) => void = () => {},
+  signal?: AbortSignal,
 ): Promise<string> {
-  const dir = join(dataRoot("kafka-jars"), KAFKA_VERSION);
+  const dir = kafkaJarsDir();
   const marker = join(dir, ".complete");
   if (existsSync(marker)) return dir;
   const mvn = which("mvn");
   if (mvn === null) throw new MissingBinaryError("mvn", "maven");
+  throwIfStopping(signal);
   onProgress(`resolving Apache Kafka ${KAFKA_VERSION} jars from Maven Central (first run only)`);
   mkdirSync(dir, { recursive: true });
-  await run(mvn, [
-    "-q",
-    "-B",
-    "-f",
-    join(repoRoot, "local", "kafka", "pom.xml"),
-    "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies",
-    "-DincludeScope=runtime",
-    `-DoutputDirectory=${dir}`,
-  ]);
+  try {
+    await run(
+      mvn,
+      [
+        "-q",
+        "-B",
+        "-f",
+        join(repoRoot, "local", "kafka", "pom.xml"),
+        "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies",
+        "-DincludeScope=runtime",
+        `-DoutputDirectory=${dir}`,
+      ],
+      { env: { ...process.env, ...ownedEnv("maven", dir) }, ...(signal && { signal }) },
+    );
+  } catch (err) {
+    if (isStopRequested(err)) throw err;
+    throw new StartupError(
+      `Maven could not resolve the Kafka ${KAFKA_VERSION} jars: ${lastLines((err as Error).message, 4)}`,
+      "Maven Central must be reachable (a proxy goes in ~/.m2/settings.xml); start again once it is.",
+      { cause: err },
+    );
+  }
   if (!readdirSync(dir).some((f) => f.startsWith(`kafka_2.13-${KAFKA_VERSION}`))) {
     throw new Error(`Maven finished but no kafka_2.13-${KAFKA_VERSION} jar is in ${dir}`);
   }
@@ -93,6 +115,7 @@ export function kafkaInstance(
   dataDir: string,
   port: number,
   controllerPort: number,
+  { onProgress = () => {} }: { onProgress?: (msg: string) => void } = {},
 ): KafkaInstance {
   const brokers = [`127.0.0.1:${port}`];
   const pidFile = join(dataDir, "kafka.pid");
@@ -115,29 +138,29 @@ export function kafkaInstance(
     }
   }
 
-  async function start(): Promise<void> {
-    const stale = readPid(pidFile);
-    if (stale !== null && isAlive(stale) && (await ready().catch(() => false))) return;
+  const logFile = join(dataDir, "kafka.log");
+
+  async function start(signal?: AbortSignal): Promise<void> {
+    throwIfStopping(signal);
+    if (recordedProcess(pidFile) !== null && (await ready().catch(() => false))) return;
     const java = which("java");
-    if (java === null) throw new MissingBinaryError("java", "default-jre-headless");
-    const jars = await ensureKafkaJars();
+    if (java === null) throw new MissingBinaryError("java", "default-jdk-headless");
+    const jars = await ensureKafkaJars(onProgress, signal);
     writeFileSync(props, serverProperties(dataDir, port, controllerPort));
     writeFileSync(join(dataDir, "log4j.properties"), LOG4J);
     const classpath = `${jars}/*`;
     if (!existsSync(join(dataDir, "logs", "meta.properties"))) {
+      // Runs to the end even when a stop arrives (a few seconds): cut short, it could
+      // leave a storage directory that looks formatted but is not.
       const clusterId = randomBytes(16).toString("base64url");
-      await run(java, [
-        "-cp",
-        classpath,
-        "kafka.tools.StorageTool",
-        "format",
-        "-t",
-        clusterId,
-        "-c",
-        props,
-      ]);
+      await run(
+        java,
+        ["-cp", classpath, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", props],
+        { env: { ...process.env, ...ownedEnv("kafka", dataDir) } },
+      );
     }
-    const log = openSync(join(dataDir, "kafka.log"), "a");
+    throwIfStopping(signal);
+    const log = openSync(logFile, "a");
     const child = spawn(
       java,
       [
@@ -152,28 +175,42 @@ export function kafkaInstance(
         "kafka.Kafka",
         props,
       ],
-      { stdio: ["ignore", log, log], detached: true },
+      {
+        stdio: ["ignore", log, log],
+        // Its own process group: Ctrl-C in the terminal reaches `npm start`, which stops this in order.
+        detached: true,
+        env: { ...process.env, ...ownedEnv("kafka", dataDir) },
+      },
     );
     child.unref();
-    if (child.pid === undefined) throw new Error("the Kafka JVM did not start");
-    writeFileSync(pidFile, String(child.pid));
+    if (child.pid === undefined) throw new Error(`the Kafka JVM did not start; see ${logFile}`);
     const pid = child.pid;
+    writeProcessRecord(pidFile, pid, { part: "kafka", command: `${java} kafka.Kafka`, port });
     await waitUntil(
-      `Kafka on 127.0.0.1:${port} (log: ${join(dataDir, "kafka.log")})`,
+      `Kafka on 127.0.0.1:${port} (log: ${logFile})`,
       async () => {
-        if (!isAlive(pid)) throw new GiveUp(`the broker exited; see ${join(dataDir, "kafka.log")}`);
+        if (!isAlive(pid)) {
+          const tail = existsSync(logFile) ? lastLines(readFileSync(logFile, "utf8"), 3) : "";
+          throw new StartupError(
+            `the Kafka broker exited on start: ${tail}`,
+            `Its whole log is ${logFile}. If another program holds port ${port} or ${controllerPort}, point KAFKA_BROKERS at a free port.`,
+          );
+        }
         return ready();
       },
-      { timeoutMs: 60_000, intervalMs: 250 },
+      { timeoutMs: 60_000, intervalMs: 250, signal },
     );
   }
 
-  async function stop(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
-    const pid = readPid(pidFile);
-    if (pid === null) return;
-    if (signal === "SIGKILL" && isAlive(pid)) process.kill(pid, "SIGKILL");
-    await terminate(pid, 20_000);
+  async function stop(
+    signal: "SIGTERM" | "SIGKILL" = "SIGTERM",
+    options: StopOptions = {},
+  ): Promise<void> {
+    const running = recordedProcess(pidFile);
+    if (signal === "SIGKILL" && running !== null) process.kill(running.pid, "SIGKILL");
+    await stopRecordedProcess(pidFile, 20_000, options);
   }
 
-  return { name: "kafka", brokers, port, start, stop };
+  const pid = () => recordedProcess(pidFile)?.pid ?? null;
+  return { name: "kafka", brokers, port, start, stop, pid };
 }

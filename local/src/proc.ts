@@ -1,15 +1,10 @@
 import { type SpawnOptions, spawn } from "node:child_process";
-import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { accessSync, constants } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { delimiter, join } from "node:path";
+import { StartupError, StopRequested } from "./errors";
 
-/** A binary the harness needs is missing: says which Debian package provides it. */
-export class MissingBinaryError extends Error {
-  override name = "MissingBinaryError";
-  constructor(binary: string, pkg: string) {
-    super(`"${binary}" was not found. Install it with: sudo apt-get install -y ${pkg}`);
-  }
-}
+export { MissingBinaryError } from "./errors";
 
 export function which(binary: string, extraDirs: readonly string[] = []): string | null {
   for (const dir of [...extraDirs, ...(process.env.PATH ?? "").split(delimiter)]) {
@@ -28,7 +23,10 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs a command to completion; rejects with its output when it fails. */
+/**
+ * Runs a command to completion; rejects with its output when it fails. With a
+ * `signal`, an abort kills the command and rejects with StopRequested.
+ */
 export function run(
   cmd: string,
   args: readonly string[],
@@ -44,7 +42,7 @@ export function run(
     child.stderr?.on("data", (d: Buffer) => {
       stderr += d.toString();
     });
-    child.on("error", reject);
+    child.on("error", (err) => reject(err.name === "AbortError" ? new StopRequested() : err));
     child.on("close", (code) => {
       if (code === 0 || options.allowFail) resolvePromise({ code, stdout, stderr });
       else
@@ -59,31 +57,57 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Thrown from a `waitUntil` check to stop waiting at once (the awaited thing cannot happen). */
+/** Sleeps `ms`, or less when `signal` aborts first (the caller checks the signal). */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return sleep(ms);
+  return new Promise((resolvePromise) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolvePromise();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Thrown from a `waitUntil` check to stop waiting at once (the awaited thing cannot
+ * happen); a StartupError thrown there ends the wait the same way.
+ */
 export class GiveUp extends Error {
   override name = "GiveUp";
 }
 
-/** Polls `check` until it returns true; the error names what was awaited. */
+/**
+ * Polls `check` until it returns true; the error names what was awaited. An aborted
+ * `signal` ends the wait at once with StopRequested (a stop was asked for meanwhile).
+ */
 export async function waitUntil(
   what: string,
   check: () => Promise<boolean> | boolean,
-  { timeoutMs = 30_000, intervalMs = 100 } = {},
+  {
+    timeoutMs = 30_000,
+    intervalMs = 100,
+    signal,
+  }: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
+    if (signal?.aborted) throw new StopRequested();
     try {
       if (await check()) return;
     } catch (err) {
-      if (err instanceof GiveUp) throw err;
+      // The awaited thing cannot happen any more (it says why, and what to do).
+      if (err instanceof GiveUp || err instanceof StartupError) throw err;
       lastError = err;
     }
     if (Date.now() > deadline) {
       const why = lastError instanceof Error ? `: ${lastError.message}` : "";
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
     }
-    await sleep(intervalMs);
+    await pause(intervalMs, signal);
   }
 }
 
@@ -124,22 +148,19 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-export function readPid(file: string): number | null {
-  if (!existsSync(file)) return null;
-  const pid = Number(readFileSync(file, "utf8").split("\n")[0]);
-  return Number.isInteger(pid) && pid > 0 ? pid : null;
-}
-
-/** Sends SIGTERM, waits, then SIGKILL: a stop that always ends. */
-export async function terminate(pid: number, graceMs = 10_000): Promise<void> {
+/**
+ * Sends SIGTERM, waits, then SIGKILL: a stop that always ends. An aborted `hurry`
+ * (a second Ctrl-C) skips the rest of the wait.
+ */
+export async function terminate(pid: number, graceMs = 10_000, hurry?: AbortSignal): Promise<void> {
   if (!isAlive(pid)) return;
   try {
-    process.kill(pid, "SIGTERM");
+    process.kill(pid, hurry?.aborted ? "SIGKILL" : "SIGTERM");
   } catch {
     return;
   }
   const deadline = Date.now() + graceMs;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(50);
+  while (isAlive(pid) && Date.now() < deadline && !hurry?.aborted) await pause(50, hurry);
   if (isAlive(pid)) {
     try {
       process.kill(pid, "SIGKILL");

@@ -1,23 +1,34 @@
 import { spawn } from "node:child_process";
-import { openSync, writeFileSync } from "node:fs";
+import { existsSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { isAlive, MissingBinaryError, readPid, terminate, waitUntil, which } from "./proc";
+import { lastLines, MissingBinaryError, StartupError } from "./errors";
+import { ownedEnv } from "./owned-processes";
+import { isAlive, waitUntil, which } from "./proc";
+import { recordedProcess, stopRecordedProcess, writeProcessRecord } from "./process-record";
+import { type StopOptions, throwIfStopping } from "./teardown";
 
 /** A private redis-server on its own port, no persistence (the cache is rebuildable). */
 export interface RedisInstance {
   readonly name: "redis";
   readonly url: string;
   readonly port: number;
-  start(): Promise<void>;
-  stop(): Promise<void>;
+  /** Starts redis-server unless ours already runs; an aborted `signal` gives up the wait. */
+  start(signal?: AbortSignal): Promise<void>;
+  /** Stops it if it runs (SIGTERM; SIGKILL after 5 s, or at once with `hurry`). */
+  stop(options?: StopOptions): Promise<void>;
   /** The redis-server process id while it runs (benchmarks pin it and count its CPU time). */
   pid(): number | null;
+}
+
+export function findRedisServer(): string | null {
+  return which("redis-server", ["/usr/bin", "/usr/local/bin", "/usr/sbin"]);
 }
 
 export function redisInstance(dataDir: string, port: number): RedisInstance {
   const url = `redis://127.0.0.1:${port}/0`;
   const pidFile = join(dataDir, "redis.pid");
+  const logFile = join(dataDir, "redis.log");
 
   async function ping(): Promise<boolean> {
     const client = new Redis(url, {
@@ -35,12 +46,13 @@ export function redisInstance(dataDir: string, port: number): RedisInstance {
     }
   }
 
-  async function start(): Promise<void> {
-    const stale = readPid(pidFile);
-    if (stale !== null && isAlive(stale) && (await ping().catch(() => false))) return;
-    const bin = which("redis-server", ["/usr/bin", "/usr/local/bin"]);
+  async function start(signal?: AbortSignal): Promise<void> {
+    throwIfStopping(signal);
+    if (recordedProcess(pidFile) !== null && (await ping().catch(() => false))) return;
+    const bin = findRedisServer();
     if (bin === null) throw new MissingBinaryError("redis-server", "redis-server");
-    const log = openSync(join(dataDir, "redis.log"), "a");
+    const log = openSync(logFile, "a");
+    // Its own process group: Ctrl-C in the terminal reaches `npm start`, which stops this in order.
     const child = spawn(
       bin,
       [
@@ -57,22 +69,36 @@ export function redisInstance(dataDir: string, port: number): RedisInstance {
         "--protected-mode",
         "yes",
       ],
-      { stdio: ["ignore", log, log], detached: true },
+      {
+        stdio: ["ignore", log, log],
+        detached: true,
+        env: { ...process.env, ...ownedEnv("redis", dataDir) },
+      },
     );
     child.unref();
-    if (child.pid === undefined) throw new Error("redis-server did not start");
-    writeFileSync(pidFile, String(child.pid));
-    await waitUntil(`Redis on 127.0.0.1:${port}`, ping, { timeoutMs: 15_000 });
+    if (child.pid === undefined) throw new Error(`redis-server did not start; see ${logFile}`);
+    const pid = child.pid;
+    writeProcessRecord(pidFile, pid, { part: "redis", command: bin, port });
+    await waitUntil(
+      `Redis on 127.0.0.1:${port} (log: ${logFile})`,
+      async () => {
+        if (!isAlive(pid)) {
+          const tail = existsSync(logFile) ? lastLines(readFileSync(logFile, "utf8"), 3) : "";
+          throw new StartupError(
+            `redis-server exited on start: ${tail}`,
+            `Its whole log is ${logFile}. If another program holds port ${port}, point REDIS_URL at a free port.`,
+          );
+        }
+        return ping();
+      },
+      { timeoutMs: 15_000, signal },
+    );
   }
 
-  async function stop(): Promise<void> {
-    const pid = readPid(pidFile);
-    if (pid !== null) await terminate(pid, 5_000);
+  async function stop(options: StopOptions = {}): Promise<void> {
+    await stopRecordedProcess(pidFile, 5_000, options);
   }
 
-  const pid = () => {
-    const p = readPid(pidFile);
-    return p !== null && isAlive(p) ? p : null;
-  };
+  const pid = () => recordedProcess(pidFile)?.pid ?? null;
   return { name: "redis", url, port, start, stop, pid };
 }

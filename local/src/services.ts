@@ -1,12 +1,20 @@
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
 import pg from "pg";
+import { isStopRequested, StartupError, StopRequested } from "./errors";
 import { type KafkaInstance, kafkaInstance } from "./kafka";
+import { reclaimLeftovers, runningOthersIn, stopStrays } from "./leftovers";
+import { describeOwned, ownedProcesses } from "./owned-processes";
 import { dataDir } from "./paths";
 import { DATABASE_NAME, type PostgresInstance, postgresInstance } from "./postgres";
+import { ENDPOINT_VARIABLE, type Purpose, type ServiceName } from "./prerequisites";
 import { canConnect, freePort } from "./proc";
+import { selfIdentity } from "./process-identity";
+import { provision } from "./provision";
 import { type RedisInstance, redisInstance } from "./redis";
+import { type StopOptions, Teardown, throwIfStopping } from "./teardown";
 
-export type ServiceName = "postgres" | "redis" | "kafka";
+export type { ServiceName } from "./prerequisites";
 export const SERVICE_NAMES: readonly ServiceName[] = ["postgres", "redis", "kafka"];
 
 export interface ServiceEndpoints {
@@ -27,8 +35,16 @@ export interface RunningServices {
   readonly endpoints: ServiceEndpoints;
   readonly reports: readonly ServiceReport[];
   readonly instances: { postgres?: PostgresInstance; redis?: RedisInstance; kafka?: KafkaInstance };
-  /** Stops what this harness started, and nothing else. */
-  stop(): Promise<void>;
+  /** Stops what this harness started, and nothing else; resolves to what it stopped, in words. */
+  stop(options?: StopOptions): Promise<readonly string[]>;
+}
+
+/** Services being brought up that can be stopped at any moment, even halfway through `start`. */
+export interface ServiceSet {
+  /** Starts every wanted service (once); rejects with StopRequested when `stop` was called meanwhile. */
+  start(): Promise<RunningServices>;
+  /** Stops whatever this set started or is starting, waiting for it; safe to call more than once. */
+  stop(options?: StopOptions): Promise<readonly string[]>;
 }
 
 export interface StartOptions {
@@ -37,6 +53,10 @@ export interface StartOptions {
   env?: Readonly<Record<string, string | undefined>>;
   only?: readonly ServiceName[];
   onProgress?: (msg: string) => void;
+  /** Home of the private instances, `<dataRoot>/<profile>/<service>`; default MRPS_DATA_DIR, else `.data`. */
+  dataRoot?: string;
+  /** Whose prerequisites to provision; default `start` for the dev profile, `test` for the test one. */
+  purpose?: Purpose;
 }
 
 const DEV_DEFAULTS = {
@@ -52,21 +72,49 @@ function hostPort(endpoint: string, defaultPort: number): { host: string; port: 
   return { host: u.hostname, port: u.port === "" ? defaultPort : Number(u.port) };
 }
 
-class ServiceStartError extends Error {
-  override name = "ServiceStartError";
-}
+/** Where one wanted service comes from: a configured endpoint that answers, or a private instance on `port`. */
+type Placement = { name: ServiceName; external: true } | { name: ServiceName; port: number };
+
+let setsInThisProcess = 0;
 
 /**
  * Brings up Postgres, Redis and Kafka for a local run or a test run. Each one is
  * taken from DATABASE_URL / REDIS_URL / KAFKA_BROKERS when that is reachable;
  * otherwise, if it points at this machine (or is unset), a private instance is
- * started on that port from local binaries, under `.data/<profile>/`.
+ * started on that port from local binaries, under `<dataRoot>/<profile>/`. Before
+ * that, leftovers of earlier runs that were killed are stopped, and missing system
+ * packages are installed (local/src/provision.ts).
  */
 export async function startServices(options: StartOptions): Promise<RunningServices> {
+  const set = serviceSet(options);
+  try {
+    return await set.start();
+  } catch (err) {
+    await set.stop().catch(() => {});
+    throw err;
+  }
+}
+
+export function serviceSet(options: StartOptions): ServiceSet {
   const env = options.env ?? process.env;
   const wanted = options.only ?? SERVICE_NAMES;
-  const progress = options.onProgress ?? (() => {});
-  const started: { stop(): Promise<void> }[] = [];
+  const say = options.onProgress ?? (() => {});
+  const purpose = options.purpose ?? (options.profile === "dev" ? "start" : "test");
+  const root = options.dataRoot ?? dataDir();
+  // Each test run gets data directories of its own, so parallel runs never share a cluster.
+  setsInThisProcess++;
+  const stackName =
+    options.profile === "dev"
+      ? "dev"
+      : `test-${process.pid}${setsInThisProcess > 1 ? `-${setsInThisProcess}` : ""}`;
+  const stackDir = join(root, stackName);
+  const serviceDir = (name: string) => {
+    const dir = join(stackDir, name);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  };
+  const teardown = new Teardown();
+  const signal = teardown.signal;
   const instances: RunningServices["instances"] = {};
   const reports: ServiceReport[] = [];
   const endpoints: ServiceEndpoints = {
@@ -74,156 +122,204 @@ export async function startServices(options: StartOptions): Promise<RunningServi
     redisUrl: env.REDIS_URL ?? DEV_DEFAULTS.redisUrl,
     kafkaBrokers: (env.KAFKA_BROKERS ?? DEV_DEFAULTS.kafkaBrokers).split(",").map((s) => s.trim()),
   };
+  const created: { postgres?: PostgresInstance } = {};
 
-  async function portFor(
-    configured: string | undefined,
-    endpoint: string,
-    defaultPort: number,
-  ): Promise<number | null> {
+  // Undone last: the test profile's data is throw-away, wherever the cluster lived.
+  teardown.add("data", async () => {
+    if (options.profile === "test") {
+      created.postgres?.removeData();
+      rmSync(stackDir, { recursive: true, force: true });
+    }
+    return [];
+  });
+  // The catch-all: anything this process started for this stack that the steps below missed.
+  teardown.add("strays", (o) => stopStrays(stackDir, o));
+
+  async function place(name: ServiceName): Promise<Placement> {
+    const configured = env[ENDPOINT_VARIABLE[name]];
+    const [endpoint, defaultPort] =
+      name === "postgres"
+        ? [endpoints.databaseUrl, 5432]
+        : name === "redis"
+          ? [endpoints.redisUrl, 6379]
+          : [endpoints.kafkaBrokers[0] ?? DEV_DEFAULTS.kafkaBrokers, 9092];
     // The test profile never adopts the dev stack's default ports: a test run must not
     // write into the database `npm start` is serving. Only a configured endpoint is used.
-    if (options.profile === "test" && configured === undefined) return freePort();
+    if (options.profile === "test" && configured === undefined)
+      return { name, port: await freePort() };
     const { host, port } = hostPort(endpoint, defaultPort);
-    if (await canConnect(host, port)) return null; // reachable: use it as configured
+    if (await canConnect(host, port)) return { name, external: true };
     if (!LOOPBACK.has(host)) {
-      throw new ServiceStartError(
-        `${endpoint} is not reachable and is not on this machine, so no private instance can stand in for it`,
+      throw new StartupError(
+        `${ENDPOINT_VARIABLE[name]} (${redact(endpoint)}) is not reachable and is not on this machine, so no private instance can stand in for it`,
+        `Start that service, or unset ${ENDPOINT_VARIABLE[name]} to get a private one.`,
       );
     }
     // An unreachable loopback endpoint gets a private instance on its port.
-    return port;
+    return { name, port };
   }
 
-  // Each test run gets data directories of its own, so parallel runs never share a cluster.
-  const profileDir = options.profile === "test" ? `test-${process.pid}` : "dev";
-  const stopAll = async () => {
-    for (const s of started.reverse()) await s.stop().catch(() => {});
-    started.length = 0;
-    if (options.profile === "test") rmSync(dataDir(profileDir), { recursive: true, force: true });
-  };
+  /** Refuses to start a second copy of the dev stack on the same data while the first runs. */
+  function refuseSecondStack(): void {
+    const others = runningOthersIn(ownedProcesses(stackDir), stackDir, selfIdentity());
+    if (others.length === 0) return;
+    const owners = [...new Set(others.map((p) => p.owner?.pid))].join(", ");
+    throw new StartupError(
+      `another run (pid ${owners}) is using this stack's data in ${relative(process.cwd(), stackDir) || stackDir}: ${describeOwned(others)}`,
+      `Stop it first (Ctrl-C in its terminal, or kill -INT ${owners}), or give this one its own MRPS_DATA_DIR and ports (HTTP_PORT, DATABASE_URL, ...).`,
+    );
+  }
 
-  try {
-    const tasks: Promise<void>[] = [];
-    if (wanted.includes("postgres")) {
-      tasks.push(
-        (async () => {
-          const t0 = Date.now();
-          const port = await portFor(env.DATABASE_URL, endpoints.databaseUrl, 5432);
-          if (port === null) {
-            reports.push({
-              name: "postgres",
-              mode: "external",
-              endpoint: redact(endpoints.databaseUrl),
-              ms: Date.now() - t0,
-            });
-            return;
-          }
-          progress(`starting Postgres on 127.0.0.1:${port}`);
-          const instance = postgresInstance(dataDir(profileDir, "postgres"), port);
-          started.push(instance);
-          await instance.start();
-          await ensureDatabase(
-            instance.url,
-            endpoints.databaseUrl,
-            options.profile === "test" || env.DATABASE_URL === undefined,
-          );
-          instances.postgres = instance;
-          if (options.profile === "test" || env.DATABASE_URL === undefined)
-            endpoints.databaseUrl = instance.url;
-          reports.push({
-            name: "postgres",
-            mode: "started",
-            endpoint: endpoints.databaseUrl,
-            ms: Date.now() - t0,
-          });
-        })(),
-      );
-    }
-    if (wanted.includes("redis")) {
-      tasks.push(
-        (async () => {
-          const t0 = Date.now();
-          const port = await portFor(env.REDIS_URL, endpoints.redisUrl, 6379);
-          if (port === null) {
-            reports.push({
-              name: "redis",
-              mode: "external",
-              endpoint: redact(endpoints.redisUrl),
-              ms: Date.now() - t0,
-            });
-            return;
-          }
-          progress(`starting Redis on 127.0.0.1:${port}`);
-          const instance = redisInstance(dataDir(profileDir, "redis"), port);
-          started.push(instance);
-          await instance.start();
-          instances.redis = instance;
-          const db = new URL(endpoints.redisUrl).pathname.replace("/", "") || "0";
-          endpoints.redisUrl = `redis://127.0.0.1:${port}/${options.profile === "test" ? "0" : db}`;
-          reports.push({
-            name: "redis",
-            mode: "started",
-            endpoint: endpoints.redisUrl,
-            ms: Date.now() - t0,
-          });
-        })(),
-      );
-    }
-    if (wanted.includes("kafka")) {
-      tasks.push(
-        (async () => {
-          const t0 = Date.now();
-          const first = endpoints.kafkaBrokers[0] ?? DEV_DEFAULTS.kafkaBrokers;
-          const port = await portFor(env.KAFKA_BROKERS, first, 9092);
-          if (port === null) {
-            reports.push({
-              name: "kafka",
-              mode: "external",
-              endpoint: endpoints.kafkaBrokers.join(","),
-              ms: Date.now() - t0,
-            });
-            return;
-          }
-          const dir = dataDir(profileDir, "kafka");
-          const controllerPort = options.profile === "test" ? await freePort() : port + 1;
-          progress(`starting Kafka ${"3.9"} (KRaft) on 127.0.0.1:${port}`);
-          const instance = kafkaInstance(dir, port, controllerPort);
-          started.push(instance);
-          await instance.start();
-          instances.kafka = instance;
-          endpoints.kafkaBrokers = instance.brokers;
-          reports.push({
-            name: "kafka",
-            mode: "started",
-            endpoint: instance.brokers.join(","),
-            ms: Date.now() - t0,
-          });
-        })(),
-      );
-    }
-    const results = await Promise.allSettled(tasks);
-    const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+  function external(name: ServiceName, t0: number): void {
+    const endpoint =
+      name === "postgres"
+        ? redact(endpoints.databaseUrl)
+        : name === "redis"
+          ? redact(endpoints.redisUrl)
+          : endpoints.kafkaBrokers.join(",");
+    reports.push({ name, mode: "external", endpoint, ms: Date.now() - t0 });
+  }
+
+  async function startPostgres(port: number, t0: number): Promise<void> {
+    say(`starting Postgres on 127.0.0.1:${port}`);
+    const instance = postgresInstance(serviceDir("postgres"), port);
+    created.postgres = instance;
+    const starting = instance.start(signal);
+    teardown.add("Postgres", async (o) => {
+      await starting.catch(() => {});
+      const pid = instance.pid();
+      await instance.stop(o.hurry?.aborted ? "immediate" : "fast", o);
+      return pid === null ? [] : [`Postgres (pid ${pid}, port ${port})`];
+    });
+    await starting;
+    const own = options.profile === "test" || env.DATABASE_URL === undefined;
+    if (!own) await ensureDatabase(instance.url, endpoints.databaseUrl);
+    instances.postgres = instance;
+    if (own) endpoints.databaseUrl = instance.url;
+    reports.push({
+      name: "postgres",
+      mode: "started",
+      endpoint: endpoints.databaseUrl,
+      ms: Date.now() - t0,
+    });
+  }
+
+  async function startRedis(port: number, t0: number): Promise<void> {
+    say(`starting Redis on 127.0.0.1:${port}`);
+    const instance = redisInstance(serviceDir("redis"), port);
+    const starting = instance.start(signal);
+    teardown.add("Redis", async (o) => {
+      await starting.catch(() => {});
+      const pid = instance.pid();
+      await instance.stop(o);
+      return pid === null ? [] : [`Redis (pid ${pid}, port ${port})`];
+    });
+    await starting;
+    instances.redis = instance;
+    const db = new URL(endpoints.redisUrl).pathname.replace("/", "") || "0";
+    endpoints.redisUrl = `redis://127.0.0.1:${port}/${options.profile === "test" ? "0" : db}`;
+    reports.push({
+      name: "redis",
+      mode: "started",
+      endpoint: endpoints.redisUrl,
+      ms: Date.now() - t0,
+    });
+  }
+
+  async function startKafka(port: number, t0: number): Promise<void> {
+    const controllerPort = options.profile === "test" ? await freePort() : port + 1;
+    throwIfStopping(signal);
+    say(`starting Kafka 3.9 (KRaft) on 127.0.0.1:${port}`);
+    const instance = kafkaInstance(serviceDir("kafka"), port, controllerPort, {
+      onProgress: say,
+    });
+    const starting = instance.start(signal);
+    teardown.add("Kafka", async (o) => {
+      await starting.catch(() => {});
+      const pid = instance.pid();
+      await instance.stop(o.hurry?.aborted ? "SIGKILL" : "SIGTERM", o);
+      return pid === null ? [] : [`Kafka (pid ${pid}, port ${port})`];
+    });
+    await starting;
+    instances.kafka = instance;
+    endpoints.kafkaBrokers = instance.brokers;
+    reports.push({
+      name: "kafka",
+      mode: "started",
+      endpoint: instance.brokers.join(","),
+      ms: Date.now() - t0,
+    });
+  }
+
+  async function run(): Promise<RunningServices> {
+    const t0 = Date.now();
+    await reclaimLeftovers(root, say);
+    if (options.profile === "dev") refuseSecondStack();
+    const placements = await Promise.all(wanted.map(place));
+    throwIfStopping(signal);
+    const privateOnes = placements.flatMap((p) => ("port" in p ? [p.name] : []));
+    if (privateOnes.length > 0)
+      await provision({ purpose, privateServices: privateOnes, say, teardown });
+    throwIfStopping(signal);
+    const results = await Promise.allSettled(
+      placements.map(async (p) => {
+        if (!("port" in p)) return external(p.name, t0);
+        if (p.name === "postgres") return startPostgres(p.port, t0);
+        if (p.name === "redis") return startRedis(p.port, t0);
+        return startKafka(p.port, t0);
+      }),
+    );
+    const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
     if (failures.length > 0) {
-      throw new ServiceStartError(
-        failures
-          .map((f) => (f.reason instanceof Error ? f.reason.message : String(f.reason)))
-          .join("\n"),
+      // Once a stop is requested, whatever failed on the way down is part of stopping.
+      if (teardown.requested) throw new StopRequested();
+      throw combined(
+        failures.filter((f) => !isStopRequested(f)),
+        stackDir,
       );
     }
-  } catch (err) {
-    await stopAll();
-    throw err;
+    return { endpoints, reports, instances, stop };
   }
-  return { endpoints, reports, instances, stop: stopAll };
+
+  let starting: Promise<RunningServices> | undefined;
+  async function stop(o: StopOptions = {}): Promise<readonly string[]> {
+    teardown.hurryWith(o.hurry);
+    const report = await teardown.run();
+    if (report.failed.length > 0) {
+      throw new Error(
+        `could not stop ${report.failed.map((f) => `${f.part} (${f.error.message})`).join(", ")}; stopped ${report.stopped.join(", ") || "nothing else"}`,
+      );
+    }
+    return report.stopped;
+  }
+  return {
+    start: () => {
+      starting ??= run();
+      return starting;
+    },
+    stop,
+  };
+}
+
+/** One error for every service that failed, each with its cause and its next step. */
+function combined(failures: unknown[], stackDir: string): StartupError {
+  const errors = failures.map((f) => (f instanceof Error ? f : new Error(String(f))));
+  const steps = [
+    ...new Set(
+      errors.map((e) =>
+        e instanceof StartupError
+          ? e.nextStep
+          : `The services' logs are under ${relative(process.cwd(), stackDir) || stackDir}/.`,
+      ),
+    ),
+  ];
+  return new StartupError(errors.map((e) => e.message).join("\n"), steps.join("\n  "), {
+    cause: errors[0],
+  });
 }
 
 /** Creates the role and database a configured loopback DATABASE_URL names, on our private cluster. */
-async function ensureDatabase(
-  instanceUrl: string,
-  configuredUrl: string,
-  useInstanceUrl: boolean,
-): Promise<void> {
-  if (useInstanceUrl) return;
+async function ensureDatabase(instanceUrl: string, configuredUrl: string): Promise<void> {
   const want = new URL(configuredUrl);
   const database = decodeURIComponent(want.pathname.replace(/^\//, "")) || DATABASE_NAME;
   const user = decodeURIComponent(want.username) || "postgres";

@@ -1,12 +1,18 @@
 import { migrate } from "@million-rps/shared";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
+import { stopStrays } from "../leftovers";
+import { dataDir } from "../paths";
 import { type RunningServices, startServices } from "../services";
 import { TEMPLATE_DATABASE, TEST_DATABASE_PREFIX, withDatabase } from "./fixtures";
 
 let services: RunningServices | undefined;
 
-/** Starts the real services once per test run and hands their endpoints to every test file. */
+/**
+ * Starts the real services once per test run and hands their endpoints to every test
+ * file. Missing system packages are installed first, and leftovers of an earlier run
+ * that was killed are stopped (both inside startServices).
+ */
 export async function setup(project: TestProject): Promise<void> {
   const t0 = Date.now();
   services = await startServices({
@@ -22,6 +28,8 @@ export async function setup(project: TestProject): Promise<void> {
 
 export async function teardown(): Promise<void> {
   await services?.stop();
+  // Anything else this process started under .data (nothing, unless a start was cut short).
+  await stopStrays(dataDir());
 }
 
 /** A migrated template database that each test file clones (CREATE DATABASE ... TEMPLATE is fast). */

@@ -2,9 +2,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { cacheKeys, DEFAULT_HOT_PAGES, refreshGeneration } from "@million-rps/shared";
 import { Redis } from "ioredis";
 import pg from "pg";
-import { type AppSpec, answers200, type RunningApp, startApp } from "../apps";
+import { type AppSpec, answers200, launchApp, type RunningApp } from "../apps";
 import { freePort, isAlive } from "../proc";
 import { seedTodos } from "../seed";
+import { throwIfStopping } from "../teardown";
 
 /**
  * The whole native stack as `npm start` runs it (worker, write adapter, read
@@ -38,6 +39,8 @@ export interface StackOptions {
   appEnv?: Partial<Record<StackAppName, Readonly<Record<string, string>>>>;
   /** Called when an app exits while the stack did not ask it to. */
   onUnexpectedExit?: (name: StackAppName, code: number | null) => void;
+  /** Aborted: stop starting apps (the ones already started are stopped, and startStack rejects). */
+  signal?: AbortSignal;
 }
 
 export interface Stack {
@@ -148,12 +151,21 @@ export async function startStack(services: StackServices, options: StackOptions)
     if (previous?.child.pid !== undefined && isAlive(previous.child.pid)) {
       throw new Error(`${name} is still running (pid ${previous.child.pid})`);
     }
+    throwIfStopping(options.signal);
     expectedExit.delete(name);
-    const app = await startApp(specs[name], options.profile, (code) => {
+    const app = launchApp(specs[name], options.profile, (code) => {
       if (!expectedExit.has(name) && running.get(name) === app)
         options.onUnexpectedExit?.(name, code);
     });
+    // Known from the moment its process exists, so a stop meanwhile stops it too.
     running.set(name, app);
+    try {
+      await app.ready(options.signal);
+    } catch (err) {
+      expectedExit.add(name);
+      await app.stop();
+      throw err;
+    }
   }
 
   function app(name: StackAppName): RunningApp {
