@@ -15,7 +15,7 @@ import { repoRoot, sleep } from "@million-rps/local";
 import { mintDevToken } from "@million-rps/write-lambdas";
 import { injectFault } from "./soak/faults";
 import { markdown } from "./soak/markdown";
-import { launchNativeStack, type NativeStack } from "./soak/native-stack";
+import { type NativeStack, nativeStack } from "./soak/native-stack";
 import { parseSoakOptions, USAGE } from "./soak/options";
 import { runAtRate } from "./soak/pace";
 import { Reader } from "./soak/reader";
@@ -50,15 +50,7 @@ let recorder: Recorder | undefined;
 const unexpectedExits: UnexpectedExit[] = [];
 let stopping = false;
 
-async function shutdown(code: number): Promise<never> {
-  stopping = true;
-  await native?.stop().catch((err: unknown) => console.error("stopping the stack failed", err));
-  process.exit(code);
-}
-process.on("SIGINT", () => void shutdown(130));
-process.on("SIGTERM", () => void shutdown(143));
-
-native = await launchNativeStack({
+const launching = nativeStack({
   area: "soak",
   seed: options.seed,
   partitions: options.partitions,
@@ -79,6 +71,21 @@ native = await launchNativeStack({
     );
   },
 });
+async function shutdown(code: number): Promise<never> {
+  stopping = true;
+  // Stops whatever is up or still starting, even halfway through the launch.
+  await launching.stop().catch((err: unknown) => console.error("stopping the stack failed", err));
+  process.exit(code);
+}
+process.on("SIGINT", () => void shutdown(130));
+process.on("SIGTERM", () => void shutdown(143));
+
+native = await launching.launch().catch((err: unknown) => {
+  // A stop during the launch: shutdown() is stopping what was started, then exits.
+  if (stopping) return new Promise<never>(() => {});
+  throw err;
+});
+
 const { stack } = native;
 log(`stack up: reads ${stack.readUrl}, writes ${stack.writeUrl}; logs in ${native.logDir}`);
 

@@ -7,9 +7,13 @@ import {
   repoRoot,
   type Stack,
   type StackOptions,
+  StopRequested,
   seedAndPublish,
-  startServices,
+  serviceSet,
   startStack,
+  stopStrays,
+  Teardown,
+  throwIfStopping,
 } from "@million-rps/local";
 import { migrate } from "@million-rps/shared";
 import { Kafka, logLevel } from "kafkajs";
@@ -19,7 +23,9 @@ import pg from "pg";
  * The whole native stack for a script (schemathesis, soak): PRIVATE Postgres,
  * Redis and Kafka on free ports under `.data/<area>/` (never a developer's
  * running services, because the soak kills them), migrated, topics created,
- * seeded, then the worker, the write adapter and the read fleet.
+ * seeded, then the worker, the write adapter and the read fleet. A stop at any
+ * moment of the launch stops what was started or is starting; a later launch
+ * stops what an earlier one that was killed left behind (the harness's leftovers).
  */
 
 export interface NativeStackOptions {
@@ -49,7 +55,7 @@ export interface NativeStack {
 }
 
 /** `MRPS_DATA_DIR=.data/<area>`, reusing the Kafka jars already resolved under `.data/`. */
-function useDataArea(area: string): void {
+function useDataArea(area: string): string {
   const root = join(repoRoot, ".data");
   const dir = join(root, area);
   mkdirSync(dir, { recursive: true });
@@ -57,28 +63,45 @@ function useDataArea(area: string): void {
   mkdirSync(join(root, "kafka-jars"), { recursive: true });
   if (!existsSync(jars)) symlinkSync(join(root, "kafka-jars"), jars);
   process.env.MRPS_DATA_DIR = dir;
+  return dir;
 }
 
-export async function launchNativeStack(options: NativeStackOptions): Promise<NativeStack> {
+/** A native stack being launched, which can be stopped at any moment, even halfway through `launch`. */
+export interface NativeStackLaunch {
+  /** Starts everything (once); rejects with StopRequested when `stop` was called meanwhile. */
+  launch(): Promise<NativeStack>;
+  /** Stops whatever was started or is starting, apps first, and waits for it. */
+  stop(): Promise<void>;
+}
+
+export function nativeStack(options: NativeStackOptions): NativeStackLaunch {
   const progress = options.onProgress ?? (() => {});
-  useDataArea(options.area);
-  const [pgPort, redisPort, kafkaPort] = await Promise.all([freePort(), freePort(), freePort()]);
-  // Explicit loopback endpoints where nothing listens: the harness starts private instances there.
-  const services = await startServices({
-    profile: "test",
-    env: {
-      DATABASE_URL: `postgres://postgres@127.0.0.1:${pgPort}/million_rps`,
-      REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
-      KAFKA_BROKERS: `127.0.0.1:${kafkaPort}`,
-    },
-    onProgress: progress,
-  });
-  const { databaseUrl, redisUrl, kafkaBrokers } = services.endpoints;
-  const topic = "todo-commands";
-  const dlqTopic = `${topic}.dlq`;
-  const keyPrefix = "todos";
-  let stack: Stack | undefined;
-  try {
+  const root = useDataArea(options.area);
+  const teardown = new Teardown();
+  // Undone last: anything of this process's still running under the area (caught mid-spawn).
+  teardown.add("anything else", (o) => stopStrays(root, o));
+  let launching: Promise<NativeStack> | undefined;
+
+  async function launch(): Promise<NativeStack> {
+    const [pgPort, redisPort, kafkaPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    // Explicit loopback endpoints where nothing listens: the harness starts private instances there.
+    const services = serviceSet({
+      profile: "test",
+      dataRoot: root,
+      env: {
+        DATABASE_URL: `postgres://postgres@127.0.0.1:${pgPort}/million_rps`,
+        REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
+        KAFKA_BROKERS: `127.0.0.1:${kafkaPort}`,
+      },
+      onProgress: progress,
+    });
+    teardown.add("services", (o) => services.stop(o));
+    throwIfStopping(teardown.signal);
+    const running = await services.start();
+    const { databaseUrl, redisUrl, kafkaBrokers } = running.endpoints;
+    const topic = "todo-commands";
+    const dlqTopic = `${topic}.dlq`;
+    const keyPrefix = "todos";
     progress("migrating");
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
     try {
@@ -86,38 +109,68 @@ export async function launchNativeStack(options: NativeStackOptions): Promise<Na
     } finally {
       await pool.end();
     }
+    throwIfStopping(teardown.signal);
     progress(`creating topics (${options.partitions} partitions)`);
     const kafka = new Kafka({ brokers: [...kafkaBrokers], logLevel: logLevel.NOTHING });
     await ensureCommandTopics(kafka, { topic, dlqTopic, partitions: options.partitions });
     const stackServices = { databaseUrl, redisUrl, kafkaBrokers, topic, dlqTopic, keyPrefix };
+    throwIfStopping(teardown.signal);
     progress(`seeding ${options.seed} todos`);
     await seedAndPublish(stackServices, options.seed);
+    throwIfStopping(teardown.signal);
     progress("starting the worker, the write adapter and the read fleet");
-    stack = await startStack(stackServices, {
+    const starting = startStack(stackServices, {
       profile: `apps-${process.pid}`,
       jwt: { JWT_SECRET: options.jwtSecret },
       readWorkers: options.readWorkers,
+      signal: teardown.signal,
       ...(options.env && { env: options.env }),
       ...(options.appEnv && { appEnv: options.appEnv }),
       ...(options.onUnexpectedExit && { onUnexpectedExit: options.onUnexpectedExit }),
     });
-  } catch (err) {
-    await services.stop();
-    throw err;
+    // startStack stops what it started when it fails or is stopped midway; once up, this stops it.
+    teardown.add("apps", async () => {
+      const stack = await starting.catch(() => undefined);
+      await stack?.stop();
+      return [];
+    });
+    const stack = await starting;
+    return {
+      services: running,
+      stack,
+      databaseUrl,
+      redisUrl,
+      kafkaBrokers,
+      topic,
+      readWorkers: options.readWorkers,
+      logDir: join(root, `apps-${process.pid}`, "logs"),
+      stop,
+    };
   }
-  const started = stack;
+
+  async function stop(): Promise<void> {
+    const report = await teardown.run();
+    if (report.failed.length > 0) {
+      throw new Error(
+        `could not stop ${report.failed.map((f) => `${f.part} (${f.error.message})`).join(", ")}`,
+      );
+    }
+  }
+
   return {
-    services,
-    stack: started,
-    databaseUrl,
-    redisUrl,
-    kafkaBrokers,
-    topic,
-    readWorkers: options.readWorkers,
-    logDir: join(process.env.MRPS_DATA_DIR ?? "", `apps-${process.pid}`, "logs"),
-    async stop() {
-      await started.stop();
-      await services.stop();
+    launch: () => {
+      launching ??= launch().catch(async (err: unknown) => {
+        // Whatever failed, nothing of a half-launched stack stays up.
+        await stop().catch(() => {});
+        throw teardown.requested ? new StopRequested() : err;
+      });
+      return launching;
     },
+    stop,
   };
+}
+
+/** Launches a native stack; a failure leaves nothing of it running. */
+export function launchNativeStack(options: NativeStackOptions): Promise<NativeStack> {
+  return nativeStack(options).launch();
 }

@@ -10,7 +10,7 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { mintDevToken } from "@million-rps/write-lambdas";
-import { launchNativeStack } from "./native-stack";
+import { nativeStack } from "./native-stack";
 import { stackState } from "./stack-state";
 
 const { values } = parseArgs({
@@ -30,7 +30,7 @@ const statePath = values.state;
 /** Obviously fake; the stack lives only as long as this process. */
 const JWT_SECRET = "schemathesis-fake-secret-not-real-0123456789";
 const unexpected: string[] = [];
-const native = await launchNativeStack({
+const launching = nativeStack({
   area: values.area,
   seed: Number(values.seed),
   partitions: 3,
@@ -48,11 +48,18 @@ async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   console.log("[stack] stopping");
-  await native.stop();
+  // Stops whatever is up or still starting, even halfway through the launch.
+  await launching.stop();
   process.exit(unexpected.length > 0 ? 1 : code);
 }
 process.on("SIGTERM", () => void stop(0));
 process.on("SIGINT", () => void stop(0));
+
+const native = await launching.launch().catch((err: unknown) => {
+  // A stop during the launch: stop() is stopping what was started, then exits.
+  if (stopping) return new Promise<never>(() => {});
+  throw err;
+});
 
 const state = stackState(native.stack, {
   token: await mintDevToken("schemathesis", { secret: JWT_SECRET, ttlSec: 6 * 3600 }),
