@@ -1,7 +1,7 @@
 import { chownSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import pg from "pg";
-import { lastLines, MissingBinaryError, StartupError } from "./errors";
+import { aptInstallCommand, lastLines, MissingBinaryError, StartupError } from "./errors";
 import { ownedEnv } from "./owned-processes";
 import {
   type PostgresHome,
@@ -54,7 +54,11 @@ function postgresUser(): PostgresUser | null {
   const line = readFileSync("/etc/passwd", "utf8")
     .split("\n")
     .find((l) => l.startsWith("postgres:"));
-  if (line === undefined) throw new MissingBinaryError('the "postgres" user', "postgresql");
+  if (line === undefined)
+    throw new StartupError(
+      'there is no "postgres" user to run Postgres as (Postgres refuses to run as root)',
+      `Install the Debian package that creates it: ${aptInstallCommand(["postgresql"])}.`,
+    );
   const [, , uid, gid] = line.split(":");
   return { uid: Number(uid), gid: Number(gid) };
 }

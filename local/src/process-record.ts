@@ -5,7 +5,6 @@ import {
   identityOf,
   isRunning,
   type ProcessIdentity,
-  parseIdentity,
   selfIdentity,
 } from "./process-identity";
 import type { StopOptions } from "./teardown";
@@ -66,11 +65,6 @@ export function recordedProcess(file: string): ProcessIdentity | null {
   if (record === null) return null;
   const id = { pid: record.pid, startTicks: record.startTicks };
   return isRunning(id) ? id : null;
-}
-
-/** Who started the process `file` names, if that is known. */
-export function recordedOwner(file: string): ProcessIdentity | null {
-  return parseIdentity(readProcessRecord(file)?.owner);
 }
 
 /**

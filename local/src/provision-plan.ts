@@ -115,24 +115,22 @@ export function planProvisioning(input: PlanInput): ProvisionPlan {
     );
   }
   const prefix = input.privilege === "sudo" ? ["sudo", "-n"] : [];
-  const apt = [...prefix, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"];
+  // Another apt run holding the lock (an unattended upgrade, a second harness): wait, not fail.
+  const apt = [
+    ...prefix,
+    "env",
+    "DEBIAN_FRONTEND=noninteractive",
+    "apt-get",
+    "-o",
+    "DPkg::Lock::Timeout=300",
+  ];
   return {
     action: "install",
     via: input.privilege,
     packages,
     commands: [
       [...apt, "update", "-qq"],
-      [
-        ...apt,
-        "install",
-        "-y",
-        "-qq",
-        "--no-install-recommends",
-        // Another apt run holds the lock (an unattended upgrade): wait for it instead of failing.
-        "-o",
-        "DPkg::Lock::Timeout=300",
-        ...packages,
-      ],
+      [...apt, "install", "-y", "-qq", "--no-install-recommends", ...packages],
     ],
     quiet: unique(needs.flatMap((n) => n.prerequisite.packagedService ?? [])),
     needs,

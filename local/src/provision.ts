@@ -82,7 +82,8 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   const missing = needs.filter((n) => !isPresent(n.prerequisite));
   const plan = planProvisioning({
     missing,
-    privilege: missing.length === 0 ? "root" : detectPrivilege(),
+    // Asking sudo costs a process (and a log line in auth.log): only when something is missing.
+    privilege: missing.length === 0 ? "none" : detectPrivilege(),
     hasAptGet: which("apt-get") !== null,
     installAllowed,
   });

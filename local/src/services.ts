@@ -53,7 +53,10 @@ export interface StartOptions {
   env?: Readonly<Record<string, string | undefined>>;
   only?: readonly ServiceName[];
   onProgress?: (msg: string) => void;
-  /** Home of the private instances, `<dataRoot>/<profile>/<service>`; default MRPS_DATA_DIR, else `.data`. */
+  /**
+   * Home of the private instances, `<dataRoot>/<profile>/<service>`; default
+   * MRPS_DATA_DIR, else `.data`. The Kafka jars stay in the cache under MRPS_DATA_DIR.
+   */
   dataRoot?: string;
   /** Whose prerequisites to provision; default `start` for the dev profile, `test` for the test one. */
   purpose?: Purpose;

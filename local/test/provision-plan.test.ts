@@ -36,21 +36,16 @@ describe("planProvisioning", () => {
       packages: ["redis-server", "wrk"],
     });
     if (plan.action !== "install") throw new Error("unreachable");
+    const apt = [
+      "env",
+      "DEBIAN_FRONTEND=noninteractive",
+      "apt-get",
+      "-o",
+      "DPkg::Lock::Timeout=300",
+    ];
     expect(plan.commands).toEqual([
-      ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "update", "-qq"],
-      [
-        "env",
-        "DEBIAN_FRONTEND=noninteractive",
-        "apt-get",
-        "install",
-        "-y",
-        "-qq",
-        "--no-install-recommends",
-        "-o",
-        "DPkg::Lock::Timeout=300",
-        "redis-server",
-        "wrk",
-      ],
+      [...apt, "update", "-qq"],
+      [...apt, "install", "-y", "-qq", "--no-install-recommends", "redis-server", "wrk"],
     ]);
     // The service Debian starts on install is quieted; wrk starts none.
     expect(plan.quiet).toEqual(["redis-server"]);
