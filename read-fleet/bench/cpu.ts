@@ -38,3 +38,13 @@ export function treeCpuSeconds(root: number): number {
   }
   return total / CLOCK_TICKS;
 }
+
+/** Busy CPU time of the whole machine so far (every process, ours or not), seconds summed over CPUs. */
+export function boxBusySeconds(): number {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+  // cpu user nice system idle iowait irq softirq steal ...
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  const totalTicks = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return (totalTicks - idle) / CLOCK_TICKS;
+}

@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "@million-rps/local";
+import { worldChartSvg } from "./chart";
 import {
   type CaseResult,
   type Comparison,
@@ -10,6 +12,18 @@ import {
   textTable,
 } from "./report";
 import { say, settings } from "./settings";
+import type { WorldRun } from "./world-cases";
+import {
+  changeCostRows,
+  comparisonRowsWorld,
+  pipelinedRows,
+  summarizeWorld,
+  type WorldComparison,
+  type WorldSummary,
+  worldCaseRows,
+  worldComparisons,
+  worldNotes,
+} from "./world-report";
 
 export interface PipelineVerdict {
   ok: boolean;
@@ -19,37 +33,51 @@ export interface PipelineVerdict {
   supervisorAlive: boolean;
 }
 
-/** Prints the table and writes it as JSON and Markdown under results/ (git-ignored). */
-export function publishResults(r: {
-  startedAt: Date;
+/** The cases where nothing changes: single processes pinned, the references, the whole box. */
+export interface FloorRun {
   conditions: string;
   bodyBytes: { identity: number; gzip: number };
   cases: readonly CaseResult[];
+  rounds: readonly CaseResult[];
   comparisons: readonly Comparison[];
   pipelined: PipelineVerdict;
-}): void {
-  const cTable = caseRows(r.cases);
-  const kTable = comparisonRows(r.comparisons);
-  const verdict = r.pipelined.ok
-    ? "zero socket errors, every answer 2xx/3xx, supervisor and worker alive, no restart"
-    : `FAILED (${JSON.stringify(r.pipelined)})`;
-  console.log(`\n${textTable(cTable)}\n\n${textTable(kTable)}\n\n${r.conditions}\n`);
-  console.log(
-    `pipelined depth ${settings.pipelineDepth}, ${settings.pipelineSeconds} s: ${verdict}\n`,
-  );
-  const dir = join(repoRoot, "results");
-  mkdirSync(dir, { recursive: true });
-  const base = join(dir, `read-bench-${r.startedAt.toISOString().replace(/[:.]/g, "-")}`);
-  writeFileSync(
-    `${base}.json`,
-    JSON.stringify({ ...r, startedAt: r.startedAt.toISOString(), settings }, null, 2),
-  );
-  writeFileSync(
-    `${base}.md`,
-    [
-      `# Read path benchmark, ${r.startedAt.toISOString()}`,
+}
+
+export interface Published {
+  worldSummary: WorldSummary[];
+  worldComparisons: WorldComparison[];
+}
+
+/** Prints the tables and writes them as JSON, Markdown and an SVG chart under results/ (git-ignored). */
+export function publishResults(r: {
+  startedAt: Date;
+  floor: FloorRun | null;
+  world: WorldRun | null;
+}): Published {
+  const text: string[] = [];
+  const md: string[] = [
+    `# Read path benchmark, ${r.startedAt.toISOString()}`,
+    "",
+    `Command: \`${commandLine()}\`.`,
+    "",
+  ];
+  const floor = r.floor;
+  if (floor !== null) {
+    const cTable = caseRows(floor.cases);
+    const kTable = comparisonRows(floor.comparisons);
+    const verdict = floor.pipelined.ok
+      ? "zero socket errors, every answer 2xx/3xx, supervisor and worker alive, no restart"
+      : `FAILED (${JSON.stringify(floor.pipelined)})`;
+    text.push(
+      textTable(cTable),
+      textTable(kTable),
+      floor.conditions,
+      `pipelined depth ${settings.pipelineDepth} (wrk, 1 worker), ${settings.pipelineSeconds} s: ${verdict}`,
+    );
+    md.push(
+      "## Nothing changes: the floor",
       "",
-      `Command: \`npm run bench:read\`. ${r.conditions}`,
+      floor.conditions,
       "",
       markdownTable(cTable),
       "",
@@ -58,9 +86,113 @@ export function publishResults(r: {
       "",
       markdownTable(kTable),
       "",
-      `Pipelined depth ${settings.pipelineDepth} for ${settings.pipelineSeconds} s: ${verdict}.`,
+      `Pipelined depth ${settings.pipelineDepth} (wrk, 1 worker) for ${settings.pipelineSeconds} s: ${verdict}.`,
       "",
-    ].join("\n"),
+    );
+  }
+  const world = r.world;
+  const worldSummary = world === null ? [] : summarizeWorld(world.cases);
+  const comparisons = world === null ? [] : worldComparisons(worldSummary, world.pipelined);
+  const floorCpu =
+    floor?.cases.find((c) => c.name === "bare uWS, identity")?.cpuUsPerRequest ?? null;
+  const dir = join(repoRoot, "results");
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `read-bench-${r.startedAt.toISOString().replace(/[:.]/g, "-")}`);
+  if (world !== null) {
+    const wTable = worldCaseRows(worldSummary);
+    const costTable = changeCostRows([
+      ...worldSummary.filter((s) => s.workload === "page 1"),
+      ...worldSummary.filter((s) => s.workload !== "page 1"),
+    ]);
+    const pTable = pipelinedRows(world.pipelined);
+    const kTable = comparisonRowsWorld(comparisons);
+    const notes = worldNotes(world, worldSummary);
+    const floorNote =
+      floorCpu === null
+        ? "The bare uWS floor was not measured in this run (BENCH_ONLY=world)."
+        : `Bare uWS floor (single process, pinned, same run): ${floorCpu.toFixed(2)} µs CPU per request.`;
+    text.push(
+      "Reads while the world changes",
+      textTable(wTable),
+      "What a change costs each process: Redis bytes read, refresh and change lag (page-1 rows: while GET /todos?limit=100 is read)",
+      textTable(costTable),
+      textTable(pTable),
+      textTable(kTable),
+      world.conditions,
+      floorNote,
+      ...notes.map((n) => `note: ${n}`),
+    );
+    md.push(
+      "## Reads while the world changes",
+      "",
+      world.conditions,
+      "",
+      `![CPU per read and p99 against writes per second](${base.split("/").pop()}.svg)`,
+      "",
+      markdownTable(wTable),
+      "",
+      "`PG/write`: Postgres queries per write accepted, by the read fleet " +
+        '(`read_cache_requests_total{level="postgres"}` hit + not_found) and by the worker ' +
+        "(`worker_hot_pages_written_total`). `x no-write`: CPU per read over the same workload's " +
+        "no-write figure.",
+      "",
+      "### What a change costs each process",
+      "",
+      'Redis bytes per process per change set: `read_l2_bytes_total` over `read_change_sets_total{result="applied"}`, ' +
+        "both summed over processes. Refresh: `read_refresh_seconds` (how long a process answers from the bytes " +
+        "before a change); change lag: `read_change_lag_seconds` (publish to apply); quantiles interpolated in " +
+        "the histogram buckets.",
+      "",
+      markdownTable(costTable),
+      "",
+      "### Pipelining client (every response parsed and framed)",
+      "",
+      markdownTable(pTable),
+      "",
+      "### Targets",
+      "",
+      markdownTable(kTable),
+      "",
+      floorNote,
+      "",
+      ...notes.map((n) => `- ${n}`),
+      "",
+    );
+    const svg = worldChartSvg({
+      title: "Reads while writes flow: whole fleet, CPU per read and p99",
+      subtitle:
+        `${r.startedAt.toISOString().slice(0, 16)}Z; read fleet ${settings.world.readWorkers} processes, wrk -t${settings.world.wrkThreads} -c${settings.connections} unpinned, ` +
+        `${settings.seconds} s per case, medians of ${settings.world.rounds}; whole native stack on ${availableParallelism()} shared CPUs`,
+      summary: worldSummary,
+      floorCpuUs: floorCpu,
+    });
+    writeFileSync(`${base}.svg`, svg);
+  }
+  console.log(`\n${text.join("\n\n")}\n`);
+  writeFileSync(
+    `${base}.json`,
+    JSON.stringify(
+      {
+        startedAt: r.startedAt.toISOString(),
+        command: commandLine(),
+        settings,
+        floor,
+        world: world === null ? null : { ...world, summary: worldSummary, comparisons },
+      },
+      null,
+      2,
+    ),
   );
-  say(`wrote ${base}.json and .md`);
+  writeFileSync(`${base}.md`, md.join("\n"));
+  say(`wrote ${base}.json, .md${world === null ? "" : " and .svg"}`);
+  return { worldSummary, worldComparisons: comparisons };
+}
+
+/** The command as a reader would type it, with the BENCH_* settings that were given. */
+function commandLine(): string {
+  const vars = Object.entries(process.env)
+    .filter(([k]) => k.startsWith("BENCH_"))
+    .map(([k, v]) => `${k}=${v}`)
+    .sort();
+  return [...vars, "npm run bench:read"].join(" ");
 }

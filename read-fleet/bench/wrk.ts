@@ -24,6 +24,9 @@ export interface WrkOptions {
   pipeline?: number;
   /** CPU list for taskset, e.g. "1"; undefined: not pinned. */
   cpus?: string;
+  /** A wrk Lua script (path) and the arguments after `--`; not combined with `pipeline`. */
+  script?: string;
+  scriptArgs?: readonly string[];
 }
 
 const PIPELINE_SCRIPT = fileURLToPath(new URL("./pipeline.lua", import.meta.url));
@@ -75,9 +78,15 @@ export function runWrk(o: WrkOptions): Promise<WrkResult> {
     "5s",
   ];
   for (const [name, value] of Object.entries(o.headers ?? {})) args.push("-H", `${name}: ${value}`);
-  if ((o.pipeline ?? 1) > 1) args.push("-s", PIPELINE_SCRIPT);
+  const pipelined = (o.pipeline ?? 1) > 1;
+  if (pipelined && o.script !== undefined)
+    throw new Error("wrk: pipeline and script exclude each other");
+  if (pipelined) args.push("-s", PIPELINE_SCRIPT);
+  else if (o.script !== undefined) args.push("-s", o.script);
   args.push(o.url);
-  if ((o.pipeline ?? 1) > 1) args.push("--", String(o.pipeline));
+  if (pipelined) args.push("--", String(o.pipeline));
+  else if (o.script !== undefined && (o.scriptArgs ?? []).length > 0)
+    args.push("--", ...(o.scriptArgs ?? []));
   const [cmd, argv] =
     o.cpus === undefined ? ["wrk", args] : ["taskset", ["-c", o.cpus, "wrk", ...args]];
   return new Promise((resolve, reject) => {

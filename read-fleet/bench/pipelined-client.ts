@@ -1,0 +1,325 @@
+import { connect, type Socket } from "node:net";
+
+/**
+ * A pipelining HTTP/1.1 client that checks what wrk does not: it parses every
+ * response (status line, headers, Content-Length framing, body length), keeps
+ * `depth` requests in flight on each connection, and counts the connections the
+ * server closed and the requests that were never answered. A closed connection is
+ * opened again (as a client would retry), so one close does not end the run.
+ */
+export interface PipelineClientOptions {
+  host: string;
+  port: number;
+  path: string;
+  connections: number;
+  depth: number;
+  seconds: number;
+  /** Retry refused connections until the server listens (a cold start); the window starts at the first connection. */
+  waitForListen?: { timeoutMs: number };
+  /** At the end: stop sending and wait this long for the answers in flight. */
+  drainMs?: number;
+  /** A 200 body must look like a JSON array (first byte `[`, last `]`). */
+  expectJsonArray?: boolean;
+}
+
+export interface PipelineAnomaly {
+  /** ms since the window started (negative: before it). */
+  atMs: number;
+  kind: "closed" | "framing" | "connect" | "non-200";
+  detail: string;
+}
+
+export interface PipelineClientResult {
+  seconds: number;
+  connections: number;
+  depth: number;
+  sent: number;
+  answered: number;
+  rps: number;
+  /** Answers other than 200, by status. */
+  non200: Record<string, number>;
+  /** Connections the server closed (or reset) while we still used them. */
+  closedByServer: number;
+  /** Requests in flight on a connection when the server closed it: sent, never answered. */
+  unanswered: number;
+  /** Requests still unanswered after the drain at the end (the server stopped answering). */
+  unansweredAtEnd: number;
+  /** Responses the parser could not frame (bad status line, no Content-Length, chunked, not a JSON array). */
+  framingErrors: number;
+  /** Failed connection attempts after the window started. */
+  connectErrors: number;
+  reconnects: number;
+  /** Answers that said `Connection: close`. */
+  connectionCloseHeaders: number;
+  /** Cold start: ms from start() to the first accepted connection. */
+  firstConnectMs: number | null;
+  p50Ms: number;
+  p99Ms: number;
+  bodyBytes: { min: number; max: number };
+  /** The first anomalies, with when they happened. */
+  anomalies: PipelineAnomaly[];
+}
+
+const MAX_HEAD = 64 * 1024;
+const MAX_ANOMALIES = 20;
+const CRLFCRLF = Buffer.from("\r\n\r\n");
+
+export async function runPipelinedClient(o: PipelineClientOptions): Promise<PipelineClientResult> {
+  const request = Buffer.from(`GET ${o.path} HTTP/1.1\r\nHost: ${o.host}:${o.port}\r\n\r\n`);
+  const burst = Buffer.concat(Array.from({ length: o.depth }, () => request));
+  const r: PipelineClientResult = {
+    seconds: 0,
+    connections: o.connections,
+    depth: o.depth,
+    sent: 0,
+    answered: 0,
+    rps: 0,
+    non200: {},
+    closedByServer: 0,
+    unanswered: 0,
+    unansweredAtEnd: 0,
+    framingErrors: 0,
+    connectErrors: 0,
+    reconnects: 0,
+    connectionCloseHeaders: 0,
+    firstConnectMs: null,
+    p50Ms: Number.NaN,
+    p99Ms: Number.NaN,
+    bodyBytes: { min: Number.POSITIVE_INFINITY, max: 0 },
+    anomalies: [],
+  };
+  const latencies: number[] = [];
+  const t0 = performance.now();
+  let windowStart: number | null = null;
+  let sending = true;
+  const since = () => Math.round(performance.now() - (windowStart ?? t0));
+  const note = (kind: PipelineAnomaly["kind"], detail: string) => {
+    if (r.anomalies.length < MAX_ANOMALIES) r.anomalies.push({ atMs: since(), kind, detail });
+  };
+  let firstConnected: () => void = () => {};
+  const connectedOnce = new Promise<void>((resolve) => {
+    firstConnected = resolve;
+  });
+  const conns = new Set<Connection>();
+  let drained: (() => void) | null = null;
+  const outstandingTotal = () => {
+    let n = 0;
+    for (const c of conns) n += c.outstanding;
+    return n;
+  };
+
+  class Connection {
+    socket: Socket;
+    outstanding = 0;
+    ever = false;
+    private ours = false;
+    private readonly sentAt: number[] = [];
+    private pending: Buffer | null = null;
+    private inBody = false;
+    private bodyLeft = 0;
+    private bodyLen = 0;
+    private status = 0;
+    private first = 0;
+    private last = 0;
+
+    constructor() {
+      conns.add(this);
+      this.socket = connect({ host: o.host, port: o.port });
+      this.socket.setNoDelay(true);
+      this.socket.on("connect", () => {
+        this.ever = true;
+        if (r.firstConnectMs === null) {
+          r.firstConnectMs = Math.round(performance.now() - t0);
+          firstConnected();
+        }
+        this.send(o.depth);
+      });
+      this.socket.on("data", (chunk: Buffer) => this.data(chunk));
+      this.socket.on("error", () => {}); // 'close' follows and decides
+      this.socket.on("close", () => this.closed());
+    }
+
+    destroy() {
+      this.ours = true;
+      this.socket.destroy();
+    }
+
+    private send(n: number) {
+      if (n <= 0 || !sending) return;
+      const now = performance.now();
+      for (let i = 0; i < n; i++) this.sentAt.push(now);
+      this.outstanding += n;
+      r.sent += n;
+      this.socket.write(n === o.depth ? burst : burst.subarray(0, n * request.length));
+    }
+
+    private closed() {
+      conns.delete(this);
+      if (!this.ours) {
+        if (this.ever) {
+          r.closedByServer++;
+          r.unanswered += this.outstanding;
+          note(
+            "closed",
+            `server closed a connection with ${this.outstanding} request(s) unanswered${this.inBody ? " (inside a body)" : ""}`,
+          );
+        } else if (windowStart === null && o.waitForListen !== undefined) {
+          // Not listening yet: try again at once (the window has not started).
+          if (performance.now() - t0 < o.waitForListen.timeoutMs) {
+            setTimeout(() => new Connection(), 2);
+            return;
+          }
+        } else {
+          r.connectErrors++;
+          note("connect", "connection attempt failed");
+        }
+        if (sending) {
+          r.reconnects++;
+          setImmediate(() => new Connection());
+        }
+      }
+      if (!sending && outstandingTotal() === 0) drained?.();
+    }
+
+    private data(chunk: Buffer) {
+      let buf = chunk;
+      let off = 0;
+      let answered = 0;
+      while (off < buf.length) {
+        if (!this.inBody) {
+          if (this.pending !== null) {
+            buf = Buffer.concat([this.pending, buf.subarray(off)]);
+            off = 0;
+            this.pending = null;
+          }
+          const end = buf.indexOf(CRLFCRLF, off);
+          if (end < 0) {
+            if (buf.length - off > MAX_HEAD) return this.framing("header block over 64 KiB");
+            this.pending = Buffer.from(buf.subarray(off));
+            break;
+          }
+          const head = buf.toString("latin1", off, end);
+          off = end + 4;
+          const status = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+          if (status === null) return this.framing(`bad status line: ${head.slice(0, 40)}`);
+          this.status = Number(status[1]);
+          const cl = /\r\ncontent-length: *(\d+)/i.exec(head);
+          if (/\r\ntransfer-encoding:/i.test(head))
+            return this.framing("Transfer-Encoding instead of Content-Length");
+          if (cl === null) return this.framing(`no Content-Length (status ${this.status})`);
+          if (/\r\nconnection: *close/i.test(head)) r.connectionCloseHeaders++;
+          this.bodyLen = Number(cl[1]);
+          this.bodyLeft = this.bodyLen;
+          this.inBody = true;
+        }
+        const take = Math.min(this.bodyLeft, buf.length - off);
+        if (take > 0) {
+          if (this.bodyLeft === this.bodyLen) this.first = buf[off] as number;
+          if (take === this.bodyLeft) this.last = buf[off + take - 1] as number;
+          this.bodyLeft -= take;
+          off += take;
+        }
+        if (this.bodyLeft === 0) {
+          this.inBody = false;
+          if (!this.complete()) return;
+          answered++;
+        }
+      }
+      if (answered > 0) this.send(Math.min(answered, o.depth - this.outstanding));
+      if (!sending && outstandingTotal() === 0) drained?.();
+    }
+
+    /** One whole response; false when it broke the framing. */
+    private complete(): boolean {
+      const sentAt = this.sentAt.shift();
+      if (sentAt === undefined) {
+        this.framing(`an answer to no request (status ${this.status})`);
+        return false;
+      }
+      this.outstanding--;
+      r.answered++;
+      latencies.push(performance.now() - sentAt);
+      if (this.status !== 200) {
+        r.non200[String(this.status)] = (r.non200[String(this.status)] ?? 0) + 1;
+        note("non-200", `status ${this.status}`);
+        return true;
+      }
+      if (this.bodyLen < r.bodyBytes.min) r.bodyBytes.min = this.bodyLen;
+      if (this.bodyLen > r.bodyBytes.max) r.bodyBytes.max = this.bodyLen;
+      if (o.expectJsonArray && (this.first !== 0x5b || this.last !== 0x5d)) {
+        r.framingErrors++;
+        note("framing", `200 body of ${this.bodyLen} B is not a JSON array`);
+      }
+      return true;
+    }
+
+    /** Unframeable: count it, and drop the connection (its outstanding requests count as unanswered). */
+    private framing(detail: string) {
+      r.framingErrors++;
+      note("framing", detail);
+      r.unanswered += this.outstanding;
+      this.outstanding = 0;
+      this.destroy();
+      conns.delete(this);
+      if (sending) {
+        r.reconnects++;
+        setImmediate(() => new Connection());
+      }
+    }
+  }
+
+  for (let i = 0; i < o.connections; i++) new Connection();
+  if (o.waitForListen !== undefined) {
+    const timeout = new Promise<void>((resolve) =>
+      setTimeout(resolve, o.waitForListen?.timeoutMs ?? 0),
+    );
+    await Promise.race([connectedOnce, timeout]);
+    if (r.firstConnectMs === null) {
+      sending = false;
+      for (const c of conns) c.destroy();
+      throw new Error(
+        `nothing listened on ${o.host}:${o.port} within ${o.waitForListen.timeoutMs} ms`,
+      );
+    }
+  }
+  windowStart = performance.now();
+  const answeredAtStart = r.answered;
+  await new Promise((resolve) => setTimeout(resolve, o.seconds * 1000));
+  sending = false;
+  const windowSeconds = (performance.now() - windowStart) / 1000;
+  const answeredInWindow = r.answered - answeredAtStart;
+  if (outstandingTotal() > 0) {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, o.drainMs ?? 5_000);
+      drained = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+  r.unansweredAtEnd = outstandingTotal();
+  for (const c of [...conns]) c.destroy();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) =>
+    latencies.length === 0
+      ? Number.NaN
+      : (latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] as number);
+  r.seconds = windowSeconds;
+  r.rps = answeredInWindow / windowSeconds;
+  r.p50Ms = q(0.5);
+  r.p99Ms = q(0.99);
+  if (!Number.isFinite(r.bodyBytes.min)) r.bodyBytes.min = 0;
+  return r;
+}
+
+/** Zero closed, zero unanswered, every answer 200 and framed. */
+export function pipelineClean(r: PipelineClientResult): boolean {
+  return (
+    r.closedByServer === 0 &&
+    r.unanswered === 0 &&
+    r.unansweredAtEnd === 0 &&
+    r.framingErrors === 0 &&
+    r.connectErrors === 0 &&
+    Object.keys(r.non200).length === 0
+  );
+}
