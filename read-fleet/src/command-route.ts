@@ -1,13 +1,20 @@
 import type { HttpRequest, HttpResponse } from "uWebSockets.js";
-import { isUuid, pendingCommandJson } from "@million-rps/shared";
+import { isIssuedCommandId, isUuid, pendingCommandJson } from "@million-rps/shared";
 import { ROUTE_COMMAND } from "./fleet-metrics";
-import { BAD_COMMAND_ID, NOT_FOUND_ROUTE, UNAVAILABLE } from "./http-errors";
+import { BAD_COMMAND_ID, NO_SUCH_COMMAND, NOT_FOUND_ROUTE, UNAVAILABLE } from "./http-errors";
 import type { ReadService } from "./read-service";
 import type { Responder } from "./responder";
 
-/** `GET /commands/:id`: final statuses from L1, otherwise Postgres; unknown is "pending". */
+/**
+ * `GET /commands/:id`: final statuses from L1, otherwise Postgres. Not recorded yet:
+ * "pending" for an id the write API issued (its tag checks out under
+ * COMMAND_ID_SECRET), 404 for any other, so a typo or a forged id never reads as a
+ * slow worker. A recorded command answers whatever its id (ids issued before the tag
+ * existed, or under a rotated secret, keep their final status).
+ */
 export function commandRoute(service: ReadService, respond: Responder) {
   const log = service.deps.log;
+  const secret = service.deps.config.commandIdSecret;
 
   return function command(res: HttpResponse, req: HttpRequest, head: boolean): void {
     const id = req.getParameter(0);
@@ -24,7 +31,9 @@ export function commandRoute(service: ReadService, respond: Responder) {
     service.commands.lookup(id).then(
       (outcome) => {
         if (outcome.final) respond.later(res, d, outcome.rep, ROUTE_COMMAND);
-        else respond.laterJson(res, d, pendingCommandJson(id), ROUTE_COMMAND);
+        else if (isIssuedCommandId(id, secret))
+          respond.laterJson(res, d, pendingCommandJson(id), ROUTE_COMMAND);
+        else respond.failLater(res, d, NO_SUCH_COMMAND, ROUTE_COMMAND);
       },
       (err: unknown) => {
         log.warn("command status lookup failed", { err });

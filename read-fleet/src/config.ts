@@ -53,6 +53,8 @@ export const readFleetSpec = {
   /** Refreshes of held answers running at once per process (a reset refreshes everything). */
   refreshConcurrency: int("REFRESH_CONCURRENCY", 8, 1, 1_000),
   hotPages: vars.hotPages,
+  /** Checks the tag inside command ids: the same secret the write API issues them with. */
+  commandIdSecret: vars.commandIdSecret,
   /** Lifetime of the cross-process fill lock; a crashed filler blocks others at most this long. */
   fillLockMs: int("FILL_LOCK_MS", 2_000, 50, 60_000),
   /** Circuit breaker: consecutive failures that open it, and how long it stays open. */

@@ -9,6 +9,8 @@ export const BAD_COMMAND_ID = new HttpError(
   "bad_request",
   "command id must be a lower-case UUID",
 );
+/** A well-formed id this API never issued (its tag does not check out) and no record of it. */
+export const NO_SUCH_COMMAND = new HttpError(404, "not_found", "no command with this id");
 export const UNAVAILABLE = new HttpError(
   503,
   "unavailable",

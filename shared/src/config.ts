@@ -165,6 +165,44 @@ export function loadDotEnv(
 }
 
 /**
+ * The local, obviously fake COMMAND_ID_SECRET: the write API and the read fleet both
+ * fall back to it on a developer machine (so `npm start` and the tests agree without
+ * configuration), never on AWS.
+ */
+export const DEV_COMMAND_ID_SECRET = "dev-only-fake-command-id-secret-not-real-0123456789";
+/** As for HS256 keys: shorter than the hash output is guessable offline. */
+export const MIN_COMMAND_ID_SECRET_BYTES = 32;
+
+/** Inside a Lambda function or an ECS task, where a dev fallback must never apply. */
+export function runsOnAws(env: Env): boolean {
+  return [
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "ECS_CONTAINER_METADATA_URI_V4",
+    "ECS_CONTAINER_METADATA_URI",
+  ].some((name) => raw(env, name) !== undefined);
+}
+
+/** COMMAND_ID_SECRET as bytes: required (and not the dev value) on AWS, 32 bytes or more everywhere. */
+function readCommandIdSecret(env: Env): Uint8Array {
+  const value = raw(env, "COMMAND_ID_SECRET");
+  if (value === undefined) {
+    if (runsOnAws(env))
+      throw new Error("is required on AWS (shared by the write API and the read fleet)");
+    return new TextEncoder().encode(DEV_COMMAND_ID_SECRET);
+  }
+  if (value === DEV_COMMAND_ID_SECRET && runsOnAws(env)) {
+    throw new Error("is the local dev value; set a real secret on AWS");
+  }
+  const bytes = new TextEncoder().encode(value);
+  if (bytes.byteLength < MIN_COMMAND_ID_SECRET_BYTES) {
+    throw new Error(
+      `must be at least ${MIN_COMMAND_ID_SECRET_BYTES} bytes (got ${bytes.byteLength})`,
+    );
+  }
+  return bytes;
+}
+
+/**
  * The variables the seed project named, kept, with defaults sized for real backends
  * and pointing at the local stack that `npm start` brings up.
  */
@@ -192,6 +230,10 @@ export const vars = {
   kafkaPartitions: int("KAFKA_PARTITIONS", 12, 1, 1000),
   workerPoolSize: int("WORKER_POOL_SIZE", 2, 1, 256),
   jwtSecret: optionalStr("JWT_SECRET"),
+  /** HMAC key of the tag inside every command id; write API and read fleet must share it. */
+  commandIdSecret: custom("COMMAND_ID_SECRET", readCommandIdSecret),
+  /** How long an Idempotency-Key's fingerprint and first answer are kept (Redis TTL). */
+  idempotencyTtlSec: int("IDEMPOTENCY_TTL_SEC", 86_400, 60, 30 * 86_400),
   /** First pages the worker keeps fresh in L2 and each read process loads before it listens. */
   hotPages: custom("HOT_PAGES", (env) => parseHotPages(raw(env, "HOT_PAGES") ?? "100")),
   logLevel: str("LOG_LEVEL", "info"),

@@ -1,7 +1,9 @@
 import {
   COMMAND_VERSION,
   type CommandEnvelope,
+  DEV_COMMAND_ID_SECRET,
   deriveId,
+  issueCommandId,
   type NewTodoFields,
   newId,
   type TodoFields,
@@ -9,6 +11,8 @@ import {
 
 /** The three writes, one Lambda each; `update` serves both PUT and PATCH. */
 export type WriteKind = "create" | "update" | "delete";
+
+const DEV_SECRET_BYTES = new TextEncoder().encode(DEV_COMMAND_ID_SECRET);
 
 export interface CommandIds {
   commandId: string;
@@ -29,12 +33,22 @@ export interface IdRequest {
 /**
  * Ids for one write. With an Idempotency-Key they are derived (same user, method,
  * path and key: same ids), so a retried POST names the same todo and the worker's
- * applied-commands table makes the retry harmless, with no store on the hot path.
+ * applied-commands table applies it once even when the key's fingerprint is gone.
+ * Command ids carry a tag under `commandIdSecret` (see issueCommandId) that lets the
+ * read fleet answer 404 for ids never issued. The default secret is the local dev
+ * one, for tools that predict ids against a local stack (the soak); the handlers
+ * always pass the configured COMMAND_ID_SECRET.
  */
-export function commandIds(request: IdRequest): CommandIds {
+export function commandIds(
+  request: IdRequest,
+  commandIdSecret: Uint8Array = DEV_SECRET_BYTES,
+): CommandIds {
   const { actor, method, path, idempotencyKey: key } = request;
   const route = `${method.toUpperCase()} ${path}`;
-  const commandId = key === undefined ? newId() : deriveId("command", actor, route, key);
+  const commandId =
+    key === undefined
+      ? issueCommandId(commandIdSecret)
+      : issueCommandId(commandIdSecret, "command", actor, route, key);
   const todoId =
     request.todoId ?? (key === undefined ? newId() : deriveId("todo", actor, route, key));
   return { commandId, todoId };

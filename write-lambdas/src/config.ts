@@ -102,6 +102,17 @@ export function readJwtSettings(env: Env): JwtSettings {
   return { mode: "jwks", jwksUrl: url.toString(), issuer, audience, algorithms };
 }
 
+/** REDIS_PASSWORD_ARN: the Secrets Manager secret holding the Redis AUTH token (its SecretString). */
+function readRedisPasswordArn(env: Env): string | undefined {
+  const arn = value(env, "REDIS_PASSWORD_ARN");
+  if (arn === undefined) return undefined;
+  if (value(env, "REDIS_PASSWORD") !== undefined) {
+    throw new Error("set REDIS_PASSWORD or REDIS_PASSWORD_ARN, not both");
+  }
+  if (!SECRET_ID.test(arn)) throw new Error("REDIS_PASSWORD_ARN must be a secret ARN or name");
+  return arn;
+}
+
 export const writeConfigSpec = {
   ...kafkaConnectionVars,
   topic: vars.kafkaTodoTopic,
@@ -112,6 +123,19 @@ export const writeConfigSpec = {
   retryAfterSec: int("WRITE_RETRY_AFTER_SEC", 2, 1, 3600),
   /** Leeway for exp/nbf/iat against clock skew between issuer and us. */
   clockToleranceSec: int("JWT_CLOCK_TOLERANCE_SEC", 5, 0, 300),
+  /** Tags command ids so the read fleet can tell issued ones (shared with it). */
+  commandIdSecret: vars.commandIdSecret,
+  /** The idempotency store: touched only by writes that carry an Idempotency-Key. */
+  redisUrl: vars.redisUrl,
+  redisPassword: vars.redisPassword,
+  redisPasswordArn: custom("REDIS_PASSWORD_ARN", readRedisPasswordArn),
+  /** Bound on connecting to Redis and on each command; past it a keyed write answers 503. */
+  redisTimeoutMs: int("REDIS_TIMEOUT_MS", 500, 10, 10_000),
+  /** Namespace of the idempotency keys (`<prefix>:idem:<hash>`), as for the cache. */
+  keyPrefix: vars.cacheKeyPrefix,
+  idempotencyTtlSec: vars.idempotencyTtlSec,
+  /** Local adapter only: requests handled at once; more answer 503 at once (API Gateway and Lambda concurrency bound it on AWS). */
+  maxInFlight: int("WRITE_MAX_IN_FLIGHT", 256, 1, 100_000),
   region: custom("AWS_REGION", (env) => value(env, "AWS_REGION")),
   logLevel: str("LOG_LEVEL", "info"),
 };

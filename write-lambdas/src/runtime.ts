@@ -1,9 +1,11 @@
 import { createLogger, type Env, type Logger } from "@million-rps/shared";
-import { type SecretFetcher, verificationKeys } from "./auth/key-source";
+import { type SecretFetcher, secretsManagerFetcher, verificationKeys } from "./auth/key-source";
 import { createTokenVerifier } from "./auth/token-verifier";
 import type { WriteKind } from "./commands";
 import { parseWriteConfig, type WriteConfig } from "./config";
-import { type CommandSender, kafkaCommandSender } from "./kafka/command-sender";
+import { type IdempotencyStore, redisIdempotencyStore } from "./idempotency/idempotency-store";
+import { lazyRedis } from "./idempotency/redis-connection";
+import { type CommandSender, kafkaCommandSender, sendBudgetMs } from "./kafka/command-sender";
 import { type WriteDeps, type WriteHandler, writeHandler } from "./write-api";
 
 /** Everything one warm container (or one local server) holds: config, key source, one producer. */
@@ -16,8 +18,19 @@ export interface WriteRuntime extends WriteDeps {
 export interface RuntimeOverrides {
   /** Benchmarks replace Kafka with an in-process sender to time the handler alone. */
   sender?: CommandSender;
+  /** Tests replace Redis with an in-process store. */
+  idempotencyStore?: IdempotencyStore;
   fetchSecret?: SecretFetcher;
   log?: Logger;
+}
+
+/**
+ * How long a key stays "in flight" (409 to a duplicate) if its request never
+ * finishes (a killed container): the longest accept, the Redis commands around it,
+ * and a second of slack. A request that does finish frees or completes it sooner.
+ */
+export function inFlightMs(config: WriteConfig): number {
+  return sendBudgetMs(config.sendTimeoutMs) + 2 * config.redisTimeoutMs + 1000;
 }
 
 /** Parses the config (a ConfigError names every bad variable) and wires the parts; connects nothing yet. */
@@ -25,10 +38,12 @@ export function createWriteRuntime(env: Env, overrides: RuntimeOverrides = {}): 
   const config = parseWriteConfig(env);
   const log = overrides.log ?? createLogger("write-lambdas", { level: config.logLevel });
   const jwt = config.jwt;
+  const fetchSecret =
+    overrides.fetchSecret ?? secretsManagerFetcher(config.region, config.sendTimeoutMs);
   const keys = verificationKeys(jwt, {
     region: config.region,
     timeoutMs: config.sendTimeoutMs,
-    ...(overrides.fetchSecret && { fetchSecret: overrides.fetchSecret }),
+    fetchSecret,
   });
   const verify = createTokenVerifier(keys, {
     ...(jwt.issuer !== undefined && { issuer: jwt.issuer }),
@@ -44,7 +59,31 @@ export function createWriteRuntime(env: Env, overrides: RuntimeOverrides = {}): 
       timeoutMs: config.sendTimeoutMs,
       log,
     });
-  const deps: WriteDeps = { verify, sender, retryAfterSec: config.retryAfterSec, log };
+  const redis = lazyRedis(
+    {
+      url: config.redisUrl,
+      password: config.redisPassword,
+      passwordArn: config.redisPasswordArn,
+      timeoutMs: config.redisTimeoutMs,
+    },
+    fetchSecret,
+    log.child({ dependency: "redis" }),
+  );
+  const store =
+    overrides.idempotencyStore ??
+    redisIdempotencyStore({
+      redis,
+      inFlightMs: inFlightMs(config),
+      ttlSec: config.idempotencyTtlSec,
+    });
+  const deps: WriteDeps = {
+    verify,
+    sender,
+    idempotency: { store, keyPrefix: config.keyPrefix },
+    commandIdSecret: config.commandIdSecret,
+    retryAfterSec: config.retryAfterSec,
+    log,
+  };
   return {
     ...deps,
     config,
@@ -53,7 +92,9 @@ export function createWriteRuntime(env: Env, overrides: RuntimeOverrides = {}): 
       update: writeHandler("update", deps),
       delete: writeHandler("delete", deps),
     },
-    close: () => sender.close(),
+    close: async () => {
+      await Promise.all([sender.close(), redis.close()]);
+    },
   };
 }
 
@@ -62,7 +103,7 @@ let coldStart: WriteRuntime | undefined;
 /**
  * The Lambda entry files call this at module init: config is parsed during the
  * cold start (a bad or short secret fails the init loudly), and every invocation
- * of the warm container reuses the same key source and producer.
+ * of the warm container reuses the same key source, producer and Redis connection.
  */
 export function lambdaHandler(kind: WriteKind): WriteHandler {
   coldStart ??= createWriteRuntime(process.env);

@@ -4,13 +4,20 @@ import type { TokenVerifier } from "./auth/token-verifier";
 import type { WriteKind } from "./commands";
 import { header } from "./http/request";
 import { acceptedResponse, errorResponse, type WriteResponse } from "./http/response";
+import { acceptOnce } from "./idempotency/accept-once";
+import { idempotencyRedisKey, requestFingerprint } from "./idempotency/fingerprint";
+import type { IdempotencyStore } from "./idempotency/idempotency-store";
 import type { CommandSender } from "./kafka/command-sender";
-import { commandFromRequest } from "./write-request";
+import { writeFromRequest } from "./write-request";
 
 /** What a write handler needs, built once per cold start (see runtime.ts). */
 export interface WriteDeps {
   verify: TokenVerifier;
   sender: CommandSender;
+  /** Fingerprints of Idempotency-Keys; consulted only by requests that carry one. */
+  idempotency: { store: IdempotencyStore; keyPrefix: string };
+  /** Tags every command id (COMMAND_ID_SECRET, shared with the read fleet). */
+  commandIdSecret: Uint8Array;
   retryAfterSec: number;
   log: Logger;
   now?: () => Date;
@@ -38,7 +45,8 @@ function rootCause(err: unknown): unknown {
 
 /**
  * The thin edge every route shares: authenticate, turn the request into a
- * command, put it on Kafka, answer 202 only after the acknowledgement.
+ * command, put it on Kafka, answer 202 only after the acknowledgement. With an
+ * Idempotency-Key the send runs under acceptOnce (replay, 409, 422).
  */
 export function writeHandler(kind: WriteKind, deps: WriteDeps): WriteHandler {
   const now = deps.now ?? (() => new Date());
@@ -49,20 +57,45 @@ export function writeHandler(kind: WriteKind, deps: WriteDeps): WriteHandler {
       // anonymous requests never make it connect.
       if (authorization !== undefined) deps.sender.prepare?.();
       const caller = await deps.verify(authorization);
-      const command = commandFromRequest(kind, event, caller, now());
-      try {
-        await deps.sender.send(command);
-      } catch (err) {
-        if (err instanceof DependencyError) throw unavailable(err, deps.retryAfterSec);
-        throw err;
-      }
+      const { command, idempotency } = writeFromRequest(
+        kind,
+        event,
+        caller,
+        now(),
+        deps.commandIdSecret,
+      );
+      const send = async function sendCommand(): Promise<WriteResponse> {
+        try {
+          await deps.sender.send(command);
+        } catch (err) {
+          if (err instanceof DependencyError) throw unavailable(err, deps.retryAfterSec);
+          throw err;
+        }
+        return acceptedResponse(command.command_id, command.todo_id);
+      };
+      const response =
+        idempotency === undefined
+          ? await send()
+          : await acceptOnce(
+              deps.idempotency.store,
+              {
+                redisKey: idempotencyRedisKey(
+                  deps.idempotency.keyPrefix,
+                  caller.sub,
+                  idempotency.key,
+                ),
+                fingerprint: requestFingerprint(idempotency, command),
+              },
+              send,
+              { retryAfterSec: deps.retryAfterSec, log: deps.log },
+            );
       deps.log.debug("command accepted", {
         type: command.type,
         command_id: command.command_id,
         todo_id: command.todo_id,
         request_id: event.requestContext.requestId,
       });
-      return acceptedResponse(command.command_id, command.todo_id);
+      return response;
     } catch (err) {
       const response = errorResponse(err);
       const fields = {

@@ -22,16 +22,30 @@ function valid<T>(result: Validation<T>): T {
   return result.value;
 }
 
+/** A write ready to send, and what its Idempotency-Key (if any) must match on a retry. */
+export interface WriteRequest {
+  command: CommandEnvelope;
+  idempotency?: IdempotencyScope;
+}
+
+/** A request as the key's fingerprint sees it: method, canonical path, the validated command data. */
+export interface IdempotencyScope {
+  key: string;
+  method: string;
+  path: string;
+}
+
 /**
  * Turns an authenticated request into the command to put on Kafka, or throws
  * the 4xx that explains why not. Pure: no network, no clock but `issuedAt`.
  */
-export function commandFromRequest(
+export function writeFromRequest(
   kind: WriteKind,
   event: APIGatewayProxyEventV2,
   caller: Caller,
   issuedAt: Date,
-): CommandEnvelope {
+  commandIdSecret: Uint8Array,
+): WriteRequest {
   const method = event.requestContext.http.method.toUpperCase();
   if (!METHODS[kind].includes(method)) {
     throw new HttpError(405, "method_not_allowed", `${method} is not allowed here`, {
@@ -40,16 +54,23 @@ export function commandFromRequest(
   }
   const actor = caller.sub;
   const idempotencyKey = idempotencyKeyFrom(event);
+  const todoId = kind === "create" ? undefined : todoIdFrom(event);
+  const path = todoId === undefined ? "/todos" : `/todos/${todoId}`;
+  const ids = commandIds(
+    { actor, method, path, ...(todoId && { todoId }), ...(idempotencyKey && { idempotencyKey }) },
+    commandIdSecret,
+  );
+  let command: CommandEnvelope;
   if (kind === "create") {
     const data = valid(validateNewTodo(jsonBody(event)));
-    const ids = commandIds({ actor, method, path: "/todos", idempotencyKey });
-    return buildCommand({ kind, ids, actor, issuedAt, data });
-  }
-  const todoId = todoIdFrom(event);
-  const ids = commandIds({ actor, method, path: `/todos/${todoId}`, todoId, idempotencyKey });
-  if (kind === "update") {
+    command = buildCommand({ kind, ids, actor, issuedAt, data });
+  } else if (kind === "update") {
     const data = valid(validateTodoUpdate(jsonBody(event)));
-    return buildCommand({ kind, ids, actor, issuedAt, data });
+    command = buildCommand({ kind, ids, actor, issuedAt, data });
+  } else {
+    command = buildCommand({ kind, ids, actor, issuedAt });
   }
-  return buildCommand({ kind, ids, actor, issuedAt });
+  return idempotencyKey === undefined
+    ? { command }
+    : { command, idempotency: { key: idempotencyKey, method, path } };
 }

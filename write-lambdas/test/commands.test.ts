@@ -1,4 +1,5 @@
-import { isUuid, parseCommand } from "@million-rps/shared";
+import { randomBytes } from "node:crypto";
+import { isIssuedCommandId, isUuid, parseCommand } from "@million-rps/shared";
 import { describe, expect, it } from "vitest";
 import { buildCommand, commandIds } from "../src/commands";
 
@@ -37,6 +38,19 @@ describe("commandIds", () => {
     const other = "0190b5e2-7c4d-7a3e-8f00-123456789abd";
     expect(commandIds({ ...base, path: `/todos/${other}`, todoId: other }).commandId).not.toBe(id);
     expect(commandIds({ ...base, method: "put" }).commandId).toBe(id);
+  });
+
+  it("tags command ids under the secret it is given, random or derived", () => {
+    const secret = randomBytes(32);
+    const plain = commandIds({ actor: "alice", method: "POST", path: "/todos" }, secret);
+    const keyed = commandIds(
+      { actor: "alice", method: "POST", path: "/todos", idempotencyKey: "k" },
+      secret,
+    );
+    expect(isIssuedCommandId(plain.commandId, secret)).toBe(true);
+    expect(isIssuedCommandId(keyed.commandId, secret)).toBe(true);
+    expect(isIssuedCommandId(keyed.commandId, randomBytes(32))).toBe(false);
+    expect(isIssuedCommandId(plain.todoId, secret), "todo ids carry no tag").toBe(false);
   });
 
   it("keeps the target todo id of an update or delete", () => {

@@ -30,6 +30,34 @@ describe("write config", () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it("reads the idempotency store and command id settings, with local defaults", () => {
+    const config = parseWriteConfig({ JWT_SECRET: SECRET });
+    expect(config.redisUrl).toBe("redis://127.0.0.1:56379/0");
+    expect(config.redisTimeoutMs).toBe(500);
+    expect(config.idempotencyTtlSec).toBe(86_400);
+    expect(config.keyPrefix).toBe("todos");
+    expect(config.maxInFlight).toBe(256);
+    expect(Buffer.from(config.commandIdSecret).toString()).toMatch(/^dev-only-fake/);
+    const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:redis-auth-AbCdEf";
+    expect(parseWriteConfig({ JWT_SECRET: SECRET, REDIS_PASSWORD_ARN: arn }).redisPasswordArn).toBe(
+      arn,
+    );
+    expect(problems({ JWT_SECRET: SECRET, REDIS_PASSWORD_ARN: arn, REDIS_PASSWORD: "p" })).toEqual([
+      "REDIS_PASSWORD_ARN: set REDIS_PASSWORD or REDIS_PASSWORD_ARN, not both",
+    ]);
+  });
+
+  it("needs a real COMMAND_ID_SECRET inside Lambda", () => {
+    const lambda = { JWT_SECRET_ARN: "jwt", AWS_LAMBDA_FUNCTION_NAME: "create-todo" };
+    expect(problems(lambda)).toEqual([
+      "COMMAND_ID_SECRET: is required on AWS (shared by the write API and the read fleet)",
+    ]);
+    expect(problems({ ...lambda, COMMAND_ID_SECRET: "too-short" })).toEqual([
+      "COMMAND_ID_SECRET: must be at least 32 bytes (got 9)",
+    ]);
+    expect(problems({ ...lambda, COMMAND_ID_SECRET: SECRET })).toEqual([]);
+  });
+
   it("names the JWT variables when none is set", () => {
     expect(problems({})).toEqual([
       "JWT_SECRET | JWT_SECRET_ARN | JWKS_URL: set exactly one of JWT_SECRET | JWT_SECRET_ARN | JWKS_URL (found 0)",

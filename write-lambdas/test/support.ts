@@ -1,5 +1,12 @@
-import type { CommandEnvelope } from "@million-rps/shared";
+import { type CommandEnvelope, DependencyError } from "@million-rps/shared";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import {
+  type Claim,
+  claimFromEntry,
+  type IdempotencyStore,
+  inFlightEntry,
+  type StoredAnswer,
+} from "../src/idempotency/idempotency-store";
 import type { CommandSender } from "../src/kafka/command-sender";
 
 /** A payload v2 event as API Gateway builds it, for the pure parts' tests. */
@@ -46,4 +53,49 @@ export function recordingSender(fail?: () => Error): CommandSender & { sent: Com
     },
     async close() {},
   };
+}
+
+/**
+ * The Redis store's semantics in process (the same pure entry format), for the
+ * handler's unit tests; `calls` counts every use, `down` makes each one fail.
+ */
+export function memoryIdempotencyStore(): IdempotencyStore & {
+  entries: Map<string, string>;
+  calls: number;
+  down: boolean;
+} {
+  const entries = new Map<string, string>();
+  const store = {
+    entries,
+    calls: 0,
+    down: false,
+    use() {
+      store.calls++;
+      if (store.down) throw new DependencyError("redis", "Redis is down (test)");
+    },
+    async claim(key: string, fingerprint: string): Promise<Claim> {
+      store.use();
+      const existing = entries.get(key);
+      if (existing === undefined) {
+        const entry = inFlightEntry(fingerprint, String(store.calls));
+        entries.set(key, entry);
+        return { kind: "claimed", entry };
+      }
+      const claim = claimFromEntry(existing, fingerprint);
+      if (claim === null) throw new Error("unreadable entry");
+      return claim;
+    },
+    async complete(key: string, entry: string, fingerprint: string, answer: StoredAnswer) {
+      store.use();
+      const current = entries.get(key);
+      if (current === undefined || current === entry) {
+        entries.set(key, JSON.stringify({ v: 1, state: "done", fp: fingerprint, answer }));
+      }
+    },
+    async release(key: string, entry: string) {
+      store.use();
+      if (entries.get(key) === entry) entries.delete(key);
+    },
+  };
+  return store;
 }

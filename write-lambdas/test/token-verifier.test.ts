@@ -273,3 +273,44 @@ describe("HS256 secret from Secrets Manager", () => {
     expect(calls).toBe(0);
   });
 });
+
+// Issue 14: a `sub` with a lone surrogate was accepted (the owner check then failed on the
+// user's own todos) and one with NUL got a 202 that ended `rejected: invalid`.
+describe("hostile sub values", () => {
+  const verify = createTokenVerifier(
+    verificationKeys({ mode: "secret", secret }, { region: undefined, timeoutMs: 1000 }),
+    OPTIONS,
+  );
+  const withSub = async (sub: unknown) => `Bearer ${await hs256({ ...valid(), sub })}`;
+
+  const hostile: [string, unknown][] = [
+    ["a lone high surrogate", "alice\uD800"],
+    ["a lone low surrogate", "\uDC00alice"],
+    ["a pair in the wrong order", "\uDE00\uD83D"],
+    ["NUL", "ali\u0000ce"],
+    ["an escape (C0)", "alice\u001b[31m"],
+    ["a line break (C0)", "alice\nadmin"],
+    ["a tab (C0)", "alice\t"],
+    ["DEL", "alice\u007f"],
+    ["NEL (C1)", "alice\u0085"],
+    ["CSI (C1)", "\u009balice"],
+    ["one unit too long", "x".repeat(257)],
+    ["too long in surrogate pairs", "😀".repeat(129)],
+    ["a number", 42],
+  ];
+  for (const [name, sub] of hostile) {
+    it(`refuses a sub with ${name}: 401 with WWW-Authenticate`, async () => {
+      const err = await rejection(verify, await withSub(sub));
+      expect([err.status, err.code]).toEqual([401, "invalid_token"]);
+      expect(err.headers["WWW-Authenticate"]).toMatch(
+        /^Bearer realm="todos", error="invalid_token"/,
+      );
+    });
+  }
+
+  it("accepts well-formed Unicode up to the envelope's actor limit", async () => {
+    for (const sub of ["ålice", "用户", "😀 emoji", "a b", "x".repeat(256), "😀".repeat(128)]) {
+      expect(await verify(await withSub(sub))).toEqual({ sub });
+    }
+  });
+});

@@ -1,7 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
-import { freshTopics, testServices, waitUntil } from "@million-rps/local/testing";
+import {
+  freePort,
+  freshKeyPrefix,
+  freshTopics,
+  testServices,
+  waitUntil,
+} from "@million-rps/local/testing";
 import { createLogger, parseCommand } from "@million-rps/shared";
 import { generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -74,6 +80,8 @@ beforeAll(async () => {
       JWT_SECRET: secret,
       JWT_ISSUER: ISSUER,
       JWT_AUDIENCE: AUDIENCE,
+      REDIS_URL: testServices().redisUrl,
+      CACHE_KEY_PREFIX: freshKeyPrefix(),
       LOG_LEVEL: "error",
     },
     log: createLogger("write-http-test", { level: "error" }),
@@ -145,21 +153,24 @@ describe("accepted writes", () => {
     expect(JSON.parse(records[1]?.value ?? "").data).toEqual({ completed: true });
   });
 
-  it("the same Idempotency-Key twice gives the same ids (and the same command twice on the topic)", async () => {
+  it("the same Idempotency-Key twice: the second replays the first 202 and sends nothing", async () => {
     const headers = {
       authorization: await bearer(),
       "content-type": "application/json",
       "idempotency-key": `k-${randomBytes(4).toString("hex")}`,
     };
     const first = await write("POST", "/todos", headers, '{"title":"once"}');
+    await onTopic(first.json().command_id);
+    // A 202 is sent only after the ack: had the retry been sent, the topic would have grown.
+    const before = await messagesOn(brokers, topic);
     const second = await write("POST", "/todos", headers, '{"title":"once"}');
     expect([first.status, second.status]).toEqual([202, 202]);
     expect(second.json()).toEqual(first.json());
-    await onTopic(first.json().command_id);
-    await waitUntil(
-      "both deliveries",
-      () => reader.received.filter((r) => r.key === first.json().id).length === 2,
-    );
+    expect(second.headers.get("location")).toBe(first.headers.get("location"));
+    expect(await messagesOn(brokers, topic)).toBe(before);
+    const changed = await write("POST", "/todos", headers, '{"title":"twice"}');
+    expect(changed.status).toBe(422);
+    expect(await messagesOn(brokers, topic)).toBe(before);
     const other = await write(
       "POST",
       "/todos",
@@ -407,5 +418,95 @@ describe("refused writes: a JSON error, the right status, nothing on the topic",
     expect(JSON.parse(slow.slice(slow.indexOf("\r\n\r\n") + 4)).error.code).toBe("request_timeout");
     const res = await write("POST", "/todos", await json(), '{"title":"still alive"}');
     expect(res.status).toBe(202);
+  });
+});
+
+describe("the idempotency store down, and too many writes in flight", () => {
+  it("with a key and Redis unreachable: 503 with Retry-After in bounded time, nothing sent; without a key: 202", async () => {
+    const down = await startWriteServer({
+      port: 0,
+      env: {
+        KAFKA_BROKERS: brokers.join(","),
+        KAFKA_TODO_TOPIC: topic,
+        JWT_SECRET: secret,
+        REDIS_URL: `redis://127.0.0.1:${await freePort()}/0`,
+        REDIS_TIMEOUT_MS: "300",
+        WRITE_RETRY_AFTER_SEC: "4",
+        LOG_LEVEL: "error",
+      },
+      log: createLogger("write-http-test", { level: "error", write: () => {} }),
+    });
+    try {
+      const headers = {
+        authorization: await bearer(),
+        "content-type": "application/json",
+        "idempotency-key": `k-${randomBytes(4).toString("hex")}`,
+      };
+      const before = await messagesOn(brokers, topic);
+      for (let i = 0; i < 2; i++) {
+        const t0 = performance.now();
+        const res = await fetch(`${down.url}/todos`, {
+          method: "POST",
+          headers,
+          body: '{"title":"keyed"}',
+        });
+        expect([res.status, res.headers.get("retry-after")]).toEqual([503, "4"]);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unavailable");
+        expect(performance.now() - t0).toBeLessThan(3000);
+      }
+      expect(await messagesOn(brokers, topic), "nothing sent for a key we cannot check").toBe(
+        before,
+      );
+      const { "idempotency-key": _, ...plain } = headers;
+      const res = await fetch(`${down.url}/todos`, {
+        method: "POST",
+        headers: plain,
+        body: '{"title":"no key"}',
+      });
+      expect(res.status).toBe(202);
+    } finally {
+      await down.close();
+    }
+  });
+
+  it("the local adapter answers 503 overloaded past WRITE_MAX_IN_FLIGHT, and serves again after", async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let sending = 0;
+    const busy = await startWriteServer({
+      port: 0,
+      env: { JWT_SECRET: secret, WRITE_MAX_IN_FLIGHT: "2", WRITE_RETRY_AFTER_SEC: "3" },
+      // Held sends: the two writes stay in flight until released.
+      sender: {
+        send: () => {
+          sending++;
+          return gate;
+        },
+        close: async () => {},
+      },
+      log: createLogger("write-http-test", { level: "error", write: () => {} }),
+    });
+    try {
+      const authorization = await bearer();
+      const post = () =>
+        fetch(`${busy.url}/todos`, {
+          method: "POST",
+          headers: { authorization, "content-type": "application/json" },
+          body: '{"title":"x"}',
+        });
+      const held = [post(), post()];
+      await waitUntil("two writes in flight", () => sending === 2);
+      const over = await post();
+      expect([over.status, over.headers.get("retry-after")]).toEqual([503, "3"]);
+      expect(((await over.json()) as { error: { code: string } }).error.code).toBe("overloaded");
+      release();
+      expect((await Promise.all(held)).map((r) => r.status)).toEqual([202, 202]);
+      expect((await post()).status).toBe(202);
+    } finally {
+      release();
+      await busy.close();
+    }
   });
 });

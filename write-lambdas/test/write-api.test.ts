@@ -1,12 +1,18 @@
 import { randomBytes } from "node:crypto";
-import { createLogger, DependencyError, parseCommand } from "@million-rps/shared";
+import {
+  createLogger,
+  DependencyError,
+  isIssuedCommandId,
+  parseCommand,
+} from "@million-rps/shared";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { verificationKeys } from "../src/auth/key-source";
 import { createTokenVerifier } from "../src/auth/token-verifier";
 import type { WriteKind } from "../src/commands";
+import type { CommandSender } from "../src/kafka/command-sender";
 import { writeHandler } from "../src/write-api";
-import { event, JSON_TYPE, recordingSender } from "./support";
+import { event, JSON_TYPE, memoryIdempotencyStore, recordingSender } from "./support";
 
 const secret = randomBytes(32);
 const verify = createTokenVerifier(
@@ -18,12 +24,26 @@ const TODO = "0190b5e2-7c4d-7a3e-8f00-123456789abc";
 const token = (sub: string) =>
   new SignJWT({ sub }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("1m").sign(secret);
 
+const commandIdSecret = randomBytes(32);
+
+function deps(sender: CommandSender, store = memoryIdempotencyStore()) {
+  return {
+    verify,
+    sender,
+    idempotency: { store, keyPrefix: "t" },
+    commandIdSecret,
+    retryAfterSec: 7,
+    log,
+  };
+}
+
 async function setup(kind: WriteKind, fail?: () => Error) {
   const sender = recordingSender(fail);
+  const store = memoryIdempotencyStore();
   const issuedAt = new Date("2026-01-02T03:04:05.000Z");
-  const handle = writeHandler(kind, { verify, sender, retryAfterSec: 7, log, now: () => issuedAt });
+  const handle = writeHandler(kind, { ...deps(sender, store), now: () => issuedAt });
   const auth = { authorization: `Bearer ${await token("alice")}`, ...JSON_TYPE };
-  return { sender, handle, auth };
+  return { sender, store, handle, auth };
 }
 
 describe("write handlers", () => {
@@ -39,6 +59,7 @@ describe("write handlers", () => {
     });
     expect(res.headers.Location).toBe(`/todos/${body.id}`);
     expect(res.headers["Content-Type"]).toBe("application/json");
+    expect(isIssuedCommandId(body.command_id, commandIdSecret), "tagged as issued").toBe(true);
     expect(sender.sent).toEqual([
       {
         v: 1,
@@ -267,7 +288,7 @@ describe("write handlers", () => {
   it("starts the Kafka connect for a request with a token, never for an anonymous one", async () => {
     let prepared = 0;
     const sender = { ...recordingSender(), prepare: () => void prepared++ };
-    const handle = writeHandler("delete", { verify, sender, retryAfterSec: 7, log });
+    const handle = writeHandler("delete", deps(sender));
     await handle(event("DELETE", `/todos/${TODO}`));
     expect(prepared).toBe(0);
     const res = await handle(

@@ -56,6 +56,27 @@ function describe(err: unknown): string {
   return "the token is malformed";
 }
 
+/** A lone surrogate: with the `u` flag a well-formed pair is one code point outside this range. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+/** C0, DEL and C1 controls (Unicode category Cc). */
+const CONTROL = /\p{Cc}/u;
+
+/**
+ * A `sub` fit to be a command's actor and a todo's owner: 1..ACTOR_MAX UTF-16 units
+ * (the envelope's limit), well-formed Unicode (a lone surrogate cannot round-trip
+ * through UTF-8, so the owner check would later fail on the user's own todos), and
+ * no control characters (Postgres refuses NUL; the others are log and header injection).
+ */
+export function isValidSub(sub: unknown): sub is string {
+  return (
+    typeof sub === "string" &&
+    sub.length > 0 &&
+    sub.length <= ACTOR_MAX &&
+    !LONE_SURROGATE.test(sub) &&
+    !CONTROL.test(sub)
+  );
+}
+
 export function bearerToken(authorization: string | undefined): string {
   if (authorization === undefined || !/^bearer\b/i.test(authorization)) throw missingToken();
   const match = authorization.length <= TOKEN_MAX + 7 ? BEARER.exec(authorization) : null;
@@ -104,9 +125,7 @@ export function createTokenVerifier(keys: VerificationKeys, options: VerifyOptio
       }
       throw invalidToken(describe(err), err);
     }
-    if (typeof sub !== "string" || sub.length === 0 || sub.length > ACTOR_MAX) {
-      throw invalidToken("the token has an invalid sub claim");
-    }
+    if (!isValidSub(sub)) throw invalidToken("the token has an invalid sub claim");
     return { sub };
   };
 }

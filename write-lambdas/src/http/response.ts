@@ -1,5 +1,6 @@
 import { errorBody, HttpError } from "@million-rps/shared";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { StoredAnswer } from "../idempotency/idempotency-store";
 import { ValidationError } from "./request";
 
 /** What every write handler returns to API Gateway (payload v2, structured). */
@@ -21,6 +22,27 @@ export function acceptedResponse(commandId: string, todoId: string): WriteRespon
     statusCode: 202,
     headers: { ...JSON_HEADERS, Location: `/todos/${todoId}` },
     body: JSON.stringify({ command_id: commandId, id: todoId, status: "accepted" }),
+  };
+}
+
+/** A 202 as the idempotency store keeps it: replayed byte for byte to a retry. */
+export function storedAnswer(response: WriteResponse): StoredAnswer {
+  const location = response.headers.Location;
+  return {
+    status: response.statusCode,
+    body: response.body,
+    ...(location !== undefined && { location }),
+  };
+}
+
+export function replayedResponse(answer: StoredAnswer): WriteResponse {
+  return {
+    statusCode: answer.status,
+    headers: {
+      ...JSON_HEADERS,
+      ...(answer.location !== undefined && { Location: answer.location }),
+    },
+    body: answer.body,
   };
 }
 

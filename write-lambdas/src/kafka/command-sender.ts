@@ -5,9 +5,11 @@ import {
   encodeCommand,
   type KafkaConnection,
   type Logger,
+  resolveBrokers,
 } from "@million-rps/shared";
-import { type Kafka, Partitioners, type Producer } from "kafkajs";
+import { Partitioners, type Producer } from "kafkajs";
 import { kafkajsLogCreator } from "./kafkajs-log";
+import { producerSockets } from "./producer-sockets";
 
 /** Puts one command on the log; resolves only once every in-sync replica has it. */
 export interface CommandSender {
@@ -26,21 +28,27 @@ export interface KafkaSenderOptions {
   clientId?: string;
 }
 
+/**
+ * Longest a send can take before its answer: the deadline, then discarding the
+ * producer. The idempotency store keeps a key in flight at least this long.
+ */
+export function sendBudgetMs(timeoutMs: number): number {
+  return timeoutMs + discardTimeoutMs(timeoutMs);
+}
+
+function discardTimeoutMs(timeoutMs: number): number {
+  return Math.min(2_000, timeoutMs);
+}
+
 /** Memoizes a promise but forgets a failure, so the next request tries again. */
-function retryableOnce<T>(load: () => Promise<T>): {
-  get(): Promise<T>;
-  peek(): Promise<T> | undefined;
-} {
+function retryableOnce<T>(load: () => Promise<T>): () => Promise<T> {
   let pending: Promise<T> | undefined;
-  return {
-    get() {
-      pending ??= load().catch((err: unknown) => {
-        pending = undefined;
-        throw err;
-      });
-      return pending;
-    },
-    peek: () => pending,
+  return () => {
+    pending ??= load().catch((err: unknown) => {
+      pending = undefined;
+      throw err;
+    });
+    return pending;
   };
 }
 
@@ -61,39 +69,94 @@ async function withDeadline<T>(ms: number, work: Promise<T>, what: string): Prom
   }
 }
 
+/** One producer and its sockets, used until a send fails; then discarded, never reused. */
+interface ProducerLife {
+  readonly producer: Promise<Producer>;
+  /** Cuts its sockets (nothing more can be appended by it) and disconnects, bounded; memoized. */
+  discard(): Promise<void>;
+  /** Disconnects after in-flight sends finish (bounded), then cuts whatever is left. */
+  close(): Promise<void>;
+}
+
 /**
- * One producer per warm container, connected on the first write and reused.
- * Brokers are resolved once per cold start (KAFKA_BROKERS, or GetBootstrapBrokers
- * for MSK_CLUSTER_ARN); a failed connect is retried by the next write.
+ * One producer per warm container, connected on the first write and reused while
+ * sends succeed. It is idempotent (the broker drops its own retried duplicates)
+ * with one request in flight per connection, so its retries never reorder a
+ * todo's commands. A send that misses the deadline, or fails, discards that
+ * producer before the 503: its sockets are cut and it can open no others, so its
+ * retries can never append the command after the answer (bytes already delivered
+ * to the broker before the deadline may still be appended; they were sent before
+ * the answer, and before anything sent after it). The next write gets a fresh
+ * producer. Brokers are resolved once per cold start (KAFKA_BROKERS, or
+ * GetBootstrapBrokers for MSK_CLUSTER_ARN).
  */
 export function kafkaCommandSender(options: KafkaSenderOptions): CommandSender {
-  const { timeoutMs, topic } = options;
-  const kafka = retryableOnce<Kafka>(() =>
-    createKafka(options.connection, options.clientId ?? "write-lambdas", {
-      connectionTimeout: Math.min(1000, timeoutMs),
-      authenticationTimeout: Math.min(3000, timeoutMs),
-      requestTimeout: timeoutMs,
-      retry: { initialRetryTime: 100, maxRetryTime: Math.min(1000, timeoutMs), retries: 3 },
-      logCreator: kafkajsLogCreator(options.log.child({ dependency: "kafka" })),
-    }),
-  );
-  const producer = retryableOnce<Producer>(async function connectProducer() {
-    const p = (await kafka.get()).producer({
-      allowAutoTopicCreation: false,
-      // Murmur2 on the key, as Java clients do: every command for one todo lands on one partition.
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
-    try {
-      await p.connect();
-    } catch (err) {
-      await p.disconnect().catch(() => {});
-      throw err;
-    }
-    return p;
-  });
+  const { timeoutMs, topic, connection } = options;
+  const log = options.log.child({ dependency: "kafka" });
+  const brokers = retryableOnce(() => resolveBrokers(connection));
+  const retryMaxMs = Math.min(1000, timeoutMs);
+  let current: ProducerLife | undefined;
 
-  async function produce(command: CommandEnvelope): Promise<void> {
-    const p = await producer.get();
+  function startProducer(): ProducerLife {
+    const sockets = producerSockets();
+    let discarded = false;
+    // Our bounded retries are intended (the deadline and the discard bound them anyway);
+    // a discarded producer's last attempts failing on its cut sockets are expected.
+    const demote = (message: string) =>
+      discarded || message.startsWith("Limiting retries for the idempotent producer");
+    const producer = (async function connectProducer() {
+      const kafka = await createKafka(
+        { ...connection, brokers: await brokers() },
+        options.clientId ?? "write-lambdas",
+        {
+          connectionTimeout: Math.min(1000, timeoutMs),
+          authenticationTimeout: Math.min(3000, timeoutMs),
+          requestTimeout: timeoutMs,
+          retry: { initialRetryTime: 100, maxRetryTime: retryMaxMs, retries: 3 },
+          socketFactory: sockets.factory,
+          logCreator: kafkajsLogCreator(log, demote),
+        },
+      );
+      const p = kafka.producer({
+        allowAutoTopicCreation: false,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        // Enough attempts to cover the deadline; finite, so a discarded producer's retry loop ends.
+        retry: {
+          initialRetryTime: 100,
+          maxRetryTime: retryMaxMs,
+          retries: Math.ceil(timeoutMs / retryMaxMs) + 3,
+        },
+        // Murmur2 on the key, as Java clients do: every command for one todo lands on one partition.
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      await p.connect();
+      return p;
+    })();
+    producer.catch(() => {}); // reported by the send that awaits it
+    let discarding: Promise<void> | undefined;
+    return {
+      producer,
+      discard() {
+        discarding ??= (async function discardProducer() {
+          discarded = true;
+          sockets.cut();
+          const p = await producer.catch(() => undefined);
+          await p?.disconnect();
+        })();
+        return withDeadline(discardTimeoutMs(timeoutMs), discarding, "discarding").catch(() => {});
+      },
+      async close() {
+        const disconnect = producer.then((p) => p.disconnect());
+        await withDeadline(timeoutMs, disconnect, "disconnecting").catch(() => {});
+        discarded = true;
+        sockets.cut();
+      },
+    };
+  }
+
+  async function produce(life: ProducerLife, command: CommandEnvelope): Promise<void> {
+    const p = await life.producer;
     await p.send({
       topic,
       acks: -1,
@@ -104,22 +167,27 @@ export function kafkaCommandSender(options: KafkaSenderOptions): CommandSender {
 
   return {
     prepare() {
-      producer.get().catch(() => {}); // a failure is retried, and reported, by the send itself
+      current ??= startProducer(); // a failure is reported, and the producer replaced, by the send
     },
     async send(command) {
+      current ??= startProducer();
+      const life = current;
       try {
-        await withDeadline(timeoutMs, produce(command), "the Kafka acknowledgement");
+        await withDeadline(timeoutMs, produce(life, command), "the Kafka acknowledgement");
       } catch (err) {
+        // Every failure retires the producer: the next write starts clean, and this
+        // answer waits until the failed one can send nothing more.
+        if (current === life) current = undefined;
+        await life.discard();
         if (err instanceof DependencyError) throw err;
         throw new DependencyError("kafka", "Kafka refused or lost the write", { cause: err });
       }
     },
     /** Disconnects the producer; bounded, so a shutdown never hangs on a dead broker. */
     async close() {
-      const pending = producer.peek();
-      if (pending === undefined) return;
-      const disconnect = pending.then((p) => p.disconnect());
-      await withDeadline(timeoutMs, disconnect, "disconnecting").catch(() => {});
+      const life = current;
+      current = undefined;
+      await life?.close();
     },
   };
 }

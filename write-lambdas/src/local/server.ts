@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { createLogger, type Env, errorBody, type Logger } from "@million-rps/shared";
 import { createWriteRuntime, type RuntimeOverrides, type WriteRuntime } from "../runtime";
-import { apiGatewayEvent, matchRoute } from "./api-gateway-event";
+import { apiGatewayEvent, matchRoute, type RouteMatch } from "./api-gateway-event";
 import { answerClientError, readBody, sendJson, tooLarge } from "./http-io";
 
 /** Like API Gateway's own payload cap, only smaller: past it the adapter answers 413 without buffering. */
@@ -26,9 +26,15 @@ export interface WriteServer {
   close(): Promise<void>;
 }
 
+/** Requests being handled, bounded by WRITE_MAX_IN_FLIGHT. */
+interface InFlight {
+  count: number;
+}
+
 async function serve(
   runtime: WriteRuntime,
   log: Logger,
+  inFlight: InFlight,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
@@ -58,6 +64,38 @@ async function serve(
     return;
   }
   if (Number(req.headers["content-length"] ?? 0) > ADAPTER_BODY_MAX) return tooLarge(res);
+  if (inFlight.count >= runtime.config.maxInFlight) {
+    // Past the limit every write would wait behind the others and miss its deadline
+    // anyway; refusing at once keeps the accepted ones fast and says so.
+    req.resume();
+    return sendJson(
+      res,
+      503,
+      errorBody(
+        "overloaded",
+        "too many writes in flight; retry later with the same Idempotency-Key",
+      ),
+      { "Retry-After": String(runtime.config.retryAfterSec), "Cache-Control": "no-store" },
+    );
+  }
+  inFlight.count++;
+  try {
+    await answerWrite(runtime, log, req, res, route);
+  } finally {
+    inFlight.count--;
+  }
+}
+
+/** Reads the body, builds the payload v2 event, runs the route's handler and sends its answer. */
+async function answerWrite(
+  runtime: WriteRuntime,
+  log: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: Extract<RouteMatch, { found: true }>,
+): Promise<void> {
+  const method = req.method ?? "GET";
+  const url = req.url ?? "/";
   const body = await readBody(req, ADAPTER_BODY_MAX).catch(() => undefined);
   if (body === undefined) return; // the client went away or timed out; node has answered it
   if (body === null) return tooLarge(res);
@@ -74,7 +112,7 @@ async function serve(
   );
   const result = await runtime.handlers[route.kind](event);
   if (res.destroyed) return;
-  log.debug("request", { method, path, status: result.statusCode });
+  log.debug("request", { method, path: url.split("?", 1)[0], status: result.statusCode });
   sendJson(res, result.statusCode, result.body, result.headers);
 }
 
@@ -86,6 +124,7 @@ export async function startWriteServer(options: WriteServerOptions): Promise<Wri
   const log = options.log ?? createLogger("write-http");
   const runtime = createWriteRuntime(options.env ?? process.env, {
     ...(options.sender && { sender: options.sender }),
+    ...(options.idempotencyStore && { idempotencyStore: options.idempotencyStore }),
     ...(options.fetchSecret && { fetchSecret: options.fetchSecret }),
     ...(options.log && { log: options.log }),
   });
@@ -99,8 +138,9 @@ export async function startWriteServer(options: WriteServerOptions): Promise<Wri
     // Node would answer a missing Host with an empty 400; serve() answers it in JSON.
     requireHostHeader: false,
   };
+  const inFlight: InFlight = { count: 0 };
   const server = createServer(limits, function onRequest(req, res) {
-    serve(runtime, log, req, res).catch((err: unknown) => {
+    serve(runtime, log, inFlight, req, res).catch((err: unknown) => {
       log.error("adapter failed", { err });
       if (!res.headersSent) sendJson(res, 500, errorBody("internal", "internal error"));
       else res.destroy();
