@@ -15,8 +15,9 @@ const TARGETS: Record<
 > = {
   "read-fleet": {
     entries: { main: "read-fleet/src/main.ts" },
-    // uWS is a native addon: shipped beside the bundle, never inlined.
-    external: ["uWebSockets.js"],
+    // uWS is a native addon: shipped beside the bundle, never inlined (the image ships the
+    // current build; the legacy one is only for Debian 12 hosts).
+    external: ["uWebSockets.js", "uwebsockets-current"],
     // Served at /openapi.yaml; the Dockerfile points OPENAPI_PATH at it.
     copy: [["shared/openapi.yaml", "openapi.yaml"]],
   },
@@ -54,7 +55,8 @@ await build({
   outExtension: { ".js": ".mjs" },
   bundle: true,
   platform: "node",
-  target: "node20",
+  // The images run Node 24 LTS.
+  target: "node24",
   format: "esm",
   minify: true,
   sourcemap: "linked",

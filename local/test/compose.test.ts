@@ -146,13 +146,13 @@ describe("Dockerfiles", () => {
     .filter((d): d is string => d !== undefined);
 
   it.each(["read-fleet/Dockerfile", "worker/Dockerfile", "write-lambdas/Dockerfile.local"])(
-    "%s is multi-stage, Debian 12 Node 20, non-root",
+    "%s is multi-stage, Debian 13 Node 24 LTS, non-root",
     (file) => {
       const text = read(file);
       const froms = [...text.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
       expect(froms.length).toBeGreaterThanOrEqual(2);
-      expect(froms[0]).toMatch(/^node:20-bookworm\b/);
-      expect(froms.at(-1)).toBe("node:20-bookworm-slim");
+      expect(froms[0]).toMatch(/^node:24-trixie\b/);
+      expect(froms.at(-1)).toBe("node:24-trixie-slim");
       const finalStage = text.slice(text.lastIndexOf("\nFROM "));
       expect(finalStage).toMatch(/^USER node$/m);
       expect(finalStage).toMatch(/^CMD \[/m);

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { type ConfigOf, custom, type Env, int, parseConfig, str, vars } from "@million-rps/shared";
+import type { UwsChoice } from "./native-uws";
 
 /** Cache-Control of `GET /todos` pages: lets a CDN micro-cache and serve stale while it refetches. */
 export const DEFAULT_CACHE_CONTROL =
@@ -68,6 +69,14 @@ export const readFleetSpec = {
       env.OPENAPI_PATH?.trim() ||
       fileURLToPath(new URL("../../shared/openapi.yaml", import.meta.url)),
   ),
+  /** Which uWS build to load: `auto` (the newest that runs natively here), `current` or `legacy`. */
+  uwsBuild: custom("UWS_BUILD", (env): UwsChoice => {
+    const v = env.UWS_BUILD?.trim() || "auto";
+    if (v !== "auto" && v !== "current" && v !== "legacy") {
+      throw new Error(`must be auto, current or legacy (got ${JSON.stringify(v)})`);
+    }
+    return v;
+  }),
   logLevel: str("LOG_LEVEL", "info"),
 } as const;
 

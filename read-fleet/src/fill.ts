@@ -133,7 +133,9 @@ export class Filler {
     }
     try {
       const entry = await load(stamp);
-      if (read !== null) this.l2Write(key, entry);
+      // Written before the lock is released: a process that finds the lock free must
+      // also find the entry, or it would query Postgres a second time.
+      if (read !== null) await this.l2Write(key, entry);
       return entry;
     } catch (err) {
       // Postgres is away: older bytes from L2 beat no answer (the caller still wants newer).
@@ -175,9 +177,16 @@ export class Filler {
     }
   }
 
-  private l2Write(key: string, entry: CacheEntry): void {
+  /** Never rejects: an entry that cannot be written is read from Postgres again later. */
+  private async l2Write(key: string, entry: CacheEntry): Promise<void> {
     if (!this.deps.breakers.redis.allow()) return;
-    writeEntry(this.deps.redis.next(), key, entry.stamp, encodeEntry(entry), this.deps.ttlSec).then(
+    await writeEntry(
+      this.deps.redis.next(),
+      key,
+      entry.stamp,
+      encodeEntry(entry),
+      this.deps.ttlSec,
+    ).then(
       () => this.deps.breakers.redis.success(),
       () => this.deps.breakers.redis.failure(),
     );

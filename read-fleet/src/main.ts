@@ -5,7 +5,7 @@
 import { ConfigError, createLogger, loadDotEnv } from "@million-rps/shared";
 import { loadConfig } from "./config";
 import { ROLE_VARIABLE, WORKER_INDEX_VARIABLE } from "./ipc";
-import { loadNativeUws, UwsFallbackError } from "./native-uws";
+import { endOfLifeNotice, loadUws, UwsFallbackError } from "./native-uws";
 import { runSupervisor } from "./supervisor";
 import { runWorker } from "./worker";
 
@@ -15,7 +15,12 @@ const log = createLogger("read-fleet", { base: { role } });
 
 try {
   const config = loadConfig();
-  loadNativeUws();
+  const { build, description } = loadUws(config.uwsBuild);
+  if (role === "supervisor") {
+    log.info("uWS build", { uws: description });
+    const notice = endOfLifeNotice(build);
+    if (notice !== null) log.warn(notice, { node: process.versions.node });
+  }
   if (role === "worker") {
     await runWorker(config, process.env[WORKER_INDEX_VARIABLE] ?? "0");
   } else {

@@ -142,7 +142,12 @@ describe("fleet: refusing to start", () => {
   });
 
   it("exits non-zero when uWS fell back to its JavaScript implementation", async () => {
-    const fleet = runFleet({ UWS_USE_FALLBACK: "1", HTTP_PORT: String(await freePort()) });
+    // The legacy package's own switch forces its fallback; the current build is ruled out.
+    const fleet = runFleet({
+      UWS_BUILD: "legacy",
+      UWS_USE_FALLBACK: "1",
+      HTTP_PORT: String(await freePort()),
+    });
     expect(await fleet.exited).toBe(1);
     expect(fleet.stderr.join("")).toContain("JavaScript fallback");
   });

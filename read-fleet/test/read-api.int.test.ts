@@ -1,4 +1,3 @@
-import { createRequire } from "node:module";
 import { connect } from "node:net";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { freshDatabase, waitUntil } from "@million-rps/local/testing";
@@ -6,7 +5,7 @@ import { decodeEntry, encodeCursor } from "@million-rps/shared";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isNativeUws } from "../src/native-uws";
+import { glibc, isNativeUws, loadUws } from "../src/native-uws";
 import type { ReadServer } from "../src/server";
 import {
   get,
@@ -77,10 +76,13 @@ function nextFrom(link: string | string[] | undefined): string | null {
 }
 
 describe("uWS build", () => {
-  it("is the native addon, not the JavaScript fallback", () => {
-    const uws = createRequire(import.meta.url)("uWebSockets.js");
+  it("is a native addon, not the JavaScript fallback, and the newest that loads here", () => {
+    const { uws, build } = loadUws();
     expect(isNativeUws(uws)).toBe(true);
     expect(Function.prototype.toString.call(uws.App)).toContain("[native code]");
+    // The current build needs glibc 2.38 (Debian 13); Debian 12 runs the legacy one on Node 20.
+    const [major = 0, minor = 0] = (glibc() ?? "0.0").split(".").map(Number);
+    expect(build).toBe(major > 2 || (major === 2 && minor >= 38) ? "current" : "legacy");
   });
 });
 
@@ -291,18 +293,23 @@ describe("routing, health and hostile input", () => {
     expect(json(ready)).toMatchObject({ status: "ready" });
   });
 
-  it("very long URLs get 400, oversized headers a closed connection, never a crash", async () => {
+  it("very long URLs get 400 (or 431), oversized headers 431 or a closed connection, never a crash", async () => {
     const status = (p: Promise<{ status: number }>) =>
       p.then(
         (r) => r.status,
         () => "closed",
       );
-    expect(await status(get(port, `/todos?limit=10&pad=${"x".repeat(20_000)}`))).toBe(400);
-    expect(await status(get(port, `/todos/${"a".repeat(10_000)}`))).toBe(400);
-    expect(await status(get(port, "/todos", { "x-big": "y".repeat(1_000_000) }))).toBe("closed");
+    // uWS.js 20.57's parser answers 431 itself past its header limit; 20.30 lets the route say 400.
+    expect([400, 431]).toContain(
+      await status(get(port, `/todos?limit=10&pad=${"x".repeat(20_000)}`)),
+    );
+    expect([400, 431]).toContain(await status(get(port, `/todos/${"a".repeat(10_000)}`)));
+    expect([431, "closed"]).toContain(
+      await status(get(port, "/todos", { "x-big": "y".repeat(1_000_000) })),
+    );
     const many: Record<string, string> = {};
     for (let i = 0; i < 500; i++) many[`x-h${i}`] = "v";
-    expect(await status(get(port, "/todos", many))).toBe("closed");
+    expect([431, "closed"]).toContain(await status(get(port, "/todos", many)));
     expect((await get(port, "/todos?limit=1")).status).toBe(200);
   });
 
@@ -345,9 +352,9 @@ describe("routing, health and hostile input", () => {
     const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
     socket.on("error", () => {});
     expect((await get(port, "/todos?limit=2")).status).toBe(200);
-    await closed; // uWS times idle half-requests out (about 10 s)
+    await closed; // uWS times idle half-requests out: ~10 s (uWS.js 20.30), ~31 s (20.57)
     expect((await get(port, "/healthz")).status).toBe(200);
-  }, 30_000);
+  }, 60_000);
 });
 
 describe("cache protocol", () => {

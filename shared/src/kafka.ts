@@ -1,5 +1,6 @@
 import { Kafka, type KafkaConfig, logLevel } from "kafkajs";
 import { custom, type Env, list, optionalStr, type Reader, str } from "./config";
+import { clampKafkajsTimers } from "./kafkajs-timers";
 
 /**
  * How a deployable reaches Kafka: a broker list (local, compose, or configured MSK),
@@ -53,6 +54,7 @@ export async function createKafka(
   clientId: string,
   overrides: Partial<KafkaConfig> = {},
 ): Promise<Kafka> {
+  clampKafkajsTimers();
   const brokers = await resolveBrokers(conn);
   const base: KafkaConfig = { clientId, brokers, logLevel: logLevel.WARN, ...overrides };
   if (conn.auth === "none") return new Kafka(base);
