@@ -1,9 +1,10 @@
 import { rmSync } from "node:fs";
+import { DEV_COMMAND_ID_SECRET, issueCommandId } from "@million-rps/shared";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answers200, type RunningApp, startApp } from "../src/apps";
 import { dataDir } from "../src/paths";
-import { freePort, waitUntil } from "../src/testing";
+import { freePort, freshKeyPrefix, sleep, testServices, waitUntil } from "../src/testing";
 import { startTestStack, TEST_JWT_SECRET, type TestStack } from "../src/testing/test-stack";
 import { OpenApiContract } from "./support/openapi-contract";
 import { observed, rawExchange } from "./support/raw-http";
@@ -20,7 +21,7 @@ const profile = `test-${process.pid}-contract-dead`;
 let stack: TestStack | undefined;
 /** A read fleet whose Postgres and Redis do not exist: its 503s. */
 let deadReads: RunningApp | undefined;
-/** A write adapter whose Kafka does not exist: its 503s. */
+/** A write adapter whose Kafka does not exist (its Redis does): its 503s, and a 409 while a keyed write waits. */
 let deadWrites: RunningApp | undefined;
 let read = "";
 let write = "";
@@ -71,6 +72,8 @@ async function startDeadDependencyApps(): Promise<void> {
           WRITE_HTTP_PORT: String(writePort),
           JWT_SECRET: TEST_JWT_SECRET,
           KAFKA_SEND_TIMEOUT_MS: "500",
+          REDIS_URL: testServices().redisUrl,
+          CACHE_KEY_PREFIX: freshKeyPrefix(),
         },
         ready: () => answers200(`${writeDown}/healthz`),
       },
@@ -221,16 +224,20 @@ describe("read API", () => {
     expect((await call("headTodo", down, { method: "HEAD" })).status).toBe(503);
   });
 
-  it("GET/HEAD /commands/{id}: pending, 400, 503 (applied: see the write tests)", async () => {
-    const id = crypto.randomUUID();
+  it("GET/HEAD /commands/{id}: pending, 400, 404, 503 (applied: see the write tests)", async () => {
+    // An id as the write API issues it (the stack runs with the dev COMMAND_ID_SECRET), never sent.
+    const id = issueCommandId(new TextEncoder().encode(DEV_COMMAND_ID_SECRET));
     const pending = await call("getCommand", `${read}/commands/${id}`);
     expect(pending.json).toEqual({ command_id: id, status: "pending" });
     expect(pending.headers.get("cache-control")).toBe("no-store");
     expect((await call("getCommand", `${read}/commands/123`)).status).toBe(400);
+    const neverIssued = crypto.randomUUID();
+    expect((await call("getCommand", `${read}/commands/${neverIssued}`)).status).toBe(404);
     expect((await call("getCommand", `${readDown}/commands/${id}`)).status).toBe(503);
     const head = { method: "HEAD" };
     expect((await call("headCommand", `${read}/commands/${id}`, head)).status).toBe(200);
     expect((await call("headCommand", `${read}/commands/xyz`, head)).status).toBe(400);
+    expect((await call("headCommand", `${read}/commands/${neverIssued}`, head)).status).toBe(404);
     expect((await call("headCommand", `${readDown}/commands/${id}`, head)).status).toBe(503);
   });
 
@@ -305,7 +312,74 @@ describe("read API", () => {
   });
 });
 
+/**
+ * 422 from the stack (the key reused for another request) and 409 from the write
+ * adapter whose Kafka never answers (a duplicate while the first waits for its deadline).
+ */
+async function idempotencyConflicts(
+  operationId: string,
+  method: string,
+  first: { path: string; body?: unknown },
+  other: { path: string; body?: unknown },
+): Promise<void> {
+  const init = (body: unknown, key: string) =>
+    body === undefined
+      ? { method, headers: { authorization: `Bearer ${token}`, "idempotency-key": key } }
+      : writeInit(method, body, { "idempotency-key": key });
+  const key = `contract-${crypto.randomUUID()}`;
+  expect((await call(operationId, `${write}${first.path}`, init(first.body, key))).status).toBe(
+    202,
+  );
+  const reused = await call(operationId, `${write}${other.path}`, init(other.body, key));
+  expect(reused.status).toBe(422);
+  const slowKey = `contract-${crypto.randomUUID()}`;
+  await waitUntil(
+    "a 409 while the first keyed write waits for Kafka",
+    async () => {
+      const held = fetch(`${writeDown}${first.path}`, init(first.body, slowKey));
+      await sleep(150);
+      const duplicate = await call(
+        operationId,
+        `${writeDown}${first.path}`,
+        init(first.body, slowKey),
+      );
+      await (await held).text();
+      return duplicate.status === 409;
+    },
+    { timeoutMs: 20_000, intervalMs: 100 },
+  );
+}
+
 describe("write API", () => {
+  it("Idempotency-Key: 422 for a reused key, 409 while the first is in flight, every write route", async () => {
+    const id = crypto.randomUUID();
+    const other = crypto.randomUUID();
+    await idempotencyConflicts(
+      "createTodo",
+      "POST",
+      { path: "/todos", body: { title: "first" } },
+      { path: "/todos", body: { title: "second" } },
+    );
+    await idempotencyConflicts(
+      "replaceTodo",
+      "PUT",
+      { path: `/todos/${id}`, body: { completed: true } },
+      { path: `/todos/${id}`, body: { completed: false } },
+    );
+    await idempotencyConflicts(
+      "updateTodo",
+      "PATCH",
+      { path: `/todos/${id}`, body: { title: "a" } },
+      { path: `/todos/${other}`, body: { title: "a" } },
+    );
+    await idempotencyConflicts(
+      "deleteTodo",
+      "DELETE",
+      { path: `/todos/${id}` },
+      { path: `/todos/${other}` },
+    );
+  });
+
   it("POST /todos: 202 (then applied), 400, 401, 413, 415, 503", async () => {
     const accepted = await call(
       "createTodo",

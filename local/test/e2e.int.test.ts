@@ -86,8 +86,9 @@ describe("the native stack end to end", () => {
     // Until the worker records it a command reads as pending (it may already be applied here).
     const early = await getJson<{ status: string }>(`/commands/${accepted.command_id}`);
     expect(["pending", "applied"]).toContain(early.body.status);
-    const unknown = await getJson<{ status: string }>(`/commands/${crypto.randomUUID()}`);
-    expect(unknown).toMatchObject({ status: 200, body: { status: "pending" } });
+    // An id the write API never issued (no tag under COMMAND_ID_SECRET) is not "pending".
+    const unknown = await getJson<{ error: { code: string } }>(`/commands/${crypto.randomUUID()}`);
+    expect(unknown).toMatchObject({ status: 404, body: { error: { code: "not_found" } } });
     expect(await outcome(accepted.command_id)).toMatchObject({ status: "applied" });
     await waitUntil("the new todo on GET /todos", async () => (await firstPage())[0]?.id === id, {
       timeoutMs: FRESHNESS_MS,

@@ -1,7 +1,12 @@
 import { connect } from "node:net";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { freshDatabase, waitUntil } from "@million-rps/local/testing";
-import { decodeEntry, encodeCursor } from "@million-rps/shared";
+import {
+  DEV_COMMAND_ID_SECRET,
+  decodeEntry,
+  encodeCursor,
+  issueCommandId,
+} from "@million-rps/shared";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -231,9 +236,12 @@ describe("GET /todos/:id", () => {
 });
 
 describe("GET /commands/:id", () => {
-  const applied = "11111111-2222-4333-8444-555555555555";
-  const rejected = "11111111-2222-4333-8444-666666666666";
-  const unknown = "11111111-2222-4333-8444-777777777777";
+  // Ids as the write API issues them (the read fleet here runs with the dev COMMAND_ID_SECRET).
+  const secret = new TextEncoder().encode(DEV_COMMAND_ID_SECRET);
+  const applied = issueCommandId(secret);
+  const rejected = issueCommandId(secret);
+  const unknown = issueCommandId(secret);
+  const neverIssued = "11111111-2222-4333-8444-777777777777";
 
   it("pending (not cacheable) until recorded, then the final status", async () => {
     const pending = await get(port, `/commands/${applied}`);
@@ -251,6 +259,22 @@ describe("GET /commands/:id", () => {
     const no = json<{ status: string; reason: string }>(await get(port, `/commands/${rejected}`));
     expect(no).toMatchObject({ status: "rejected", reason: "forbidden" });
     expect(json(await get(port, `/commands/${unknown}`))).toMatchObject({ status: "pending" });
+  });
+
+  it("404 for a well-formed id the write API never issued, 200 once such an id is recorded", async () => {
+    const r = await get(port, `/commands/${neverIssued}`);
+    expect(r.status).toBe(404);
+    expect(r.headers["cache-control"]).toBe("no-store");
+    expect(json<ErrorBody>(r).error.code).toBe("not_found");
+    // A recorded command answers whatever its id (ids from before the tag, a rotated secret).
+    await db.query(
+      `INSERT INTO commands (command_id, todo_id, actor, type, status, reason, issued_at) VALUES
+       ($1, gen_random_uuid(), 'alice', 'create', 'applied', NULL, now())`,
+      [neverIssued],
+    );
+    expect(json<{ status: string }>(await get(port, `/commands/${neverIssued}`)).status).toBe(
+      "applied",
+    );
   });
 
   it("keeps final statuses in L1: answered even after the row is gone", async () => {
