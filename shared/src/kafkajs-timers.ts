@@ -1,4 +1,5 @@
-import { createRequire } from "node:module";
+// A static import, so bundlers (the images, the Lambdas) carry the module too.
+import RequestQueueModule from "kafkajs/src/network/requestQueue/index.js";
 
 /**
  * kafkajs 2.2.4 (in maintenance) schedules its request-queue check with a negative
@@ -25,10 +26,7 @@ let applied = false;
 export function clampKafkajsTimers(): void {
   if (applied) return;
   applied = true;
-  const require = createRequire(import.meta.url);
-  const RequestQueue = require("kafkajs/src/network/requestQueue/index.js") as {
-    prototype: RequestQueue;
-  };
+  const RequestQueue = RequestQueueModule as { prototype: RequestQueue };
   if (typeof RequestQueue.prototype.scheduleCheckPendingRequests !== "function") {
     throw new Error("kafkajs changed: RequestQueue.scheduleCheckPendingRequests is gone");
   }

@@ -1,0 +1,5 @@
+/** kafkajs ships no types for its internals; kafkajs-timers.ts patches this one class. */
+declare module "kafkajs/src/network/requestQueue/index.js" {
+  const RequestQueue: unknown;
+  export default RequestQueue;
+}
