@@ -66,10 +66,18 @@ export async function ensureKafkaJars(
     );
   } catch (err) {
     if (isStopRequested(err)) throw err;
+    const message = (err as Error).message;
+    // Maven's first [ERROR] line is the cause; the ones after it are links to its wiki.
+    const cause = /^\[ERROR\] (\S.*)$/m.exec(message)?.[1] ?? lastLines(message, 4);
+    const next = /PKIX|certification path/.test(cause)
+      ? "Java does not trust the certificate Maven Central's address answered with (a TLS-inspecting proxy?): add that CA to /usr/local/share/ca-certificates, run update-ca-certificates, then start again."
+      : "Maven Central must be reachable (a proxy goes in ~/.m2/settings.xml); start again once it is.";
     throw new StartupError(
-      `Maven could not resolve the Kafka ${KAFKA_VERSION} jars: ${lastLines((err as Error).message, 4)}`,
-      "Maven Central must be reachable (a proxy goes in ~/.m2/settings.xml); start again once it is.",
-      { cause: err },
+      `Maven could not resolve the Kafka ${KAFKA_VERSION} jars: ${cause}`,
+      next,
+      {
+        cause: err,
+      },
     );
   }
   if (!readdirSync(dir).some((f) => f.startsWith(`kafka_2.13-${KAFKA_VERSION}`))) {

@@ -45,12 +45,23 @@ export function run(
     child.on("error", (err) => reject(err.name === "AbortError" ? new StopRequested() : err));
     child.on("close", (code) => {
       if (code === 0 || options.allowFail) resolvePromise({ code, stdout, stderr });
-      else
-        reject(
-          new Error(`${cmd} ${args.join(" ")} exited with ${code}\n${stderr || stdout}`.trim()),
-        );
+      else {
+        // Both streams: Maven, for one, prints its errors on stdout and colour codes on stderr.
+        const output = [stderr, stdout]
+          .map(withoutColours)
+          .filter((t) => t !== "")
+          .join("\n");
+        reject(new Error(`${cmd} ${args.join(" ")} exited with ${code}\n${output}`.trim()));
+      }
     });
   });
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape sequences start with ESC.
+const COLOUR_CODES = /\u001b\[[0-9;]*m/g;
+
+function withoutColours(text: string): string {
+  return text.replace(COLOUR_CODES, "").trim();
 }
 
 export function sleep(ms: number): Promise<void> {
