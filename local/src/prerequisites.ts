@@ -24,7 +24,7 @@ export interface Prerequisite {
   readonly what: string;
   readonly detect: Detection;
   readonly debianPackage: string;
-  /** Why this repository needs it, in a phrase. */
+  /** Why this repository needs it: a noun phrase ("python3-venv for <why>"). */
   readonly why: string;
   /** Who cannot work without it. */
   readonly requiredFor: readonly Purpose[];
@@ -66,7 +66,7 @@ export const PREREQUISITES: readonly Prerequisite[] = [
     what: "Java 17+ (java)",
     detect: { kind: "binary", name: "java" },
     debianPackage: "default-jdk-headless",
-    why: "runs the real Kafka broker (Apache Kafka 3.9 from Maven Central jars)",
+    why: "the real Kafka broker (Apache Kafka 3.9, run from Maven Central jars)",
     requiredFor: ["start", "test", "bench", "ci"],
     suggestedFor: [],
     service: "kafka",
@@ -76,7 +76,7 @@ export const PREREQUISITES: readonly Prerequisite[] = [
     what: "Maven (mvn)",
     detect: { kind: "binary", name: "mvn" },
     debianPackage: "maven",
-    why: "fetches the Kafka jars from Maven Central once (~50 MB, cached in .data/kafka-jars)",
+    why: "fetching the Kafka jars from Maven Central once (~50 MB, cached in .data/kafka-jars)",
     requiredFor: ["start", "test", "bench", "ci"],
     suggestedFor: [],
     service: "kafka",
@@ -96,7 +96,7 @@ export const PREREQUISITES: readonly Prerequisite[] = [
     what: "curl",
     detect: { kind: "binary", name: "curl" },
     debianPackage: "curl",
-    why: "the requests npm start prints to try the API; scripts/benchmark.sh warms the cache with it",
+    why: "the requests npm start prints to try the API, and the cache warm-up of scripts/benchmark.sh",
     requiredFor: ["bench", "ci"],
     suggestedFor: ["start"],
   },
@@ -105,7 +105,7 @@ export const PREREQUISITES: readonly Prerequisite[] = [
     what: "Python 3 with venv",
     detect: { kind: "python-venv" },
     debianPackage: "python3-venv",
-    why: "CI installs cfn-lint and schemathesis from PyPI into venvs under .data/",
+    why: "the venvs under .data/ that CI installs cfn-lint and schemathesis into, from PyPI",
     requiredFor: ["ci"],
     suggestedFor: [],
   },
