@@ -1,6 +1,6 @@
 /**
  * Bundles each write handler as CDK's NodejsFunction does (cdk/src/bundling.ts:
- * esbuild, minified ESM, every dependency inlined, target node22, createRequire
+ * esbuild, minified ESM, every dependency inlined, target node24 (the Lambda runtime), createRequire
  * banner), then records each bundle's size and its module-init time: a fresh Node
  * process timing `await import(bundle)`, the part of a Lambda cold start that is ours.
  *
@@ -32,7 +32,7 @@ async function bundle(name: string): Promise<string> {
     outfile,
     bundle: true,
     platform: "node",
-    target: "node22",
+    target: "node24",
     format: "esm",
     minify: true,
     sourcemap: true,
