@@ -5,6 +5,7 @@
  */
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
+import { deployEnvironment } from "../src/environment";
 import { MillionRpsStack } from "../src/million-rps-stack";
 import { applySuppressions } from "../src/nag";
 import { readSettings, type Settings } from "../src/settings";
@@ -12,8 +13,10 @@ import { SizingError } from "../src/sizing";
 
 const app = new App();
 let settings: Settings;
+let env: { account: string; region: string };
 try {
   settings = readSettings((key) => app.node.tryGetContext(key));
+  env = deployEnvironment((key) => app.node.tryGetContext(key));
 } catch (err) {
   // A bad -c value is the user's to fix: say which, without a stack trace.
   if (!(err instanceof SizingError)) throw err;
@@ -23,8 +26,9 @@ try {
 const stack = new MillionRpsStack(app, app.node.tryGetContext("stackName") ?? "MillionRps", {
   settings,
   description: `million-rps Todo API (${settings.sizing.profile} profile)`,
-  // Deploy uses the CLI's account and region; synth without credentials stays environment-agnostic.
-  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  // The CLI's account and region; without credentials the stand-in committed in cdk.json
+  // (three AZs and the lookups a deploy makes), so offline templates have the deployed shape.
+  env: { account: env.account, region: env.region },
 });
 applySuppressions(stack);
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

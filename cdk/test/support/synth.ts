@@ -1,29 +1,26 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { App, type Environment } from "aws-cdk-lib";
+import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { afterAll } from "vitest";
+import { deployEnvironment } from "../../src/environment";
+import { REPO_ROOT } from "../../src/images";
 import { MillionRpsStack } from "../../src/million-rps-stack";
 import { applySuppressions } from "../../src/nag";
 import { readSettings } from "../../src/settings";
 
-/** A fixed account and region with three AZs in context, as `cdk deploy` would look them up. */
-export const DEPLOY_ENV: Required<Environment> = { account: "111111111111", region: "us-east-1" };
-const DEPLOY_AZS = {
-  "availability-zones:account=111111111111:region=us-east-1": [
-    "us-east-1a",
-    "us-east-1b",
-    "us-east-1c",
-  ],
-};
+/** cdk.json's context: the stand-in account and region, and their committed lookups. */
+export const COMMITTED_CONTEXT = (
+  JSON.parse(readFileSync(`${REPO_ROOT}/cdk/cdk.json`, "utf8")) as {
+    context: Record<string, unknown>;
+  }
+).context;
 
 export interface BuildOptions {
   /** Run esbuild for the Lambdas (slow); template assertions do not need the code. */
   bundle?: boolean;
-  /** Environment-aware (three AZs), as a deploy is; default: environment-agnostic, as CI synth is. */
-  deployEnv?: boolean;
 }
 
 /** Builds the stack from context exactly as `bin/app.ts` does, into a private outdir. */
@@ -40,16 +37,16 @@ export function buildStack(
     // cdk/scripts/lint-templates.sh (cfn-lint) keep it, these assertions do not need it.
     builtinCloudFormationValidation: false,
     context: {
+      ...COMMITTED_CONTEXT,
       ...context,
-      ...(options.deployEnv ? DEPLOY_AZS : {}),
       ...(options.bundle ? {} : { "aws:cdk:bundling-stacks": [] }),
     },
   });
-  const settings = readSettings((key) => app.node.tryGetContext(key));
-  const stack = new MillionRpsStack(app, "MillionRps", {
-    settings,
-    ...(options.deployEnv ? { env: DEPLOY_ENV } : {}),
-  });
+  const get = (key: string) => app.node.tryGetContext(key);
+  const settings = readSettings(get);
+  // As bin/app.ts without credentials: the committed stand-in environment, never agnostic.
+  const { account, region } = deployEnvironment(get, {});
+  const stack = new MillionRpsStack(app, "MillionRps", { settings, env: { account, region } });
   applySuppressions(stack);
   return stack;
 }
@@ -68,10 +65,11 @@ export interface NagFinding {
   paths: string[];
 }
 
-/** cdk-nag AwsSolutions findings (errors and warnings) left after the acknowledgements. */
+/** cdk-nag AwsSolutions findings (errors and warnings) left after the acknowledgements, edge stack included. */
 export function nagFindings(stack: MillionRpsStack): NagFinding[] {
-  const report = new AwsSolutionsChecks().validateScope(stack);
-  return report.violations.map((v) => ({
+  const scopes = stack.edge === undefined ? [stack] : [stack, stack.edge];
+  const violations = scopes.flatMap((s) => new AwsSolutionsChecks().validateScope(s).violations);
+  return violations.map((v) => ({
     rule: v.ruleName,
     severity: v.severity ?? "error",
     paths: v.violatingResources.map((r) => r.constructPath ?? "?"),
