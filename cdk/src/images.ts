@@ -27,13 +27,18 @@ const NOT_IN_IMAGES = [
  * A container image built by `cdk deploy` from a Dockerfile in the repo, for
  * Graviton. Synth only records the asset; building it is the deploy step's job.
  */
-export function repoImage(dockerfile: string): ecs.ContainerImage {
+export function repoImage(dockerfile: string, alsoInclude: string[] = []): ecs.ContainerImage {
   return ecs.ContainerImage.fromAsset(REPO_ROOT, {
     file: dockerfile,
     platform: Platform.LINUX_ARM64,
     ignoreMode: IgnoreMode.DOCKER,
-    exclude: NOT_IN_IMAGES,
+    exclude: [...NOT_IN_IMAGES, ...alsoInclude.map((p) => `!${p}`)],
   });
+}
+
+/** The migrate step's image: migrations, then the database roles (cdk/migrate). */
+export function migrateImage(): ecs.ContainerImage {
+  return repoImage("cdk/migrate/Dockerfile", ["cdk/migrate"]);
 }
 
 /** Paths of the write handlers: one entry file per route. */

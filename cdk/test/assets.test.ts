@@ -29,7 +29,28 @@ describe("synth assets", () => {
     const images = Object.values(manifest.dockerImages)
       .map((a) => `${a.source.dockerFile} ${a.source.platform}`)
       .sort();
-    expect(images).toEqual(["read-fleet/Dockerfile linux/arm64", "worker/Dockerfile linux/arm64"]);
+    expect(images).toEqual([
+      "cdk/migrate/Dockerfile linux/arm64",
+      "read-fleet/Dockerfile linux/arm64",
+      "worker/Dockerfile linux/arm64",
+    ]);
+  });
+
+  it("gives the migrate image its Dockerfile and the roles step, and no other part of this app", () => {
+    const context = Object.values(manifest.dockerImages).find(
+      (a) => a.source.dockerFile === "cdk/migrate/Dockerfile",
+    );
+    const dir = join(assembly.directory, context?.source.directory ?? "missing");
+    for (const present of [
+      "cdk/migrate/Dockerfile",
+      "cdk/migrate/db-roles.ts",
+      "scripts/migrate.ts",
+    ]) {
+      expect(statSync(join(dir, present)).isFile(), present).toBe(true);
+    }
+    for (const absent of ["cdk/src", "cdk/test", "node_modules"]) {
+      expect(() => statSync(join(dir, absent)), absent).toThrow();
+    }
   });
 
   it("keeps node_modules, data, docs and this app out of the image build context", () => {
