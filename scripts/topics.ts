@@ -1,6 +1,8 @@
 /**
  * Creates `todo-commands` and its DLQ with KAFKA_PARTITIONS partitions and waits for
- * leaders. Locally plaintext; on AWS the worker image runs it with MSK IAM auth.
+ * leaders, adds partitions when KAFKA_PARTITIONS grew (never removes any), and seeds
+ * the DLQ triage group's offsets (its lag is the DLQ depth the alarm watches).
+ * Locally plaintext; on AWS the worker image runs it with MSK IAM auth.
  */
 import { ensureCommandTopics } from "@million-rps/local";
 import {
@@ -10,8 +12,10 @@ import {
   kafkaConnectionVars,
   loadDotEnv,
   parseConfig,
+  str,
   vars,
 } from "@million-rps/shared";
+import { ensureTriageOffsets, growPartitions } from "./topic-partitions";
 
 loadDotEnv();
 const log = createLogger("topics");
@@ -21,16 +25,35 @@ const config = parseConfig({
   dlqTopic: vars.kafkaDlqTopic,
   partitions: vars.kafkaPartitions,
   replicationFactor: int("KAFKA_REPLICATION_FACTOR", 1, 1, 5),
+  triageGroup: str("KAFKA_DLQ_TRIAGE_GROUP", "todo-dlq-triage"),
 });
 try {
   const kafka = await createKafka(config.kafka, "million-rps-topics");
   const created = await ensureCommandTopics(kafka, config);
-  log.info("topics ready", {
-    topic: config.topic,
-    dlq_topic: config.dlqTopic,
-    partitions: config.partitions,
-    created,
-  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    // The same DLQ count ensureCommandTopics creates with.
+    const changes = await growPartitions(admin, [
+      { topic: config.topic, numPartitions: config.partitions },
+      { topic: config.dlqTopic, numPartitions: Math.min(config.partitions, 3) },
+    ]);
+    for (const c of changes.filter((c) => c.outcome === "not-shrunk")) {
+      log.warn("partitions are never removed: keeping the larger count", { ...c });
+    }
+    const triaged = await ensureTriageOffsets(admin, config.triageGroup, config.dlqTopic);
+    log.info("topics ready", {
+      topic: config.topic,
+      dlq_topic: config.dlqTopic,
+      partitions: config.partitions,
+      created,
+      grown: changes.filter((c) => c.outcome === "grown"),
+      triage_group: config.triageGroup,
+      triage_offsets_set: triaged,
+    });
+  } finally {
+    await admin.disconnect();
+  }
 } catch (err) {
   log.error("could not create topics", { err, brokers: config.kafka.brokers });
   process.exitCode = 1;

@@ -13,6 +13,12 @@ export const MSK_IAM_PORT = 9098;
 export const TODO_TOPIC = "todo-commands";
 export const DLQ_TOPIC = `${TODO_TOPIC}.dlq`;
 export const WORKER_GROUP = "todo-workers";
+/**
+ * A group nobody runs: the topics step commits its offsets at the DLQ's start once,
+ * so MSK reports its lag on the DLQ, which is the DLQ's depth (messages nobody has
+ * looked at). Triage = read them, then move this group's offsets to the end.
+ */
+export const DLQ_TRIAGE_GROUP = "todo-dlq-triage";
 
 /**
  * MSK (Kafka 3.9, KRaft by default) holding `todo-commands` and its DLQ. IAM auth only,
@@ -115,13 +121,25 @@ export class CommandLog extends Construct {
     });
   }
 
-  grantProduce(grantee: iam.IGrantable, topic: string): void {
+  /** `idempotent`: kafkajs's idempotent producer (InitProducerId) needs WriteDataIdempotently on the cluster. */
+  grantProduce(
+    grantee: iam.IGrantable,
+    topic: string,
+    options: { idempotent?: boolean } = {},
+  ): void {
     this.grantConnect(grantee);
     iam.Grant.addToPrincipal({
       grantee,
       actions: ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],
       resourceArns: [this.topicArn(topic)],
     });
+    if (options.idempotent) {
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ["kafka-cluster:WriteDataIdempotently"],
+        resourceArns: [this.clusterArn],
+      });
+    }
   }
 
   grantConsume(grantee: iam.IGrantable, topic: string, group: string): void {
@@ -138,12 +156,35 @@ export class CommandLog extends Construct {
     });
   }
 
-  grantCreateTopics(grantee: iam.IGrantable, topics: readonly string[]): void {
+  /**
+   * The topics step: create the topics, add partitions when the count grew
+   * (CreatePartitions is AlterTopic), and seed the DLQ triage group's offsets
+   * (OffsetFetch/OffsetCommit: DescribeGroup/AlterGroup on it, ReadData on the DLQ).
+   */
+  grantTopicSetup(
+    grantee: iam.IGrantable,
+    topics: readonly string[],
+    triage: { group: string; topic: string },
+  ): void {
     this.grantConnect(grantee);
     iam.Grant.addToPrincipal({
       grantee,
-      actions: ["kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic"],
+      actions: [
+        "kafka-cluster:AlterTopic",
+        "kafka-cluster:CreateTopic",
+        "kafka-cluster:DescribeTopic",
+      ],
       resourceArns: topics.map((t) => this.topicArn(t)),
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["kafka-cluster:ReadData"],
+      resourceArns: [this.topicArn(triage.topic)],
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"],
+      resourceArns: [this.groupArn(triage.group)],
     });
   }
 
