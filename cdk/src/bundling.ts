@@ -16,7 +16,8 @@ export const BUNDLING: nodejs.BundlingOptions = {
   forceDockerBundling: false,
   minify: true,
   sourceMap: true,
-  target: "node22",
+  // The runtime the functions run on (nodejs24.x).
+  target: "node24",
   format: nodejs.OutputFormat.ESM,
   mainFields: ["module", "main"],
   externalModules: [],
@@ -32,6 +33,8 @@ export interface BundledFunctionProps {
   memoryMiB?: number;
   timeoutSec: number;
   environment?: Record<string, string>;
+  /** Concurrent executions reserved for (and capping) this function. */
+  reservedConcurrency?: number;
   settings: Settings;
   vpc?: Pick<lambda.FunctionProps, "vpc" | "vpcSubnets" | "securityGroups">;
 }
@@ -59,6 +62,9 @@ export function bundledFunction(
     bundling: BUNDLING,
     logGroup,
     environment: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
+    ...(props.reservedConcurrency !== undefined && {
+      reservedConcurrentExecutions: props.reservedConcurrency,
+    }),
     ...props.vpc,
   });
 }

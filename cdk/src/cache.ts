@@ -1,4 +1,4 @@
-import { RemovalPolicy } from "aws-cdk-lib";
+import { RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as elasticache from "aws-cdk-lib/aws-elasticache";
@@ -21,6 +21,12 @@ export class Cache extends Construct {
   readonly securityGroup: ec2.SecurityGroup;
   readonly authToken: secretsmanager.Secret;
   readonly replicationGroup: elasticache.CfnReplicationGroup;
+  /**
+   * The node (member cluster) ids, `<group>-001`...: ElastiCache publishes its
+   * host and engine metrics per node (CacheClusterId), and which one is primary
+   * changes on failover, so alarms watch them all.
+   */
+  readonly nodeIds: string[];
 
   constructor(scope: Construct, id: string, network: Network, settings: Settings) {
     super(scope, id);
@@ -28,7 +34,7 @@ export class Cache extends Construct {
     this.securityGroup = network.securityGroup(
       this,
       "Sg",
-      "Redis: only the read fleet, worker and seed task",
+      "Redis: only the read fleet, worker, write API and seed task",
     );
     this.authToken = new secretsmanager.Secret(this, "AuthToken", {
       description: "million-rps ElastiCache AUTH token (REDIS_PASSWORD)",
@@ -43,12 +49,20 @@ export class Cache extends Construct {
       retention: settings.logRetentionDays,
       removalPolicy: settings.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
+    // Named, so the node ids (and their metrics) are known at synth.
+    const replicationGroupId = `${Stack.of(this).stackName}-redis`.toLowerCase();
+    const nodes = 1 + cache.replicas;
+    this.nodeIds = Array.from(
+      { length: nodes },
+      (_, i) => `${replicationGroupId}-${String(i + 1).padStart(3, "0")}`,
+    );
     this.replicationGroup = new elasticache.CfnReplicationGroup(this, "Redis", {
+      replicationGroupId,
       replicationGroupDescription: "million-rps L2 cache, generations and invalidation channel",
       engine: "redis",
       engineVersion: "7.1",
       cacheNodeType: cache.nodeType,
-      numCacheClusters: 1 + cache.replicas,
+      numCacheClusters: nodes,
       automaticFailoverEnabled: true,
       multiAzEnabled: true,
       port: REDIS_PORT,
@@ -77,12 +91,12 @@ export class Cache extends Construct {
     accept(
       this.replicationGroup,
       "AwsSolutions-AEC5",
-      "The standard port 6379 keeps REDIS_URL conventional; the security group admits only the read fleet, worker and seed task, and AUTH plus TLS are required.",
+      "The standard port 6379 keeps REDIS_URL conventional; the security group admits only the read fleet, worker, write Lambdas and seed task, and AUTH plus TLS are required.",
     );
     accept(
       this.authToken,
       "AwsSolutions-SMG4",
-      "The read fleet and worker read the AUTH token at task start; rotation needs ElastiCache's ROTATE strategy and a task restart, done as a deployment, not on a timer.",
+      "The read fleet and worker read the AUTH token at task start and the write Lambdas at cold start; rotation needs ElastiCache's ROTATE strategy and a restart of all of them, done as a deployment, not on a timer.",
     );
   }
 

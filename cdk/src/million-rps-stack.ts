@@ -1,15 +1,19 @@
 import { Aws, CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as ecs from "aws-cdk-lib/aws-ecs";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
 import { Cache } from "./cache";
 import { Cdn } from "./cdn";
-import { CommandLog, DLQ_TOPIC, TODO_TOPIC } from "./command-log";
+import { CLOUDFRONT_METRICS_REGION, EdgeAlarmsStack } from "./cdn-alarms";
+import { CommandLog, DLQ_TOPIC, DLQ_TRIAGE_GROUP, TODO_TOPIC } from "./command-log";
 import { Database } from "./database";
-import { repoImage } from "./images";
+import { migrateImage, repoImage } from "./images";
+import { accept } from "./nag";
 import { Network } from "./network";
 import { Observability } from "./observability";
 import { defineOneOffTask, OneOffTaskRunner } from "./one-off-task/one-off-task";
+import { withRdsCa, withRdsCaShell } from "./rds-ca";
 import { ReadFleet } from "./read-fleet";
 import type { Settings } from "./settings";
 import { Worker } from "./worker";
@@ -35,10 +39,17 @@ export class MillionRpsStack extends Stack {
   readonly writeApi: WriteApi;
   readonly cdn: Cdn | undefined;
   readonly observability: Observability;
+  /** The CDN alarms' stack in us-east-1, when this stack lives elsewhere. */
+  readonly edge: EdgeAlarmsStack | undefined;
+  readonly commandIdSecret: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: MillionRpsStackProps) {
-    super(scope, id, props);
     const { settings } = props;
+    const edgeNeeded =
+      settings.sizing.cdn &&
+      props.env?.region !== undefined &&
+      props.env.region !== CLOUDFRONT_METRICS_REGION;
+    super(scope, id, { ...props, ...(edgeNeeded && { crossRegionReferences: true }) });
     const network = new Network(this, "Network", settings);
     this.network = network;
     this.database = new Database(this, "Database", network, settings);
@@ -48,19 +59,36 @@ export class MillionRpsStack extends Stack {
       vpc: network.vpc,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
     });
-    // One image for the worker and its one-off steps (dist/migrate.mjs, dist/topics.mjs).
+    // One image for the worker, the topics step and the seed; the migrate step has its own
+    // (migrations, then the database roles: cdk/migrate).
     const workerImage = repoImage("worker/Dockerfile");
+    this.commandIdSecret = new secretsmanager.Secret(this, "CommandIdSecret", {
+      description:
+        "million-rps HMAC key of command ids (COMMAND_ID_SECRET), write API and read fleet",
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    accept(
+      this.commandIdSecret,
+      "AwsSolutions-SMG4",
+      "Command ids issued under the old key would stop verifying at once (404 on GET /commands/:id), and the read fleet and warm Lambdas read it at start; rotate by redeploying, accepting that.",
+    );
 
     const steps = new OneOffTaskRunner(this, "Steps", { cluster, network, settings });
     const migrateSg = network.securityGroup(this, "MigrateSg", "Migration task: out to Postgres");
     this.database.allowFrom(migrateSg, "schema migrations");
-    const db = this.database.containerAccess(1);
+    // The only task that logs in as the master user.
+    const db = this.database.containerAccess("owner", 1);
+    const roles = this.database.roleProvisioning();
     const migrate = steps.run(this, "Migrate", {
       name: "migrate",
-      image: workerImage,
-      command: ["node", "dist/migrate.mjs"],
-      environment: { ...db.environment, LOG_LEVEL: "info" },
-      secrets: db.secrets,
+      image: migrateImage(),
+      command: withRdsCa([
+        "sh",
+        "-c",
+        "node --enable-source-maps dist/migrate.mjs && node --enable-source-maps dist/db-roles.mjs",
+      ]),
+      environment: { ...db.environment, ...roles.environment, LOG_LEVEL: "info" },
+      secrets: { ...db.secrets, ...roles.secrets },
       securityGroup: migrateSg,
       after: [this.database],
     });
@@ -76,26 +104,34 @@ export class MillionRpsStack extends Stack {
         KAFKA_DLQ_TOPIC: DLQ_TOPIC,
         KAFKA_PARTITIONS: String(settings.sizing.kafka.partitions),
         KAFKA_REPLICATION_FACTOR: String(this.commandLog.replicationFactor),
+        KAFKA_DLQ_TRIAGE_GROUP: DLQ_TRIAGE_GROUP,
         LOG_LEVEL: "info",
       },
       securityGroup: topicsSg,
       after: [this.commandLog],
     });
-    this.commandLog.grantCreateTopics(topics.taskDefinition.taskRole, [TODO_TOPIC, DLQ_TOPIC]);
+    this.commandLog.grantTopicSetup(topics.taskDefinition.taskRole, [TODO_TOPIC, DLQ_TOPIC], {
+      group: DLQ_TRIAGE_GROUP,
+      topic: DLQ_TOPIC,
+    });
     // Seeding is the user's step (DEPLOY.md): `aws ecs run-task` with this definition.
     const seedSg = network.securityGroup(this, "SeedSg", "Seed task: out to Postgres and Redis");
     this.database.allowFrom(seedSg, "seed COPY");
     this.cache.allowFrom(seedSg, "seed moves readers to a new generation");
     const redis = this.cache.containerAccess();
+    // Rows only: the application role. SEED_COUNT (default 10,000) is a container override.
+    const seedDb = this.database.containerAccess("app", 2);
     const seed = defineOneOffTask(
       this,
       "Seed",
       {
         name: "seed",
         image: workerImage,
-        command: ["node", "dist/seed.mjs", "--count", "10000"],
-        environment: { ...db.environment, ...redis.environment, LOG_LEVEL: "info" },
-        secrets: { ...db.secrets, ...redis.secrets },
+        // A shell parameter (SEED_COUNT), not a template placeholder.
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: expanded by sh in the container
+        command: withRdsCaShell('exec node dist/seed.mjs --count "${SEED_COUNT:-10000}"'),
+        environment: { ...seedDb.environment, ...redis.environment, LOG_LEVEL: "info" },
+        secrets: { ...seedDb.secrets, ...redis.secrets },
       },
       settings,
     );
@@ -112,8 +148,10 @@ export class MillionRpsStack extends Stack {
       cluster,
       database: this.database,
       cache: this.cache,
+      commandIdSecret: this.commandIdSecret,
       settings,
     });
+    // After migrate: its second step creates the reader role the fleet logs in as.
     this.readFleet.service.node.addDependency(migrate.step);
     this.worker = new Worker(this, "Worker", {
       network,
@@ -128,6 +166,8 @@ export class MillionRpsStack extends Stack {
     this.writeApi = new WriteApi(this, "WriteApi", {
       network,
       commandLog: this.commandLog,
+      cache: this.cache,
+      commandIdSecret: this.commandIdSecret,
       settings,
       after: [topics.step],
     });
@@ -142,6 +182,16 @@ export class MillionRpsStack extends Stack {
       cache: this.cache,
       cdn: this.cdn,
     });
+    this.edge =
+      edgeNeeded && this.cdn !== undefined
+        ? new EdgeAlarmsStack(scope, `${id}Edge`, {
+            env: { account: props.env?.account, region: CLOUDFRONT_METRICS_REGION },
+            crossRegionReferences: true,
+            description: "million-rps CDN alarms (CloudFront metrics live in us-east-1)",
+            distributionId: this.cdn.distribution.distributionId,
+            alarmEmail: settings.alarmEmail,
+          })
+        : undefined;
 
     new CfnOutput(this, "ReadUrl", { value: this.readFleet.url, description: "GET /todos (NLB)" });
     if (this.cdn)
@@ -153,7 +203,18 @@ export class MillionRpsStack extends Stack {
       value: this.writeApi.url,
       description: "POST/PUT/PATCH/DELETE /todos",
     });
-    new CfnOutput(this, "DatabaseSecretArn", { value: this.database.secret.secretArn });
+    new CfnOutput(this, "DatabaseSecretArn", {
+      value: this.database.secret.secretArn,
+      description: "Postgres master user: migrations only",
+    });
+    new CfnOutput(this, "DatabaseReaderSecretArn", {
+      value: this.database.roleSecrets.reader.secretArn,
+      description: "Postgres read-only role (the read fleet)",
+    });
+    new CfnOutput(this, "DatabaseAppSecretArn", {
+      value: this.database.roleSecrets.app.secretArn,
+      description: "Postgres application role (the worker and the seed)",
+    });
     new CfnOutput(this, "JwtSecretArn", {
       value: this.writeApi.jwtSecret?.secretArn ?? "none (JWKS configured)",
     });

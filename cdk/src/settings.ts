@@ -1,4 +1,11 @@
-import { PROFILES, type ProfileName, type Sizing, SizingError, validateSizing } from "./sizing";
+import {
+  LAMBDA_ACCOUNT_CONCURRENCY,
+  PROFILES,
+  type ProfileName,
+  type Sizing,
+  SizingError,
+  validateSizing,
+} from "./sizing";
 
 /**
  * Everything the app reads from CDK context (`cdk.json` or `-c key=value`),
@@ -8,8 +15,13 @@ import { PROFILES, type ProfileName, type Sizing, SizingError, validateSizing } 
 export interface Settings {
   sizing: Sizing;
   logRetentionDays: number;
-  /** Alarm notifications go to this address when set. */
+  /**
+   * Alarm notifications go to this address. Required by the million profile;
+   * elsewhere its absence is a loud synth warning (`none` silences it knowingly).
+   */
   alarmEmail: string | undefined;
+  /** The account's concurrent Lambda executions (quota), which reserved concurrency must leave room in. */
+  lambdaAccountConcurrency: number;
   /** A real identity provider instead of the generated HS256 secret. */
   jwks: { url: string; issuer: string; audience: string } | undefined;
   /** A custom domain for the CDN (its ACM certificate must be in us-east-1). */
@@ -72,6 +84,8 @@ export function readSizing(get: ContextReader): Sizing {
       minTasks: num(get, "readMinTasks", p.read.minTasks),
       maxTasks: num(get, "readMaxTasks", p.read.maxTasks),
       cpuTarget: num(get, "readCpuTarget", p.read.cpuTarget),
+      bandwidthTarget: num(get, "readBandwidthTarget", p.read.bandwidthTarget),
+      dbPoolPerProcess: num(get, "readDbPoolPerProcess", p.read.dbPoolPerProcess),
     },
     worker: {
       vcpu: num(get, "workerVcpu", p.worker.vcpu),
@@ -132,6 +146,27 @@ function cdnDomainOf(get: ContextReader): Settings["cdnDomain"] {
   return { name, certificateArn };
 }
 
+/**
+ * Alarms that reach nobody do not exist. The million profile refuses to synthesize
+ * without a subscriber; `-c alarmEmail=none` (any profile) says so on purpose.
+ */
+function alarmEmailOf(get: ContextReader, sizing: Sizing): string | undefined {
+  const email = text(get, "alarmEmail");
+  if (email === "none") return undefined;
+  if (email === undefined) {
+    if (sizing.profile === "million") {
+      throw new SizingError(
+        "context alarmEmail: the million profile pages someone (-c alarmEmail=oncall@example.com, or alarmEmail=none to deploy alarms nobody receives)",
+      );
+    }
+    return undefined;
+  }
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
+    throw new SizingError(`context alarmEmail: an e-mail address (got ${email})`);
+  }
+  return email;
+}
+
 /** CloudWatch Logs accepts only these retention periods. */
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653];
 
@@ -144,10 +179,12 @@ export function readSettings(get: ContextReader): Settings {
   if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(readAllowedCidr)) {
     throw new SizingError(`context readAllowedCidr: an IPv4 CIDR (got ${readAllowedCidr})`);
   }
+  const sizing = readSizing(get);
   return Object.freeze({
-    sizing: readSizing(get),
+    sizing,
     logRetentionDays,
-    alarmEmail: text(get, "alarmEmail"),
+    alarmEmail: alarmEmailOf(get, sizing),
+    lambdaAccountConcurrency: num(get, "lambdaAccountConcurrency", LAMBDA_ACCOUNT_CONCURRENCY),
     jwks: jwksOf(get),
     cdnDomain: cdnDomainOf(get),
     readAllowedCidr,

@@ -11,7 +11,18 @@ export interface Sizing {
   maxAzs: number;
   natGateways: number;
   /** Fargate ARM64 read fleet; one uWS worker process per vCPU. */
-  read: { vcpu: number; memoryMiB: number; minTasks: number; maxTasks: number; cpuTarget: number };
+  read: {
+    vcpu: number;
+    memoryMiB: number;
+    minTasks: number;
+    maxTasks: number;
+    /** Target tracking on CPU, percent. */
+    cpuTarget: number;
+    /** Target tracking on bytes sent per task, percent of the task's baseline bandwidth. */
+    bandwidthTarget: number;
+    /** Postgres connections per uWS process (misses only: one query per changed page). */
+    dbPoolPerProcess: number;
+  };
   worker: { vcpu: number; memoryMiB: number; minTasks: number; maxTasks: number; poolSize: number };
   kafka: {
     partitions: number;
@@ -33,7 +44,15 @@ export const PROFILES: Readonly<Record<ProfileName, Sizing>> = {
     profile: "small",
     maxAzs: 2,
     natGateways: 1,
-    read: { vcpu: 1, memoryMiB: 2048, minTasks: 2, maxTasks: 4, cpuTarget: 60 },
+    read: {
+      vcpu: 1,
+      memoryMiB: 2048,
+      minTasks: 2,
+      maxTasks: 4,
+      cpuTarget: 60,
+      bandwidthTarget: 60,
+      dbPoolPerProcess: 2,
+    },
     worker: { vcpu: 0.5, memoryMiB: 1024, minTasks: 1, maxTasks: 2, poolSize: 4 },
     kafka: {
       partitions: 6,
@@ -51,7 +70,18 @@ export const PROFILES: Readonly<Record<ProfileName, Sizing>> = {
     profile: "million",
     maxAzs: 3,
     natGateways: 3,
-    read: { vcpu: 4, memoryMiB: 8192, minTasks: 12, maxTasks: 100, cpuTarget: 60 },
+    // 170 tasks: 1M identity req/s without the CDN is ~183 Gbit/s, 163 tasks at 60 % of
+    // their baseline bandwidth (capacity.ts); one Postgres connection per process keeps
+    // 2 x 170 x 4 (a rolling deploy doubles the fleet) within r7g.xlarge's budget.
+    read: {
+      vcpu: 4,
+      memoryMiB: 8192,
+      minTasks: 12,
+      maxTasks: 170,
+      cpuTarget: 60,
+      bandwidthTarget: 60,
+      dbPoolPerProcess: 1,
+    },
     worker: { vcpu: 1, memoryMiB: 2048, minTasks: 3, maxTasks: 24, poolSize: 8 },
     kafka: {
       partitions: 24,
@@ -60,7 +90,7 @@ export const PROFILES: Readonly<Record<ProfileName, Sizing>> = {
       volumeGiB: 500,
       version: "3.9.x.kraft",
     },
-    database: { instanceClass: "r7g.large", storageGiB: 200, multiAz: true },
+    database: { instanceClass: "r7g.xlarge", storageGiB: 200, multiAz: true },
     cache: { nodeType: "cache.r7g.large", replicas: 2 },
     api: { rateLimit: 10_000, burstLimit: 5_000, lambdaMemoryMiB: 1024 },
     cdn: true,
@@ -127,6 +157,21 @@ export function validateSizing(s: Sizing): Sizing {
   if (s.read.cpuTarget < 10 || s.read.cpuTarget > 90) {
     throw new SizingError("read fleet: cpuTarget must be 10..90 percent");
   }
+  if (s.read.bandwidthTarget < 10 || s.read.bandwidthTarget > 90) {
+    throw new SizingError("read fleet: bandwidthTarget must be 10..90 percent");
+  }
+  if (!Number.isInteger(s.read.dbPoolPerProcess) || s.read.dbPoolPerProcess < 1) {
+    throw new SizingError("read fleet: dbPoolPerProcess must be a positive integer");
+  }
+  const budget = connectionBudget(s);
+  const limit = maxConnections(s.database.instanceClass);
+  if (budget.total > CONNECTION_HEADROOM * limit) {
+    throw new SizingError(
+      `database: ${budget.total} Postgres connections at maximum scale during a deploy ` +
+        `exceed ${Math.round(CONNECTION_HEADROOM * 100)} % of ${s.database.instanceClass}'s ~${limit} ` +
+        "(lower readMaxTasks or dbPoolPerProcess, or pick a larger dbInstanceClass)",
+    );
+  }
   if (s.cache.replicas < 1 || s.cache.replicas > 5) {
     throw new SizingError("cache: replicas must be 1..5 (Multi-AZ failover needs one)");
   }
@@ -144,4 +189,129 @@ export function readWorkersPerTask(s: Sizing): number {
 /** Brokers MSK needs: a multiple of the client subnets (one per AZ). */
 export function brokerCount(s: Sizing, azs: number): number {
   return s.kafka.brokersPerAz * azs;
+}
+
+/**
+ * A rolling deployment starts the new tasks before it stops the old ones
+ * (maximumPercent 200): at maximum scale every count below doubles for its duration.
+ */
+export const DEPLOY_FACTOR = 2;
+/** Share of max_connections the budget may use; the rest is for psql, RDS and slack. */
+export const CONNECTION_HEADROOM = 0.9;
+/** Connections the one-off tasks hold: migrate 1, seed 2 (topics none). */
+const ONE_OFF_CONNECTIONS = 3;
+
+/** Memory per RDS instance class, GiB (the classes the profiles and DEPLOY.md name). */
+const DB_MEMORY_GIB: Readonly<Record<string, number>> = {
+  "t4g.micro": 1,
+  "t4g.small": 2,
+  "t4g.medium": 4,
+  "t4g.large": 8,
+  "m7g.large": 8,
+  "m7g.xlarge": 16,
+  "r7g.large": 16,
+  "r7g.xlarge": 32,
+  "r7g.2xlarge": 64,
+  "r7g.4xlarge": 128,
+};
+
+/**
+ * RDS for PostgreSQL's default max_connections, LEAST(DBInstanceClassMemory / 9531392, 5000).
+ * DBInstanceClassMemory is the class memory less what RDS keeps for itself; counted here
+ * as 95.5 % of it, which gives the ~1,700 usually reported for 16 GiB (an estimate).
+ */
+export function maxConnections(instanceClass: string): number {
+  const gib = DB_MEMORY_GIB[instanceClass];
+  if (gib === undefined) {
+    throw new SizingError(
+      `database: unknown instance class ${instanceClass} (known: ${Object.keys(DB_MEMORY_GIB).join(", ")})`,
+    );
+  }
+  return Math.min(5000, Math.floor((gib * 2 ** 30 * 0.955) / 9_531_392));
+}
+
+/** Postgres connections at maximum scale while a deployment runs old and new tasks side by side. */
+export function connectionBudget(s: Sizing): {
+  read: number;
+  worker: number;
+  oneOff: number;
+  total: number;
+} {
+  const read = s.read.maxTasks * readWorkersPerTask(s) * s.read.dbPoolPerProcess * DEPLOY_FACTOR;
+  const worker = s.worker.maxTasks * workerDbPool(s) * DEPLOY_FACTOR;
+  return { read, worker, oneOff: ONE_OFF_CONNECTIONS, total: read + worker + ONE_OFF_CONNECTIONS };
+}
+
+/** One transaction per partition in flight, plus one connection for the cache refill. */
+export function workerDbPool(s: Sizing): number {
+  return s.worker.poolSize + 1;
+}
+
+/** Fargate On-Demand vCPUs at maximum scale during a deploy: the quota to ask for. */
+export function fargateVcpuQuota(s: Sizing): number {
+  const oneOff = 0.5 * 2; // migrate and topics run during the deploy (0.5 vCPU each)
+  return (
+    (s.read.maxTasks * s.read.vcpu + s.worker.maxTasks * s.worker.vcpu) * DEPLOY_FACTOR + oneOff
+  );
+}
+
+/**
+ * Baseline network bandwidth per vCPU, Gbit/s. AWS publishes none for Fargate;
+ * Graviton EC2 (m7g/c7g) baselines are ~0.469 Gbit/s per vCPU, bursts go higher.
+ * An assumption until measured on AWS.
+ */
+export const BASELINE_GBPS_PER_VCPU = 0.469;
+
+/** Bytes per second one read task sends at the bandwidth target: the network scaling target. */
+export function readNetworkTargetBytesPerSec(s: Sizing): number {
+  return Math.round(
+    (BASELINE_GBPS_PER_VCPU * s.read.vcpu * 1e9 * s.read.bandwidthTarget) / 100 / 8,
+  );
+}
+
+/**
+ * MSK limits on IAM-authenticated connections per broker (MSK quotas page):
+ * 3,000 open; new ones 100/s on M5/M7g brokers and 4/s on t3 (the t3 figure is
+ * from the MSK documentation as remembered, not rechecked offline).
+ */
+export function mskIamLimits(instanceType: string): { open: number; perSecond: number } {
+  return { open: 3000, perSecond: instanceType.startsWith("kafka.t3.") ? 4 : 100 };
+}
+
+/** Connections one warm write Lambda holds to one broker: its seed (metadata) connection and the leader's. */
+const LAMBDA_CONNECTIONS_PER_BROKER = 2;
+/** Consumer, DLQ producer and group coordinator of one worker task, on one broker at most. */
+const WORKER_CONNECTIONS_PER_BROKER = 3;
+/** A cold fleet of write Lambdas should be connected within this many seconds at MSK's rate limit. */
+const COLD_FLEET_SECONDS = 30;
+/** Account default of concurrent Lambda executions (raise it with a quota request). */
+export const LAMBDA_ACCOUNT_CONCURRENCY = 1000;
+/** Lambda keeps 100 unreserved; the deployment-step and framework functions need a few. */
+const LAMBDA_UNRESERVED = 100 + 20;
+
+/**
+ * Reserved concurrency per write function, so that the write Lambdas together can
+ * neither open more IAM connections than a broker accepts (with 20 % headroom and the
+ * workers' share) nor need longer than COLD_FLEET_SECONDS to connect from cold at the
+ * broker's new-connection rate, nor take the account's whole concurrency.
+ */
+export function writeReservedConcurrency(
+  s: Sizing,
+  functions: number,
+  accountConcurrency = LAMBDA_ACCOUNT_CONCURRENCY,
+): { perFunction: number; byConnections: number; byRate: number; byAccount: number } {
+  const limits = mskIamLimits(s.kafka.instanceType);
+  const workers = s.worker.maxTasks * WORKER_CONNECTIONS_PER_BROKER * DEPLOY_FACTOR;
+  const byConnections = Math.floor((limits.open * 0.8 - workers) / LAMBDA_CONNECTIONS_PER_BROKER);
+  const byRate = Math.floor(
+    (limits.perSecond * COLD_FLEET_SECONDS) / LAMBDA_CONNECTIONS_PER_BROKER,
+  );
+  const byAccount = accountConcurrency - LAMBDA_UNRESERVED;
+  const total = Math.min(byConnections, byRate, byAccount);
+  return {
+    perFunction: Math.max(1, Math.floor(total / functions)),
+    byConnections,
+    byRate,
+    byAccount,
+  };
 }

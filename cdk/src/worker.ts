@@ -11,10 +11,19 @@ import type { Database } from "./database";
 import { accept } from "./nag";
 import type { Network } from "./network";
 import { acceptEcrLogin } from "./one-off-task/one-off-task";
+import { withRdsCa } from "./rds-ca";
 import { nodeHttpCheck } from "./read-fleet";
 import type { Settings } from "./settings";
+import { workerDbPool } from "./sizing";
 
 export const WORKER_ADMIN_PORT = 9465;
+/** The worker image's own command (worker/Dockerfile), run after the RDS CA step. */
+const WORKER_COMMAND = ["node", "--enable-source-maps", "dist/main.mjs"];
+/**
+ * Uncommitted commands per worker task the lag policy aims at: about one second of
+ * one task's apply rate (≥ 10,000 commands/s), so a backlog adds tasks within minutes.
+ */
+export const LAG_PER_TASK_TARGET = 10_000;
 
 export interface WorkerProps {
   network: Network;
@@ -42,9 +51,11 @@ export function consumerLagMetric(commandLog: CommandLog, stat = "Maximum"): clo
 }
 
 /**
- * The Kafka -> Postgres worker. Scales on CPU and on consumer lag, never past
- * the partition count (a consumer without a partition only costs money).
- * IAM: read the command topic as group `todo-workers`, write the DLQ; nothing else.
+ * The Kafka -> Postgres worker. Scales on CPU and on consumer lag per task (two
+ * target-tracking policies: out when either is above target, in only when both
+ * are below), never past the partition count (a consumer without a partition
+ * only costs money). IAM: read the command topic as group `todo-workers`, write
+ * the DLQ; nothing else. Postgres: the application role, never the master user.
  */
 export class Worker extends Construct {
   readonly service: ecs.FargateService;
@@ -74,10 +85,11 @@ export class Worker extends Construct {
       },
     });
     // One transaction per partition in flight, plus one connection for the cache refill.
-    const db = database.containerAccess(worker.poolSize + 1);
+    const db = database.containerAccess("app", workerDbPool(settings.sizing));
     const redis = cache.containerAccess();
     this.taskDefinition.addContainer("worker", {
       image: props.image,
+      command: withRdsCa(WORKER_COMMAND),
       environment: {
         ...commandLog.clientEnvironment,
         AWS_REGION: Aws.REGION,
@@ -107,7 +119,7 @@ export class Worker extends Construct {
     accept(
       this.taskDefinition,
       "AwsSolutions-ECS2",
-      "Environment holds only non-secret settings (MSK ARN, topics, pool sizes); the Redis token and Postgres password come through `secrets`.",
+      "Environment holds only non-secret settings (MSK ARN, topics, pool sizes, the public RDS CA); the Redis token and Postgres password come through `secrets`.",
     );
     acceptEcrLogin(this.taskDefinition);
     commandLog.grantConsume(this.taskDefinition.taskRole, TODO_TOPIC, WORKER_GROUP);
@@ -136,15 +148,77 @@ export class Worker extends Construct {
       scaleOutCooldown: Duration.seconds(60),
       scaleInCooldown: Duration.minutes(5),
     });
-    scaling.scaleOnMetric("Lag", {
+    // Lag per task = SumOffsetLag / running tasks: target tracking on a metric-math
+    // expression, which the L2 construct cannot render; its metric is replaced below.
+    scaling.scaleToTrackCustomMetric("LagPerTask", {
       metric: consumerLagMetric(commandLog),
-      adjustmentType: appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-      scalingSteps: [
-        { upper: 1_000, change: -1 },
-        { lower: 10_000, change: +1 },
-        { lower: 100_000, change: +3 },
-      ],
-      cooldown: Duration.minutes(2),
+      targetValue: LAG_PER_TASK_TARGET,
+      scaleOutCooldown: Duration.seconds(60),
+      scaleInCooldown: Duration.minutes(5),
     });
+    const cfn = this.service.node
+      .findAll()
+      .find(
+        (c): c is appscaling.CfnScalingPolicy =>
+          c instanceof appscaling.CfnScalingPolicy && c.node.path.includes("/LagPerTask/"),
+      );
+    if (cfn === undefined) throw new Error("the LagPerTask scaling policy was not created");
+    cfn.addPropertyOverride(
+      "TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification",
+      lagPerTaskSpecification(commandLog, this.service),
+    );
   }
+}
+
+/** `lag / tasks` as a target-tracking metric query (tasks from Container Insights, never 0). */
+export function lagPerTaskSpecification(
+  commandLog: CommandLog,
+  service: ecs.FargateService,
+): Record<string, unknown> {
+  const stat = (
+    id: string,
+    namespace: string,
+    metricName: string,
+    dims: Record<string, string>,
+    stat: string,
+  ) => ({
+    Id: id,
+    ReturnData: false,
+    MetricStat: {
+      Metric: {
+        Namespace: namespace,
+        MetricName: metricName,
+        Dimensions: Object.entries(dims).map(([Name, Value]) => ({ Name, Value })),
+      },
+      Stat: stat,
+    },
+  });
+  return {
+    Metrics: [
+      stat(
+        "lag",
+        "AWS/Kafka",
+        "SumOffsetLag",
+        {
+          "Cluster Name": commandLog.clusterName,
+          "Consumer Group": WORKER_GROUP,
+          Topic: TODO_TOPIC,
+        },
+        "Maximum",
+      ),
+      stat(
+        "tasks",
+        "ECS/ContainerInsights",
+        "RunningTaskCount",
+        { ClusterName: service.cluster.clusterName, ServiceName: service.serviceName },
+        "Average",
+      ),
+      {
+        Id: "lagPerTask",
+        Expression: "IF(tasks > 0, lag / tasks, lag)",
+        Label: "uncommitted commands per worker task",
+        ReturnData: true,
+      },
+    ],
+  };
 }

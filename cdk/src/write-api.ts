@@ -1,6 +1,7 @@
 import { RemovalPolicy } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpJwtAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import type * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
@@ -8,17 +9,23 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct, type IDependable } from "constructs";
 import { bundledFunction } from "./bundling";
+import type { Cache } from "./cache";
 import { type CommandLog, TODO_TOPIC } from "./command-log";
 import { WRITE_HANDLERS } from "./images";
 import { accept } from "./nag";
 import type { Network } from "./network";
 import type { Settings } from "./settings";
+import { writeReservedConcurrency } from "./sizing";
 
 export type WriteRoute = keyof typeof WRITE_HANDLERS;
 
 export interface WriteApiProps {
   network: Network;
   commandLog: CommandLog;
+  /** Idempotency-Key fingerprints live in the same Redis as the read cache. */
+  cache: Cache;
+  /** The HMAC key of command ids (COMMAND_ID_SECRET), shared with the read fleet. */
+  commandIdSecret: secretsmanager.ISecret;
   settings: Settings;
   /** The API goes live only after these (the topics step): a 202 needs the topic. */
   after: IDependable[];
@@ -41,8 +48,10 @@ const ACCESS_LOG = apigateway.AccessLogFormat.custom(
 
 /**
  * The write API: HTTP API (payload v2) with one Lambda per route, in the VPC
- * next to MSK. Each function may only Connect and WriteData/DescribeTopic on
- * `todo-commands`, and read the one JWT secret (or nothing, with a JWKS).
+ * next to MSK and Redis. Each function may only Connect, WriteData/DescribeTopic
+ * on `todo-commands` (idempotently: WriteDataIdempotently on the cluster), read
+ * the Redis AUTH token and the JWT secret (none with a JWKS). Reserved concurrency
+ * keeps the functions within MSK's IAM connection limits per broker.
  */
 export class WriteApi extends Construct {
   readonly api: apigwv2.HttpApi;
@@ -53,13 +62,14 @@ export class WriteApi extends Construct {
 
   constructor(scope: Construct, id: string, props: WriteApiProps) {
     super(scope, id);
-    const { network, commandLog, settings } = props;
+    const { network, commandLog, cache, settings } = props;
     this.securityGroup = network.securityGroup(
       this,
       "Sg",
-      "Write Lambdas: out to MSK and AWS APIs",
+      "Write Lambdas: out to MSK, Redis and AWS APIs",
     );
     commandLog.allowFrom(this.securityGroup, "write Lambdas produce commands");
+    cache.allowFrom(this.securityGroup, "write Lambdas keep Idempotency-Key fingerprints");
     this.securityGroup.addEgressRule(
       ec2.Peer.anyIpv4(),
       ec2.Port.tcp(443),
@@ -84,6 +94,24 @@ export class WriteApi extends Construct {
       jwtEnvironment = { JWKS_URL: url, JWT_ISSUER: issuer, JWT_AUDIENCE: audience };
     }
 
+    const routes = 3;
+    const concurrency = writeReservedConcurrency(
+      settings.sizing,
+      routes,
+      settings.lambdaAccountConcurrency,
+    ).perFunction;
+    const environment = {
+      ...commandLog.clientEnvironment,
+      ...jwtEnvironment,
+      REDIS_URL: cache.url,
+      // The Lambda reads the token at cold start; the function's configuration never holds it.
+      REDIS_PASSWORD_ARN: cache.authToken.secretArn,
+      // A dynamic reference: CloudFormation resolves it at deploy, the template holds none.
+      // (The write handlers read COMMAND_ID_SECRET from their environment; an _ARN variant
+      // would keep it out of the function configuration too.)
+      COMMAND_ID_SECRET: props.commandIdSecret.secretValue.unsafeUnwrap(),
+      LOG_LEVEL: "info",
+    };
     const fn = (route: WriteRoute, description: string) => {
       const f = bundledFunction(this, `${route[0]?.toUpperCase()}${route.slice(1)}Todo`, {
         entry: WRITE_HANDLERS[route],
@@ -92,14 +120,16 @@ export class WriteApi extends Construct {
         // Above the handler's own Kafka deadline (KAFKA_SEND_TIMEOUT_MS, 5 s): it answers 503 first.
         timeoutSec: 10,
         settings,
-        environment: { ...commandLog.clientEnvironment, ...jwtEnvironment, LOG_LEVEL: "info" },
+        environment,
+        reservedConcurrency: concurrency,
         vpc: {
           vpc: network.vpc,
           vpcSubnets: network.appSubnets,
           securityGroups: [this.securityGroup],
         },
       });
-      commandLog.grantProduce(f, TODO_TOPIC);
+      commandLog.grantProduce(f, TODO_TOPIC, { idempotent: true });
+      cache.authToken.grantRead(f);
       this.jwtSecret?.grantRead(f);
       return f;
     };
@@ -130,16 +160,28 @@ export class WriteApi extends Construct {
       },
     });
     this.stage.node.addDependency(...props.after);
-    accept(
-      this.api,
-      "AwsSolutions-APIG4",
-      "Every route verifies the caller's JWT in the handler (jose: pinned algorithms, exp and sub required), the same code that runs locally; API Gateway's JWT authorizer cannot verify the HS256 tokens.",
-    );
+    // With a JWKS, API Gateway verifies the token before a Lambda (and a Kafka
+    // connection) is spent on the request; the handler verifies it again. HS256
+    // tokens cannot be checked by API Gateway's JWT authorizer.
+    const authorizer =
+      settings.jwks === undefined
+        ? undefined
+        : new HttpJwtAuthorizer("Jwt", settings.jwks.issuer, {
+            jwtAudience: [settings.jwks.audience],
+          });
+    if (authorizer === undefined) {
+      accept(
+        this.api,
+        "AwsSolutions-APIG4",
+        "Write tokens are HS256 (the generated key): API Gateway's JWT authorizer verifies only asymmetric tokens from an OIDC issuer, so every route verifies the JWT in the handler (jose: pinned algorithm, exp and sub required). With -c jwksUrl the authorizer is attached.",
+      );
+    }
     const route = (path: string, methods: apigwv2.HttpMethod[], r: WriteRoute) =>
       this.api.addRoutes({
         path,
         methods,
         integration: new HttpLambdaIntegration(`${r}Integration`, this.functions[r]),
+        ...(authorizer && { authorizer }),
       });
     route("/todos", [apigwv2.HttpMethod.POST], "create");
     route("/todos/{id}", [apigwv2.HttpMethod.PUT, apigwv2.HttpMethod.PATCH], "update");
