@@ -1,4 +1,4 @@
-import { Duration } from "aws-cdk-lib";
+import { Annotations, Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -9,7 +9,9 @@ import { Construct } from "constructs";
 
 /**
  * Where alarms go: an encrypted SNS topic (CloudWatch may use the key to
- * publish), with an e-mail subscription when `alarmEmail` is set.
+ * publish), with an e-mail subscription to `alarmEmail`. Without one the alarms
+ * reach nobody: the million profile refuses that (settings.ts), any other synth
+ * warns about it.
  */
 export class AlarmTopic extends Construct {
   readonly topic: sns.Topic;
@@ -29,7 +31,14 @@ export class AlarmTopic extends Construct {
       }),
     );
     this.topic = new sns.Topic(this, "Topic", { masterKey: key, enforceSSL: true });
-    if (email !== undefined) this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+    if (email !== undefined) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+    } else {
+      Annotations.of(this).addWarningV2(
+        "million-rps:noAlarmSubscriber",
+        "The alarm topic has no subscriber: alarms fire and reach nobody. Set -c alarmEmail=you@example.com (or subscribe the topic yourself).",
+      );
+    }
     this.action = new actions.SnsAction(this.topic);
   }
 

@@ -1,7 +1,13 @@
 import { Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as logs from "aws-cdk-lib/aws-logs";
-import { type CommandLog, DLQ_TOPIC, TODO_TOPIC, WORKER_GROUP } from "./command-log";
+import {
+  type CommandLog,
+  DLQ_TOPIC,
+  DLQ_TRIAGE_GROUP,
+  TODO_TOPIC,
+  WORKER_GROUP,
+} from "./command-log";
 
 /** Custom metrics from log filters live here. */
 export const METRIC_NAMESPACE = "MillionRps";
@@ -69,6 +75,61 @@ export function dlqMessagesIn(commandLog: CommandLog): cloudwatch.MathExpression
     label: "DLQ messages in /s",
     period: minute,
   });
+}
+
+/**
+ * DLQ depth: the triage group's lag on the DLQ, i.e. dead letters nobody has looked
+ * at. It stays up until someone triages (moves the group's offsets to the end),
+ * where an arrival rate would fall back to zero by itself.
+ */
+export function dlqDepth(commandLog: CommandLog): cloudwatch.Metric {
+  return kafkaMetric(
+    commandLog,
+    "SumOffsetLag",
+    { "Consumer Group": DLQ_TRIAGE_GROUP, Topic: DLQ_TOPIC },
+    "Maximum",
+  );
+}
+
+/** Per-broker metrics combined by `combine` (SUM or MAX) into one series. */
+function acrossBrokers(
+  commandLog: CommandLog,
+  metricName: string,
+  combine: "SUM" | "MAX",
+  label: string,
+  period = minute,
+): cloudwatch.MathExpression {
+  const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+  for (let broker = 1; broker <= commandLog.brokers; broker++) {
+    usingMetrics[`k${broker}`] = kafkaMetric(
+      commandLog,
+      metricName,
+      { "Broker ID": String(broker) },
+      "Maximum",
+      period,
+    );
+  }
+  return new cloudwatch.MathExpression({
+    expression: `${combine}([${Object.keys(usingMetrics).join(", ")}])`,
+    usingMetrics,
+    label,
+    period,
+  });
+}
+
+/** Partitions whose followers fell out of sync, over all brokers: durability at risk. */
+export function underReplicatedPartitions(commandLog: CommandLog): cloudwatch.MathExpression {
+  return acrossBrokers(
+    commandLog,
+    "UnderReplicatedPartitions",
+    "SUM",
+    "under-replicated partitions",
+  );
+}
+
+/** Partitions without a leader: writes to them fail (503) and the worker stalls on them. */
+export function offlinePartitions(commandLog: CommandLog): cloudwatch.Metric {
+  return kafkaMetric(commandLog, "OfflinePartitionsCount", {}, "Maximum");
 }
 
 /** Broker disk use, the one MSK resource that fills silently. */
