@@ -1,69 +1,155 @@
 /**
- * Prints the read-fleet sizing arithmetic for a request rate (DEPLOY.md quotes it).
+ * Prints what a read rate needs on AWS and what it costs per hour at list prices,
+ * for identity and gzip bodies, without and with the CDN (DEPLOY.md quotes it).
  *
- *   npx tsx cdk/scripts/capacity.ts
- *   npx tsx cdk/scripts/capacity.ts --rps 500000 --per-core-gzip 95000 --vcpu 8
+ *   npx tsx cdk/scripts/capacity.ts --rps 1000000
+ *   npx tsx cdk/scripts/capacity.ts --rps 500000 --efficiency 0.7 --hit-ratio 0.95
+ *   npx tsx cdk/scripts/capacity.ts --results none     # the README's figures, not results/
+ *
+ * Per-process req/s and page sizes come from the newest results/read-bench-*.json
+ * (`npm run bench:read`) when there is one, else from the README's figures.
  */
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { capacityPlan, MILLION_INPUTS } from "../src/capacity";
+import { newestBenchFile, readBenchFigures } from "../src/bench-results";
+import { capacityPlans, inputsFor, type Plan } from "../src/capacity";
+import { REPO_ROOT } from "../src/images";
+import {
+  CLOUDFRONT_EGRESS_TIERS,
+  INTERNET_EGRESS_TIERS,
+  PRICES,
+  PRICES_AS_OF,
+} from "../src/prices";
+import {
+  CONNECTION_HEADROOM,
+  connectionBudget,
+  fargateVcpuQuota,
+  maxConnections,
+  PROFILES,
+  writeReservedConcurrency,
+} from "../src/sizing";
 
 const { values } = parseArgs({
   options: {
     rps: { type: "string" },
-    "per-core-identity": { type: "string" },
-    "per-core-gzip": { type: "string" },
     efficiency: { type: "string" },
-    vcpu: { type: "string" },
+    "hit-ratio": { type: "string" },
+    results: { type: "string" },
   },
 });
 
-function number(name: string, text: string | undefined, fallback: number): number {
+function number(name: string, text: string | undefined, fallback: number, max = Infinity): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) {
-    console.error(`--${name} must be a positive number (got "${text}")`);
+  if (!Number.isFinite(n) || n <= 0 || n > max) {
+    console.error(
+      `--${name} must be a positive number${max < Infinity ? ` up to ${max}` : ""} (got "${text}")`,
+    );
     process.exit(2);
   }
   return n;
 }
 
-const m = MILLION_INPUTS;
+const sizing = PROFILES.million;
+const file =
+  values.results === "none"
+    ? undefined
+    : (values.results ?? newestBenchFile(join(REPO_ROOT, "results")));
+const measured = file === undefined ? undefined : readBenchFigures(file);
+if (file !== undefined && measured === undefined) {
+  console.error(`${file}: no single-process identity and gzip figures in it; using the README's`);
+}
+const base = inputsFor(sizing, measured);
 const inputs = {
-  ...m,
-  targetRps: number("rps", values.rps, m.targetRps),
-  perCoreRps: {
-    identity: number("per-core-identity", values["per-core-identity"], m.perCoreRps.identity),
-    gzip: number("per-core-gzip", values["per-core-gzip"], m.perCoreRps.gzip),
-  },
-  cloudEfficiency: number("efficiency", values.efficiency, m.cloudEfficiency),
-  vcpuPerTask: number("vcpu", values.vcpu, m.vcpuPerTask),
+  ...base,
+  targetRps: number("rps", values.rps, base.targetRps),
+  cloudEfficiency: number("efficiency", values.efficiency, base.cloudEfficiency, 1),
+  cdnHitRatio: number("hit-ratio", values["hit-ratio"], base.cdnHitRatio, 1),
 };
-const plan = capacityPlan(inputs);
+const plans = capacityPlans(inputs);
+
+const usd = (n: number) =>
+  `$${n.toLocaleString("en", { maximumFractionDigits: n < 10 ? 2 : 0, minimumFractionDigits: n < 10 ? 2 : 0 })}`;
+const int = (n: number) => Math.round(n).toLocaleString("en");
+const fixed = (n: number, d = 1) => n.toFixed(d);
 
 console.log(
-  `target ${inputs.targetRps.toLocaleString("en")} req/s, ${inputs.vcpuPerTask} vCPU per task, ` +
-    `cloud efficiency ${inputs.cloudEfficiency}, CPU target ${inputs.cpuTarget}, ` +
-    `${inputs.baselineGbpsPerVcpu} Gbit/s baseline per vCPU`,
+  `${int(inputs.targetRps)} GET /todos?limit=100 per second, million profile (${inputs.vcpuPerTask} vCPU read tasks)`,
 );
-const rows = [
-  ["", "identity", "gzip"],
-  ["per-core req/s (bench)", inputs.perCoreRps.identity, inputs.perCoreRps.gzip],
-  [
-    "bytes on the wire / response",
-    plan.identity.wireBytesPerResponse,
-    plan.gzip.wireBytesPerResponse,
-  ],
-  ["egress Gbit/s", plan.identity.egressGbps.toFixed(1), plan.gzip.egressGbps.toFixed(1)],
-  [
-    "egress TB/hour",
-    plan.identity.egressTerabytesPerHour.toFixed(1),
-    plan.gzip.egressTerabytesPerHour.toFixed(1),
-  ],
-  ["NLB LCU (processed bytes)", plan.identity.nlbLcu, plan.gzip.nlbLcu],
-  ["tasks for CPU", plan.identity.tasksForCpu, plan.gzip.tasksForCpu],
-  ["tasks for bandwidth", plan.identity.tasksForBandwidth, plan.gzip.tasksForBandwidth],
-  ["tasks needed", plan.identity.tasks, plan.gzip.tasks],
+console.log(
+  `measured here: ${int(inputs.perProcessRps.identity)} identity / ${int(inputs.perProcessRps.gzip)} gzip req/s per process, ` +
+    `${int(inputs.bodyBytes.identity)} / ${int(inputs.bodyBytes.gzip)} B bodies, from ${inputs.measuredIn}`,
+);
+console.log(
+  `assumed: cloud efficiency ${inputs.cloudEfficiency}, ${inputs.baselineGbpsPerVcpu} Gbit/s per vCPU, ` +
+    `CDN hit ratio ${inputs.cdnHitRatio}; targets CPU ${inputs.cpuTarget}, bandwidth ${inputs.bandwidthTarget}`,
+);
+console.log("");
+
+type Row = [string, (p: Plan) => string];
+const rows: Row[] = [
+  ["origin req/s (NLB)", (p) => int(p.originRps)],
+  ["bytes on the wire / response", (p) => int(p.wireBytesPerResponse)],
+  ["egress to readers Gbit/s", (p) => fixed(p.egressGbps)],
+  ["egress to readers TB/hour", (p) => fixed(p.egressTerabytesPerHour)],
+  ["NLB Gbit/s", (p) => fixed(p.originGbps)],
+  ["NLB capacity units (bytes)", (p) => int(p.nlbLcu)],
+  ["read tasks for CPU", (p) => int(p.tasksForCpu)],
+  ["read tasks for bandwidth", (p) => int(p.tasksForBandwidth)],
+  [`read tasks (floor ${inputs.floorTasks})`, (p) => int(p.tasks)],
+  ["read vCPUs", (p) => int(p.vcpus)],
+  ["$/h Fargate (read + worker)", (p) => usd(p.bill.fargate)],
+  ["$/h NLB (hour + LCU)", (p) => usd(p.bill.nlb)],
+  ["$/h data transfer to internet", (p) => usd(p.bill.internetEgress)],
+  ["$/h data transfer cross-AZ", (p) => usd(p.bill.crossAz)],
+  ["$/h CloudFront requests", (p) => usd(p.bill.cloudFrontRequests)],
+  ["$/h CloudFront bytes", (p) => usd(p.bill.cloudFrontBytes)],
+  ["$/h MSK (3 brokers + disk)", (p) => usd(p.bill.msk)],
+  ["$/h RDS (Multi-AZ + gp3)", (p) => usd(p.bill.rds)],
+  ["$/h ElastiCache (3 nodes)", (p) => usd(p.bill.elastiCache)],
+  ["$/h NAT gateways", (p) => usd(p.bill.nat)],
+  ["$/h total", (p) => usd(p.total)],
+  ["$/month at this rate (730 h)", (p) => usd(p.total * 730)],
 ];
-for (const [label, a, b] of rows) {
-  console.log(`${String(label).padEnd(32)}${String(a).padStart(12)}${String(b).padStart(12)}`);
+const head = ["", "identity", "gzip", "identity+CDN", "gzip+CDN"];
+const width = [32, 14, 14, 14, 14];
+const line = (cells: string[]) =>
+  cells.map((c, i) => (i === 0 ? c.padEnd(width[i] ?? 0) : c.padStart(width[i] ?? 0))).join("");
+console.log(line(head));
+for (const [label, cell] of rows) console.log(line([label, ...plans.map(cell)]));
+
+console.log("");
+const quota = fargateVcpuQuota(sizing);
+const budget = connectionBudget(sizing);
+const limit = maxConnections(sizing.database.instanceClass);
+const lambda = writeReservedConcurrency(sizing, 3);
+console.log("Deploy-time doubling (a rolling deploy at maximum scale runs old and new tasks):");
+console.log(
+  `  Fargate On-Demand vCPU quota: ${int(quota)} (${sizing.read.maxTasks} read x ${sizing.read.vcpu} + ${sizing.worker.maxTasks} worker x ${sizing.worker.vcpu}, doubled, + one-off steps)`,
+);
+console.log(
+  `  Postgres connections: ${int(budget.total)} (read ${int(budget.read)}, worker ${int(budget.worker)}, one-off ${budget.oneOff}) ` +
+    `of ~${int(limit)} on ${sizing.database.instanceClass} (limit ${Math.round(CONNECTION_HEADROOM * 100)} %)`,
+);
+console.log(
+  `  write Lambda reserved concurrency: ${lambda.perFunction} per function (MSK IAM: ${lambda.byConnections} by open connections, ` +
+    `${lambda.byRate} by new connections/s, ${lambda.byAccount} by the account quota)`,
+);
+console.log(
+  "  CloudFront default quotas per distribution: 250,000 req/s and 150 Gbit/s: ask for more first",
+);
+console.log("");
+console.log(
+  `List prices (US East, On-Demand, written down ${PRICES_AS_OF}; * = not rechecked here, an assumption):`,
+);
+for (const p of Object.values(PRICES)) {
+  console.log(`  ${p.checked ? " " : "*"} $${p.usd} per ${p.unit} (${p.source})`);
+}
+for (const [name, t] of [
+  ["internet egress", INTERNET_EGRESS_TIERS],
+  ["CloudFront egress", CLOUDFRONT_EGRESS_TIERS],
+] as const) {
+  console.log(
+    `  ${t.checked ? " " : "*"} ${name}: ${t.tiers.map((x) => `$${x.usd}`).join(" / ")} per GB by monthly tier (${t.source})`,
+  );
 }

@@ -1,7 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { capacityPlan, MILLION_INPUTS, wireBytes } from "../src/capacity";
+import { capacityPlans, MILLION_INPUTS, wireBytes } from "../src/capacity";
+import { INTERNET_EGRESS_TIERS, PRICES, tieredCost, tieredHourly } from "../src/prices";
 import { readSettings, readSizing } from "../src/settings";
-import { PROFILES, readWorkersPerTask, SizingError, validateSizing } from "../src/sizing";
+import {
+  connectionBudget,
+  fargateVcpuQuota,
+  maxConnections,
+  PROFILES,
+  readWorkersPerTask,
+  SizingError,
+  validateSizing,
+  writeReservedConcurrency,
+} from "../src/sizing";
 
 const context =
   (values: Record<string, unknown>) =>
@@ -103,24 +113,95 @@ describe("other settings", () => {
 });
 
 describe("the 1M req/s arithmetic", () => {
-  const plan = capacityPlan(MILLION_INPUTS);
+  const plans = capacityPlans(MILLION_INPUTS);
+  const plan = (encoding: "identity" | "gzip", cdn: boolean) => {
+    const p = plans.find((x) => x.encoding === encoding && x.cdn === cdn);
+    if (p === undefined) throw new Error("missing plan");
+    return p;
+  };
 
   it("counts TCP/IP headers per segment on the wire", () => {
-    // 1,900 bytes of payload fit two 1,448-byte segments.
-    expect(wireBytes(MILLION_INPUTS, "gzip")).toBe(1_900 + 2 * 66);
-    expect(plan.gzip.egressGbps).toBeCloseTo((1_000_000 * 2_032 * 8) / 1e9, 6);
+    // 3,887 bytes of payload (3,587 gzip body + 300 of headers) fit three 1,448-byte segments.
+    expect(wireBytes(MILLION_INPUTS, "gzip")).toBe(3_887 + 3 * 66);
+    expect(plan("gzip", false).egressGbps).toBeCloseTo((1_000_000 * 4_085 * 8) / 1e9, 6);
   });
 
-  it("is bound by bandwidth for identity bodies and by CPU and bandwidth alike for gzip", () => {
-    expect(plan.identity.tasksForBandwidth).toBeGreaterThan(5 * plan.identity.tasksForCpu);
-    expect(Math.abs(plan.gzip.tasksForBandwidth - plan.gzip.tasksForCpu)).toBeLessThanOrEqual(2);
+  it("uses the project's measured per-process figures (90k gzip), not the brief's orientation", () => {
+    expect(MILLION_INPUTS.perProcessRps).toEqual({ identity: 70_000, gzip: 90_000 });
   });
 
-  it("is met by the million profile: gzip at the floor, identity within the ceiling", () => {
-    const { read } = PROFILES.million;
-    expect(read.vcpu).toBe(MILLION_INPUTS.vcpuPerTask);
-    expect(read.minTasks).toBeGreaterThanOrEqual(plan.gzip.tasks);
-    expect(read.maxTasks).toBeGreaterThanOrEqual(plan.identity.tasks);
-    expect(read.cpuTarget / 100).toBe(MILLION_INPUTS.cpuTarget);
+  it("is bound by bandwidth without the CDN, and the profile's ceiling reaches that count", () => {
+    const identity = plan("identity", false);
+    expect(identity.tasksForBandwidth).toBeGreaterThan(5 * identity.tasksForCpu);
+    expect(PROFILES.million.read.maxTasks).toBeGreaterThanOrEqual(identity.tasks);
+    expect(PROFILES.million.read.minTasks).toBeGreaterThanOrEqual(plan("gzip", true).tasks);
+    expect(PROFILES.million.read.vcpu).toBe(MILLION_INPUTS.vcpuPerTask);
+  });
+
+  it("bills CloudFront's requests as its largest line with the CDN on", () => {
+    for (const encoding of ["identity", "gzip"] as const) {
+      const { bill } = plan(encoding, true);
+      const largest = Object.entries(bill).sort(([, a], [, b]) => b - a)[0]?.[0];
+      expect(largest).toBe("cloudFrontRequests");
+      // 3.6 billion HTTPS requests an hour at $0.01 per 10,000
+      expect(bill.cloudFrontRequests).toBeCloseTo(3_600, 6);
+      expect(bill.internetEgress).toBe(0);
+    }
+    expect(plan("identity", false).bill.cloudFrontRequests).toBe(0);
+  });
+
+  it("prices tiers per month, each GB at its own tier", () => {
+    expect(tieredCost(5_000, INTERNET_EGRESS_TIERS.tiers)).toBeCloseTo(450, 6);
+    expect(tieredCost(20_480, INTERNET_EGRESS_TIERS.tiers)).toBeCloseTo(
+      10_240 * 0.09 + 10_240 * 0.085,
+      6,
+    );
+    expect(tieredHourly(1, INTERNET_EGRESS_TIERS.tiers)).toBeCloseTo(0.09, 6);
+  });
+
+  it("writes down a source for every price", () => {
+    for (const p of Object.values(PRICES)) expect(p.source.length).toBeGreaterThan(10);
+  });
+});
+
+describe("deploy-time doubling and limits", () => {
+  it("counts Postgres connections with old and new tasks side by side, and refuses too many", () => {
+    const small = connectionBudget(PROFILES.small);
+    expect(small).toEqual({ read: 4 * 1 * 2 * 2, worker: 2 * 5 * 2, oneOff: 3, total: 39 });
+    expect(maxConnections("r7g.large")).toBeGreaterThan(1_650);
+    expect(maxConnections("r7g.large")).toBeLessThan(1_750);
+    // The old million profile (r7g.large, 2 connections per process) would not fit a deploy.
+    expect(() =>
+      readSizing(
+        context({ profile: "million", dbInstanceClass: "r7g.large", readDbPoolPerProcess: "2" }),
+      ),
+    ).toThrow(/Postgres connections at maximum scale during a deploy/);
+  });
+
+  it("asks for the Fargate quota a deploy at maximum scale needs", () => {
+    expect(fargateVcpuQuota(PROFILES.million)).toBe((170 * 4 + 24 * 1) * 2 + 1);
+  });
+
+  it("sizes write Lambda concurrency by MSK's IAM limits: the rate on t3, the account quota on m7g", () => {
+    expect(writeReservedConcurrency(PROFILES.small, 3)).toMatchObject({
+      perFunction: 20,
+      byRate: 60,
+    });
+    expect(writeReservedConcurrency(PROFILES.million, 3)).toMatchObject({
+      perFunction: 293,
+      byAccount: 880,
+    });
+    expect(writeReservedConcurrency(PROFILES.million, 3, 5_000).perFunction).toBe(376);
+  });
+
+  it("wants a subscriber for the million profile's alarms", () => {
+    expect(() => readSettings(context({ profile: "million" }))).toThrow(/alarmEmail/);
+    expect(
+      readSettings(context({ profile: "million", alarmEmail: "none" })).alarmEmail,
+    ).toBeUndefined();
+    expect(
+      readSettings(context({ profile: "million", alarmEmail: "a@example.com" })).alarmEmail,
+    ).toBe("a@example.com");
+    expect(() => readSettings(context({ alarmEmail: "nobody" }))).toThrow(/e-mail/);
   });
 });

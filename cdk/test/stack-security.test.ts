@@ -44,6 +44,7 @@ describe("security groups", () => {
       "CacheSg 6379 from <ReadFleetSg.GroupId>",
       "CacheSg 6379 from <SeedSg.GroupId>",
       "CacheSg 6379 from <WorkerSg.GroupId>",
+      "CacheSg 6379 from <WriteApiSg.GroupId>",
       "CommandLogSg 9098 from <TopicsSg.GroupId>",
       "CommandLogSg 9098 from <WorkerSg.GroupId>",
       "CommandLogSg 9098 from <WriteApiSg.GroupId>",
@@ -90,9 +91,10 @@ describe("security groups", () => {
 });
 
 describe("encryption", () => {
-  it("encrypts Postgres at rest and refuses connections without TLS", () => {
+  it("encrypts Postgres at rest, refuses connections without TLS and pins its CA", () => {
     template.hasResourceProperties("AWS::RDS::DBInstance", {
       StorageEncrypted: true,
+      CACertificateIdentifier: "rds-ca-rsa2048-g1",
       Engine: "postgres",
       EngineVersion: Match.stringLikeRegexp("^17\\."),
     });
@@ -153,6 +155,9 @@ describe("secrets", () => {
     const secrets = Object.entries(resourcesOf(template, "AWS::SecretsManager::Secret"));
     expect(secrets.map(([id]) => id).sort()).toEqual([
       expect.stringMatching(/^CacheAuthToken/),
+      expect.stringMatching(/^CommandIdSecret/),
+      expect.stringMatching(/^DatabaseAppSecret/),
+      expect.stringMatching(/^DatabaseReaderSecret/),
       expect.stringMatching(/^MillionRpsDatabasePostgresSecret/),
       expect.stringMatching(/^WriteApiJwtSecret/),
     ]);
@@ -164,23 +169,32 @@ describe("secrets", () => {
 
   it("reach tasks and functions only as references, never as plain environment values", () => {
     const suspicious = /PASSWORD|SECRET|TOKEN|PRIVATE|CREDENTIAL/;
-    const names: string[] = [];
+    const vars: [string, string][] = [];
     for (const td of Object.values(resourcesOf(template, "AWS::ECS::TaskDefinition"))) {
       for (const c of (
-        td.Properties as { ContainerDefinitions: { Environment?: { Name: string }[] }[] }
+        td.Properties as {
+          ContainerDefinitions: { Environment?: { Name: string; Value: unknown }[] }[];
+        }
       ).ContainerDefinitions) {
-        names.push(...(c.Environment ?? []).map((e) => e.Name));
+        vars.push(
+          ...(c.Environment ?? []).map((e) => [e.Name, render(e.Value)] as [string, string]),
+        );
       }
     }
     for (const fn of Object.values(resourcesOf(template, "AWS::Lambda::Function"))) {
-      names.push(
-        ...Object.keys(
-          (fn.Properties as { Environment?: { Variables?: object } }).Environment?.Variables ?? {},
-        ),
-      );
+      const env = (fn.Properties as { Environment?: { Variables?: Record<string, unknown> } })
+        .Environment?.Variables;
+      vars.push(...Object.entries(env ?? {}).map(([k, v]) => [k, render(v)] as [string, string]));
     }
-    expect(names.length).toBeGreaterThan(30);
-    expect(names.filter((n) => suspicious.test(n) && !n.endsWith("_ARN"))).toEqual([]);
+    expect(vars.length).toBeGreaterThan(30);
+    // An ARN, or a dynamic reference CloudFormation resolves at deploy (COMMAND_ID_SECRET of the Lambdas).
+    const plain = vars.filter(
+      ([n, v]) =>
+        suspicious.test(n) &&
+        !n.endsWith("_ARN") &&
+        !/^\{\{resolve:secretsmanager:<[A-Za-z]+>:SecretString:::\}\}$/.test(v),
+    );
+    expect(plain).toEqual([]);
     expect(JSON.stringify(template.toJSON())).not.toMatch(/postgres:\/\/[^@"]*:[^@"]*@/);
   });
 

@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../src/images";
+import { rdsCaPem } from "../src/rds-ca";
 import { READ_5XX_MESSAGES } from "../src/signals";
+import { PROFILES, writeReservedConcurrency } from "../src/sizing";
 import {
   CLUSTER,
   environmentOf,
@@ -70,20 +72,40 @@ describe("write API", () => {
       KAFKA_AUTH: "aws-iam",
       KAFKA_TODO_TOPIC: "todo-commands",
       JWT_SECRET_ARN: "<WriteApiJwtSecret>",
+      REDIS_URL:
+        "rediss://<CacheRedis.PrimaryEndPoint.Address>:<CacheRedis.PrimaryEndPoint.Port>/0",
+      REDIS_PASSWORD_ARN: "<CacheAuthToken>",
+      COMMAND_ID_SECRET: "{{resolve:secretsmanager:<CommandIdSecret>:SecretString:::}}",
       LOG_LEVEL: "info",
     });
   });
 
-  it.each(functions)("%s may only connect, write todo-commands and read the JWT secret", (fn) => {
-    expect(permissionsOf(template, `${fn}ServiceRole`)).toEqual([
-      `kafka-cluster:Connect on ${CLUSTER}`,
-      `kafka-cluster:DescribeTopic on ${topicArn("todo-commands")}`,
-      `kafka-cluster:WriteData on ${topicArn("todo-commands")}`,
-      `kafka:GetBootstrapBrokers on ${CLUSTER}`,
-      "secretsmanager:DescribeSecret on <WriteApiJwtSecret>",
-      "secretsmanager:GetSecretValue on <WriteApiJwtSecret>",
-    ]);
+  it.each(functions)("%s has reserved concurrency within MSK's IAM connection limits", (fn) => {
+    const { props } = resourceNamed(template, "AWS::Lambda::Function", fn);
+    // t3.small brokers accept 4 new IAM connections/s: 30 s of them for 3 functions, 2 per container.
+    expect(props.ReservedConcurrentExecutions).toBe(
+      writeReservedConcurrency(PROFILES.small, 3).perFunction,
+    );
+    expect(props.ReservedConcurrentExecutions).toBe(20);
   });
+
+  it.each(functions)(
+    "%s may only connect, write todo-commands idempotently and read its two secrets",
+    (fn) => {
+      expect(permissionsOf(template, `${fn}ServiceRole`)).toEqual([
+        `kafka-cluster:Connect on ${CLUSTER}`,
+        `kafka-cluster:DescribeTopic on ${topicArn("todo-commands")}`,
+        `kafka-cluster:WriteData on ${topicArn("todo-commands")}`,
+        // kafkajs's idempotent producer (InitProducerId) is authorized on the cluster.
+        `kafka-cluster:WriteDataIdempotently on ${CLUSTER}`,
+        `kafka:GetBootstrapBrokers on ${CLUSTER}`,
+        "secretsmanager:DescribeSecret on <CacheAuthToken>",
+        "secretsmanager:DescribeSecret on <WriteApiJwtSecret>",
+        "secretsmanager:GetSecretValue on <CacheAuthToken>",
+        "secretsmanager:GetSecretValue on <WriteApiJwtSecret>",
+      ]);
+    },
+  );
 
   it("routes each method to its own handler", () => {
     const routes = Object.values(resourcesOf(template, "AWS::ApiGatewayV2::Route")).map((r) => {
@@ -153,18 +175,35 @@ describe("read fleet", () => {
     ]);
   });
 
-  it("reaches Postgres and Redis over TLS with passwords only from Secrets Manager", () => {
+  it("reaches Postgres as the read-only role with verified TLS, and Redis over TLS", () => {
     expect(read.env.DATABASE_URL).toBe(
-      "postgres://million_rps@<DatabasePostgres.Endpoint.Address>:<DatabasePostgres.Endpoint.Port>/million_rps?sslmode=no-verify",
+      "postgres://million_rps_reader@<DatabasePostgres.Endpoint.Address>:<DatabasePostgres.Endpoint.Port>/million_rps?sslmode=verify-full&sslrootcert=/tmp/rds-ca.pem",
     );
     expect(read.env.REDIS_URL).toBe(
       "rediss://<CacheRedis.PrimaryEndPoint.Address>:<CacheRedis.PrimaryEndPoint.Port>/0",
     );
     expect(read.env.DB_POOL_SIZE).toBe("2");
     expect(secretsOf(read.container)).toEqual({
-      PGPASSWORD: "<DatabasePostgresSecretAttachment>:password::",
+      PGPASSWORD: "<DatabaseReaderSecretAttachment>:password::",
       REDIS_PASSWORD: "<CacheAuthToken>",
+      COMMAND_ID_SECRET: "<CommandIdSecret>",
     });
+  });
+
+  it("writes its region's RDS root CA before starting the image's own command", () => {
+    expect(read.env.RDS_CA_PEM).toBe(rdsCaPem("us-east-1"));
+    expect(read.container.Command).toEqual([
+      "sh",
+      "-c",
+      `printf '%s\\n' "$RDS_CA_PEM" > /tmp/rds-ca.pem && exec "$@"`,
+      "sh",
+      "node",
+      "--enable-source-maps",
+      "dist/main.mjs",
+    ]);
+    // The image's CMD, which the wrapper must keep running.
+    const dockerfile = readFileSync(join(REPO_ROOT, "read-fleet/Dockerfile"), "utf8");
+    expect(dockerfile).toContain('CMD ["node", "--enable-source-maps", "dist/main.mjs"]');
   });
 
   it("sits behind a public NLB that forwards TCP 80 to 8080 and health-checks /readyz", () => {
@@ -200,7 +239,7 @@ describe("read fleet", () => {
     });
   });
 
-  it("scales on CPU between the profile's bounds", () => {
+  it("scales on CPU and on bytes sent per task between the profile's bounds", () => {
     const target = resourceNamed(
       template,
       "AWS::ApplicationAutoScaling::ScalableTarget",
@@ -213,6 +252,18 @@ describe("read fleet", () => {
         PredefinedMetricSpecification: { PredefinedMetricType: "ECSServiceAverageCPUUtilization" },
         TargetValue: 60,
       },
+    });
+    template.hasResourceProperties("AWS::ApplicationAutoScaling::ScalingPolicy", {
+      ScalingTargetId: { Ref: target.id },
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        CustomizedMetricSpecification: Match.objectLike({
+          Namespace: "ECS/ContainerInsights",
+          MetricName: "NetworkTxBytes",
+          Statistic: "Average",
+        }),
+        // 60 % of 1 vCPU x 0.469 Gbit/s, in bytes per second
+        TargetValue: 35_175_000,
+      }),
     });
   });
 
@@ -238,12 +289,21 @@ describe("worker", () => {
       DB_POOL_SIZE: "5",
       ADMIN_PORT: "9465",
     });
-    expect(Object.keys(secretsOf(worker.container)).sort()).toEqual([
-      "PGPASSWORD",
-      "REDIS_PASSWORD",
-    ]);
+    expect(secretsOf(worker.container)).toEqual({
+      PGPASSWORD: "<DatabaseAppSecretAttachment>:password::",
+      REDIS_PASSWORD: "<CacheAuthToken>",
+    });
+    expect(worker.env.DATABASE_URL).toMatch(
+      /^postgres:\/\/million_rps_app@.*sslmode=verify-full&sslrootcert=\/tmp\/rds-ca.pem$/,
+    );
     expect(worker.container.StopTimeout).toBe(60);
-    expect(worker.container.Command).toBeUndefined();
+    expect(worker.container.Command?.slice(-3)).toEqual([
+      "node",
+      "--enable-source-maps",
+      "dist/main.mjs",
+    ]);
+    const dockerfile = readFileSync(join(REPO_ROOT, "worker/Dockerfile"), "utf8");
+    expect(dockerfile).toContain('CMD ["node", "--enable-source-maps", "dist/main.mjs"]');
   });
 
   it("may read its topic, use its group and write the DLQ, nothing more", () => {
@@ -269,19 +329,6 @@ describe("worker", () => {
     expect(target.props.MaxCapacity as number).toBeLessThanOrEqual(
       Number(worker.env.KAFKA_PARTITIONS),
     );
-    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      MetricName: "SumOffsetLag",
-      Namespace: "AWS/Kafka",
-      Dimensions: Match.arrayWith([
-        { Name: "Consumer Group", Value: "todo-workers" },
-        { Name: "Topic", Value: "todo-commands" },
-      ]),
-      AlarmActions: [
-        Match.objectLike({
-          Ref: Match.stringLikeRegexp("^WorkerServiceTaskCountTargetLagUpperPolicy"),
-        }),
-      ],
-    });
   });
 
   it("starts only after migrations and topics", () => {
@@ -292,11 +339,23 @@ describe("worker", () => {
 });
 
 describe("one-off steps", () => {
-  it("migrates with the worker image's dist/migrate.mjs and holds no AWS permission", () => {
+  it("migrates as the master user, then creates the roles, and holds no AWS permission", () => {
     const migrate = taskDefinition("MigrateTask");
-    expect(migrate.container.Command).toEqual(["node", "dist/migrate.mjs"]);
-    expect(migrate.env.DATABASE_URL).toMatch(/^postgres:\/\/million_rps@/);
-    expect(Object.keys(secretsOf(migrate.container))).toEqual(["PGPASSWORD"]);
+    expect(migrate.container.Command?.slice(-3)).toEqual([
+      "sh",
+      "-c",
+      "node --enable-source-maps dist/migrate.mjs && node --enable-source-maps dist/db-roles.mjs",
+    ]);
+    expect(migrate.env.DATABASE_URL).toMatch(/^postgres:\/\/million_rps@.*sslmode=verify-full/);
+    expect(migrate.env).toMatchObject({
+      DB_READER_ROLE: "million_rps_reader",
+      DB_APP_ROLE: "million_rps_app",
+    });
+    expect(secretsOf(migrate.container)).toEqual({
+      PGPASSWORD: "<DatabasePostgresSecretAttachment>:password::",
+      DB_READER_PASSWORD: "<DatabaseReaderSecretAttachment>:password::",
+      DB_APP_PASSWORD: "<DatabaseAppSecretAttachment>:password::",
+    });
     expect(() => grantsOf(template, "MigrateTaskTaskRole")).not.toThrow();
     expect(grantsOf(template, "MigrateTaskTaskRole")).toEqual([]);
   });
@@ -310,12 +369,19 @@ describe("one-off steps", () => {
       KAFKA_DLQ_TOPIC: "todo-commands.dlq",
       KAFKA_AUTH: "aws-iam",
     });
+    expect(topics.env.KAFKA_DLQ_TRIAGE_GROUP).toBe("todo-dlq-triage");
     expect(permissionsOf(template, "TopicsTaskTaskRole")).toEqual([
+      `kafka-cluster:AlterGroup on ${groupArn("todo-dlq-triage")}`,
+      // CreatePartitions (a grown KAFKA_PARTITIONS) is AlterTopic.
+      `kafka-cluster:AlterTopic on ${topicArn("todo-commands")}`,
+      `kafka-cluster:AlterTopic on ${topicArn("todo-commands.dlq")}`,
       `kafka-cluster:Connect on ${CLUSTER}`,
       `kafka-cluster:CreateTopic on ${topicArn("todo-commands")}`,
       `kafka-cluster:CreateTopic on ${topicArn("todo-commands.dlq")}`,
+      `kafka-cluster:DescribeGroup on ${groupArn("todo-dlq-triage")}`,
       `kafka-cluster:DescribeTopic on ${topicArn("todo-commands")}`,
       `kafka-cluster:DescribeTopic on ${topicArn("todo-commands.dlq")}`,
+      `kafka-cluster:ReadData on ${topicArn("todo-commands.dlq")}`,
       `kafka:GetBootstrapBrokers on ${CLUSTER}`,
     ]);
   });
@@ -347,7 +413,10 @@ describe("one-off steps", () => {
 
   it("offers a seed task with Postgres and Redis access for the user to run", () => {
     const seed = taskDefinition("SeedTask");
-    expect(seed.container.Command).toEqual(["node", "dist/seed.mjs", "--count", "10000"]);
+    expect(seed.container.Command?.at(-1)).toMatch(
+      /&& exec node dist\/seed\.mjs --count "\$\{SEED_COUNT:-10000\}"$/,
+    );
+    expect(seed.env.DATABASE_URL).toMatch(/^postgres:\/\/million_rps_app@/);
     expect(Object.keys(secretsOf(seed.container)).sort()).toEqual(["PGPASSWORD", "REDIS_PASSWORD"]);
   });
 });
@@ -363,22 +432,31 @@ describe("observability", () => {
   it("alarms on 5xx, p99, lag, DLQ and the data stores, all to the alarm topic", () => {
     expect(alarms.map((a) => a.id).sort()).toEqual([
       "CacheCpu",
+      "CacheMemory",
+      "CacheNetworkOut",
+      "CachePacketsPerSecond",
       "ConsumerLag",
+      "DatabaseConnections",
       "DatabaseCpu",
-      "DlqMessages",
+      "DatabaseStorage",
+      "DlqDepth",
       "KafkaDisk",
+      "KafkaOfflinePartitions",
+      "KafkaUnderReplicated",
       "Read5xxLines",
+      "ReadHealthyShare",
       "ReadNoHealthyTargets",
       "WorkerDown",
       "Write5xx",
       "WriteP99",
+      "WriteThrottles",
     ]);
     for (const a of alarms) {
       expect(render(a.p.AlarmActions)).toBe("<ObservabilityAlarmsTopic>");
     }
   });
 
-  it("watches the worker group's time lag and any message in the DLQ", () => {
+  it("watches the worker group's time lag and the DLQ's untriaged depth", () => {
     const lag = alarms.find((a) => a.id === "ConsumerLag")?.p;
     expect(lag).toMatchObject({ MetricName: "EstimatedMaxTimeLag", Threshold: 30 });
     expect(lag?.Dimensions).toEqual(
@@ -387,14 +465,18 @@ describe("observability", () => {
         { Name: "Topic", Value: "todo-commands" },
       ]),
     );
-    const dlq = alarms.find((a) => a.id === "DlqMessages")?.p as {
-      Metrics: Record<string, unknown>[];
-    };
-    const brokers = dlq.Metrics.filter((m) => m.MetricStat !== undefined).map((m) =>
-      JSON.stringify((m.MetricStat as { Metric: { Dimensions: unknown } }).Metric.Dimensions),
-    );
-    expect(brokers).toHaveLength(2);
-    for (const b of brokers) expect(b).toContain('"Value":"todo-commands.dlq"');
+    expect(alarms.find((a) => a.id === "DlqDepth")?.p).toMatchObject({
+      Namespace: "AWS/Kafka",
+      MetricName: "SumOffsetLag",
+      Statistic: "Maximum",
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "breaching",
+      Dimensions: expect.arrayContaining([
+        { Name: "Consumer Group", Value: "todo-dlq-triage" },
+        { Name: "Topic", Value: "todo-commands.dlq" },
+      ]),
+    });
     template.hasResourceProperties("AWS::MSK::Cluster", {
       EnhancedMonitoring: "PER_TOPIC_PER_BROKER",
     });
