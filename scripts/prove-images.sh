@@ -75,7 +75,7 @@ run_image() { # run_image <name> <log> <env...>
     sh -c "cd /app && exec $cmd" >"$log" 2>&1 &)
 }
 stop_images() {
-  pkill -f "/app/dist/main.mjs" || true
+  pkill -u 1000 -f "dist/main.mjs" || true # the images run as the node user (uid 1000)
   sleep 2
   for name in worker write-api read-fleet; do
     mnt=$(podman image mount "localhost/million-rps/$name:local") || continue
