@@ -7,11 +7,11 @@
  *   npx tsx cdk/scripts/capacity.ts --results none     # the README's figures, not results/
  *
  * Per-process req/s and page sizes come from the newest results/read-bench-*.json
- * (`npm run bench:read`) when there is one, else from the README's figures.
+ * (`npm run bench:read`) that measured a single process, else from the README's figures.
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { newestBenchFile, readBenchFigures } from "../src/bench-results";
+import { newestBenchFigures, readBenchFigures } from "../src/bench-results";
 import { capacityPlans, inputsFor, type Plan } from "../src/capacity";
 import { REPO_ROOT } from "../src/images";
 import {
@@ -51,11 +51,13 @@ function number(name: string, text: string | undefined, fallback: number, max = 
 }
 
 const sizing = PROFILES.million;
-const file =
+const file = values.results === "none" ? undefined : values.results;
+const measured =
   values.results === "none"
     ? undefined
-    : (values.results ?? newestBenchFile(join(REPO_ROOT, "results")));
-const measured = file === undefined ? undefined : readBenchFigures(file);
+    : file !== undefined
+      ? readBenchFigures(file)
+      : newestBenchFigures(join(REPO_ROOT, "results"));
 if (file !== undefined && measured === undefined) {
   console.error(`${file}: no single-process identity and gzip figures in it; using the README's`);
 }

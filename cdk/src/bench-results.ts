@@ -61,6 +61,25 @@ export function newestBenchFile(resultsDir: string): string | undefined {
   return newest === undefined ? undefined : join(resultsDir, newest);
 }
 
+/**
+ * The newest results file that measured a single process (a BENCH_ONLY=world run
+ * measures none and is skipped, and said so in `measuredIn`).
+ */
+export function newestBenchFigures(resultsDir: string): BenchFigures | undefined {
+  if (!existsSync(resultsDir)) return undefined;
+  const files = readdirSync(resultsDir)
+    .filter((f) => /^read-bench-.*\.json$/.test(f))
+    .sort()
+    .reverse();
+  for (const [i, f] of files.entries()) {
+    const figures = readBenchFigures(join(resultsDir, f));
+    if (figures === undefined) continue;
+    const skipped = i === 0 ? "" : `; ${i} newer run(s) without single-process cases skipped`;
+    return { ...figures, measuredIn: `${figures.measuredIn}${skipped}` };
+  }
+  return undefined;
+}
+
 export function readBenchFigures(file: string): BenchFigures | undefined {
   return benchFigures(JSON.parse(readFileSync(file, "utf8")), `results/${file.split("/").at(-1)}`);
 }

@@ -2,7 +2,12 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { benchFigures, newestBenchFile, readBenchFigures } from "../src/bench-results";
+import {
+  benchFigures,
+  newestBenchFigures,
+  newestBenchFile,
+  readBenchFigures,
+} from "../src/bench-results";
 import { inputsFor } from "../src/capacity";
 
 const run = (identity: number[], gzip: number[]) => ({
@@ -48,5 +53,16 @@ describe("capacity inputs from the read benchmark's results", () => {
     expect(figures?.perProcessRps).toEqual({ identity: 3, gzip: 4 });
     expect(inputsFor(undefined, figures).perProcessRps).toEqual({ identity: 3, gzip: 4 });
     expect(newestBenchFile(join(dir, "missing"))).toBeUndefined();
+    // A newer run that measured no single process is skipped, and said so.
+    writeFileSync(
+      join(dir, "read-bench-2026-04-01T00-00-00-000Z.json"),
+      JSON.stringify({ floor: null }),
+    );
+    expect(newestBenchFigures(dir)).toMatchObject({
+      perProcessRps: { identity: 3, gzip: 4 },
+      measuredIn: expect.stringMatching(
+        /2026-02-01.*1 newer run\(s\) without single-process cases skipped$/,
+      ),
+    });
   });
 });
