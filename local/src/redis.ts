@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
@@ -23,6 +23,19 @@ export interface RedisInstance {
 
 export function findRedisServer(): string | null {
   return which("redis-server", ["/usr/bin", "/usr/local/bin", "/usr/sbin"]);
+}
+
+/**
+ * redis-server writes its process title over its environment, wiping the marks the
+ * harness finds its processes by (owned-processes.ts); `set-proc-title no` (Redis
+ * 6.2+) keeps them. Older servers refuse the option, so it is only passed to newer ones.
+ */
+function keepEnvironmentArgs(bin: string): string[] {
+  const version = /v=(\d+)\.(\d+)/.exec(
+    spawnSync(bin, ["--version"], { encoding: "utf8" }).stdout ?? "",
+  );
+  const [major, minor] = [Number(version?.[1] ?? 0), Number(version?.[2] ?? 0)];
+  return major > 6 || (major === 6 && minor >= 2) ? ["--set-proc-title", "no"] : [];
 }
 
 export function redisInstance(dataDir: string, port: number): RedisInstance {
@@ -68,6 +81,7 @@ export function redisInstance(dataDir: string, port: number): RedisInstance {
         "no",
         "--protected-mode",
         "yes",
+        ...keepEnvironmentArgs(bin),
       ],
       {
         stdio: ["ignore", log, log],

@@ -40,7 +40,7 @@ function serveStack(): { child: ChildProcess; output: () => string; exited: Prom
   return { child, output: () => text, exited };
 }
 
-/** Processes that inherited the area's MRPS_DATA_DIR, or name one of `ports` (redis-server retitles itself). */
+/** Processes that inherited the area's MRPS_DATA_DIR, or name one of `ports` (an older redis-server retitles itself over its environment). */
 function leftovers(ports: number[]): string[] {
   const found: string[] = [];
   for (const entry of readdirSync("/proc")) {
@@ -52,7 +52,7 @@ function leftovers(ports: number[]): string[] {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ");
       if (
         environ.includes(`MRPS_DATA_DIR=${areaDir}`) ||
-        ports.some((p) => cmd.includes(`127.0.0.1:${p}`))
+        ports.some((p) => cmd.includes(`127.0.0.1:${p}`) || cmd.includes(`--port ${p} `))
       )
         found.push(`${entry} ${cmd}`);
     } catch {}

@@ -109,7 +109,7 @@ function npmStart(): StartRun {
 /**
  * Live processes of this test's npm starts: those that inherited its MRPS_DATA_DIR
  * (npm start and everything it started, re-parented or not), and those whose command
- * line names one of its ports (redis-server overwrites its environment with a title).
+ * line names one of its ports (an older redis-server overwrites its environment with a title).
  */
 function processesOfThisTest(): { pid: number; cmd: string }[] {
   const found: { pid: number; cmd: string }[] = [];
@@ -122,7 +122,9 @@ function processesOfThisTest(): { pid: number; cmd: string }[] {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ").trim();
       if (
         environ.includes(`MRPS_DATA_DIR=${dataRoot}`) ||
-        allPorts.some((port) => cmd.includes(`127.0.0.1:${port}`))
+        allPorts.some(
+          (port) => cmd.includes(`127.0.0.1:${port}`) || cmd.includes(`--port ${port} `),
+        )
       )
         found.push({ pid: Number(entry), cmd });
     } catch {} // ended while we looked
@@ -200,35 +202,60 @@ function startScriptPid(): number {
   return (found[0] as { pid: number }).pid;
 }
 
+/** Kills npm start's own process (SIGKILL: no chance to stop anything) once the worker is up. */
+async function killMidStart(): Promise<void> {
+  const run = npmStart();
+  await run.printed(/\[6\/7\] write API/);
+  process.kill(startScriptPid(), "SIGKILL");
+  await within(30_000, "the killed start to exit", run.exited);
+  // The services were in process groups of their own: SIGKILL left them running.
+  expect(await listeningPorts()).toEqual(
+    expect.arrayContaining([ports.postgres, ports.redis, ports.kafka]),
+  );
+}
+
+/** Starts again: it must name the leftovers, stop them, come up on its own services, and serve. */
+async function startAfterKill(leftovers: readonly string[]): Promise<StartRun> {
+  const run = npmStart();
+  await run.printed(/million-rps is up/, 150_000);
+  const out = run.output();
+  expect(out).toMatch(/found .* still running from an earlier run \(pid \d+\)/);
+  for (const part of leftovers)
+    expect(out).toMatch(new RegExp(`found .*${part} \\(pid \\d+\\).* still running`));
+  expect(out).not.toMatch(/postgres: using|redis: using|kafka: using/);
+  const res = await fetch(`http://127.0.0.1:${ports.http}/todos?limit=3`);
+  expect(res.status).toBe(200);
+  expect(((await res.json()) as unknown[]).length).toBe(3);
+  return run;
+}
+
+async function ctrlCLeavesNothing(run: StartRun): Promise<void> {
+  interrupt(run);
+  expect(await within(60_000, "the stop", run.exited), run.output()).toBe(0);
+  expect(run.output()).toMatch(/stopped Postgres \(pid \d+, port \d+\)/);
+  await expectNothingLeft(run);
+}
+
 describe("after npm start was killed (SIGKILL) mid-start", () => {
   it("the next start recognises the leftovers, stops them, comes up, and Ctrl-C leaves nothing", {
     timeout: 180_000,
   }, async () => {
-    const first = npmStart();
-    await first.printed(/\[6\/7\] write API/);
-    process.kill(startScriptPid(), "SIGKILL");
-    await within(30_000, "the killed start to exit", first.exited);
-    // The services were in process groups of their own: SIGKILL left them running.
-    expect(await listeningPorts()).toEqual(
-      expect.arrayContaining([ports.postgres, ports.redis, ports.kafka]),
-    );
-
-    const second = npmStart();
-    await second.printed(/million-rps is up/, 150_000);
-    expect(second.output()).toMatch(
-      /found .*Postgres \(pid \d+\).* still running from an earlier run \(pid \d+\)/,
-    );
-    expect(second.output()).toMatch(/found .*Redis \(pid \d+\)/);
-    expect(second.output()).toMatch(/found .*Kafka \(pid \d+\)/);
-    expect(second.output()).not.toMatch(/postgres: using|redis: using|kafka: using/);
-    const res = await fetch(`http://127.0.0.1:${ports.http}/todos?limit=3`);
-    expect(res.status).toBe(200);
-    expect(((await res.json()) as unknown[]).length).toBe(3);
-
-    interrupt(second);
-    expect(await within(60_000, "the stop", second.exited), second.output()).toBe(0);
-    expect(second.output()).toMatch(/stopped Postgres \(pid \d+, port \d+\)/);
-    await expectNothingLeft(second);
+    await killMidStart();
+    const second = await startAfterKill(["Postgres", "Redis", "Kafka"]);
+    await ctrlCLeavesNothing(second);
     expect(existsSync(join(dataRoot, "dev", "postgres"))).toBe(true); // the dev data is kept
+  });
+
+  // The README's "start over": remove .data/dev. The pid files go with it; the leftovers
+  // are still recognised (by the marks in their environment), and Postgres starts empty
+  // instead of reviving a cluster whose files were removed under it.
+  it("the same after the data directory was removed meanwhile", { timeout: 180_000 }, async () => {
+    await killMidStart();
+    rmSync(join(dataRoot, "dev"), { recursive: true, force: true });
+    // Kafka halts by itself once its log directory is gone; Postgres (its cluster lives
+    // on under /var/tmp when relocated, or keeps its open files) and Redis stay up.
+    const second = await startAfterKill(["Postgres", "Redis"]);
+    expect(second.output()).toMatch(/seeding .* 10000\/10000/);
+    await ctrlCLeavesNothing(second);
   });
 });
