@@ -120,15 +120,18 @@ export class Filler {
     // Data read from now on reflects every commit the counter counted, and the change
     // we were told of (published after its commit): either bound is a valid stamp.
     const stamp = Math.max(read?.generation ?? this.deps.knownGeneration(), want);
-    const lock = read === null ? null : await this.lock(key);
+    let lock = read === null ? null : await this.lock(key);
     if (lock === false) {
       // Another process is filling this key: wait for its entry rather than query too.
       this.deps.metrics.fillLockWaits.inc();
       const deadline = Date.now() + this.deps.fillLockMs;
-      for (let wait = 5; Date.now() < deadline; wait = Math.min(wait * 2, 50)) {
+      for (let wait = 5; Date.now() < deadline && lock === false; wait = Math.min(wait * 2, 50)) {
         await sleep(wait);
         const filled = usable(await this.l2Read(key), want);
         if (filled !== null) return filled;
+        // Its entry came in older than we need (it was filling for an earlier change) and
+        // the lock is free again: fill it ourselves now rather than wait out the deadline.
+        lock = await this.lock(key);
       }
     }
     try {
@@ -139,8 +142,8 @@ export class Filler {
       return entry;
     } catch (err) {
       // Postgres is away: older bytes from L2 beat no answer (the caller still wants newer).
-      const stale = read?.value == null ? null : decodeEntry(read.value);
-      if (stale !== null && !(err instanceof HttpError)) {
+      const stale = read === null || err instanceof HttpError ? null : await this.l2Older(key);
+      if (stale !== null) {
         this.deps.metrics.staleServed.inc({ reason: "error" });
         return stale;
       }
@@ -173,6 +176,16 @@ export class Filler {
       return read;
     } catch {
       this.deps.metrics.cache(L2_ERROR);
+      return null;
+    }
+  }
+
+  /** Whatever L2 holds for `key`, however old; null when nothing or Redis fails. */
+  private async l2Older(key: string): Promise<CacheEntry | null> {
+    try {
+      const value = await this.deps.redis.next().getBuffer(key);
+      return value === null ? null : decodeEntry(value);
+    } catch {
       return null;
     }
   }

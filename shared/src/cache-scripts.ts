@@ -61,7 +61,8 @@ end`;
 
 /**
  * KEYS: entry, versions, positions, floor, generation. Returns {state, entry, generation}:
- * state 0 missing, 1 fresh, 2 stale (the bytes are returned anyway, for stale-if-error).
+ * state 0 missing, 1 fresh, 2 stale; the bytes only when fresh (a stale page is ~25 KB
+ * nobody reading for a refresh needs: readers take older bytes with a plain GET).
  */
 const READ_ENTRY = new LuaScript(
   "read-entry",
@@ -71,29 +72,33 @@ local v = redis.call('GET', KEYS[1])
 if not v then return {0, false, gen} end
 local nl1 = string.find(v, '\\n', 1, true)
 local nl2 = nl1 and string.find(v, '\\n', nl1 + 1, true)
-if not nl2 then return {2, v, gen} end
+if not nl2 then return {2, false, gen} end
 local stamp = tonumber(string.sub(v, 1, nl1 - 1))
-if not stamp or stamp < tonumber(redis.call('GET', KEYS[4]) or '0') then return {2, v, gen} end
+if not stamp or stamp < tonumber(redis.call('GET', KEYS[4]) or '0') then return {2, false, gen} end
 local ok, h = pcall(cjson.decode, string.sub(v, nl1 + 1, nl2 - 1))
-if not ok or type(h.ids) ~= 'table' then return {2, v, gen} end
-if changed_above(KEYS[2], h.ids, stamp) then return {2, v, gen} end
+if not ok or type(h.ids) ~= 'table' then return {2, false, gen} end
+if changed_above(KEYS[2], h.ids, stamp) then return {2, false, gen} end
 if h.k == 'p' then
   local lo = '-inf'
   local hi = '+inf'
   if type(h.lo) == 'table' then lo = h.lo[1] end
   if type(h.hi) == 'table' then hi = h.hi[1] end
   local moved = redis.call('ZRANGEBYSCORE', KEYS[3], lo, hi)
-  if #moved > 0 and changed_above(KEYS[2], moved, stamp) then return {2, v, gen} end
+  if #moved > 0 and changed_above(KEYS[2], moved, stamp) then return {2, false, gen} end
 end
 return {1, v, gen}`,
   5,
 );
 
-/** KEYS: entry. ARGV: stamp, value, ttl seconds. Writes unless the stored entry's stamp is as new. */
+/**
+ * KEYS: entry. ARGV: stamp, value, ttl seconds, "xx" (only replace an entry that is
+ * there). Writes unless the stored entry's stamp is as new.
+ */
 const WRITE_ENTRY = new LuaScript(
   "write-entry",
   `
 local head = redis.call('GETRANGE', KEYS[1], 0, 24)
+if head == '' and ARGV[4] == 'xx' then return 0 end
 if head ~= '' then
   local s = tonumber(string.match(head, '^(%d+)\\n'))
   if s and s >= tonumber(ARGV[1]) then return 0 end
@@ -177,7 +182,7 @@ const STATES: readonly EntryState[] = ["missing", "fresh", "stale"];
 
 export interface EntryRead {
   state: EntryState;
-  /** The stored bytes (fresh or stale), or null when missing. */
+  /** The stored bytes when fresh, else null. */
   value: Buffer | null;
   /** The generation counter when read: a fill that follows stamps its data with it. */
   generation: number;
@@ -199,15 +204,20 @@ export async function readEntry(redis: Redis, keys: CacheKeys, key: string): Pro
   };
 }
 
-/** Writes an L2 entry unless a newer (or equally new) one is there. True when written. */
+/**
+ * Writes an L2 entry unless a newer (or equally new) one is there; with
+ * `onlyIfPresent`, only over an entry someone cached. True when written.
+ */
 export async function writeEntry(
   redis: Redis,
   key: string,
   stamp: number,
   value: Buffer,
   ttlSec: number,
+  onlyIfPresent = false,
 ): Promise<boolean> {
-  return Number(await WRITE_ENTRY.run(redis, [key, stamp, value, ttlSec])) === 1;
+  const args = [key, stamp, value, ttlSec, onlyIfPresent ? "xx" : "-"];
+  return Number(await WRITE_ENTRY.run(redis, args)) === 1;
 }
 
 /** The next generation: call after a commit and before reading its changes back. */

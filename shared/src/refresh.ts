@@ -44,11 +44,11 @@ interface Written {
   next: string | null;
 }
 
-export interface HotPageWrite {
+/** An entry to write to L2; `onlyIfPresent`: only over one someone cached (see writeEntry). */
+export interface EntryWrite {
   key: string;
-  limit: number;
-  cursor: string | null;
   entry: CacheEntry;
+  onlyIfPresent?: boolean;
 }
 
 /**
@@ -71,8 +71,8 @@ export class HotPages {
     db: Pool | PoolClient,
     changes: readonly TodoChange[] | "all",
     stamp: number,
-  ): Promise<HotPageWrite[]> {
-    const out: HotPageWrite[] = [];
+  ): Promise<EntryWrite[]> {
+    const out: EntryWrite[] = [];
     const walked = new Map<string, Written>();
     for (const { limit, pages } of this.spec) {
       let cursor: string | null = null;
@@ -93,12 +93,7 @@ export class HotPages {
             cursor === null ? null : decodeCursor(cursor),
           );
           written = { ids: new Set(page.ids), range: page.range, next: page.next };
-          out.push({
-            key,
-            limit,
-            cursor,
-            entry: await buildEntry(stamp, pageSubject(page), page.json),
-          });
+          out.push({ key, entry: await buildEntry(stamp, pageSubject(page), page.json) });
         } else {
           written = known;
         }
@@ -121,11 +116,13 @@ export class HotPages {
 /** Writes entries to L2 (each only if nothing as new is there); resolves once all are written. */
 export async function writeEntries(
   redis: Redis,
-  writes: readonly HotPageWrite[],
+  writes: readonly EntryWrite[],
   ttlSec: number,
 ): Promise<void> {
   await Promise.all(
-    writes.map((w) => writeEntry(redis, w.key, w.entry.stamp, encodeEntry(w.entry), ttlSec)),
+    writes.map((w) =>
+      writeEntry(redis, w.key, w.entry.stamp, encodeEntry(w.entry), ttlSec, w.onlyIfPresent),
+    ),
   );
 }
 

@@ -1,6 +1,6 @@
-import type { CommandEnvelope, TodoChange } from "@million-rps/shared";
+import type { CommandEnvelope } from "@million-rps/shared";
 import type { Pool } from "pg";
-import { type ApplyResult, applyBatch } from "./apply";
+import { type AppliedChange, type ApplyResult, applyBatch } from "./apply";
 import { CommandDataError } from "./failures";
 import type { WorkerMetrics } from "./metrics";
 import type { RecentCommands } from "./recent-commands";
@@ -14,7 +14,7 @@ export interface ApplyQueueOptions {
   concurrency: number;
   metrics: WorkerMetrics;
   /** Called after a transaction that changed todos committed, with what it changed. */
-  onChanged: (changes: readonly TodoChange[]) => void;
+  onChanged: (changes: readonly AppliedChange[]) => void;
 }
 
 interface Submission {

@@ -20,7 +20,12 @@ export interface ApplyResult {
    * (a commit whose acknowledgement was lost, a crashed worker's redelivery): their
    * change may never have been published, so it is published again.
    */
-  changes: TodoChange[];
+  changes: AppliedChange[];
+}
+
+/** A change as the worker knows it: also whether the todo existed before (its answers may be cached). */
+export interface AppliedChange extends TodoChange {
+  readonly existed: boolean;
 }
 
 /**
@@ -142,24 +147,29 @@ function changedTodos(
   fold: Fold,
   before: (id: string) => TodoRow | null,
   recordedBefore: ReadonlySet<string> | null,
-): TodoChange[] {
-  const changes: TodoChange[] = [];
+): AppliedChange[] {
+  const changes: AppliedChange[] = [];
   const listed = new Set<string>();
-  const add = (id: string, row: TodoRow | null) => {
+  const add = (id: string, row: TodoRow | null, existed: boolean) => {
     listed.add(id);
     changes.push({
       id,
       position: row === null ? null : { micros: microsOfTimestamp(row.created_at), id },
+      existed,
     });
   };
-  for (const [id, after] of fold.after) if (after !== before(id)) add(id, after);
+  for (const [id, after] of fold.after) {
+    const prior = before(id);
+    if (after !== prior) add(id, after, prior !== null);
+  }
   if (recordedBefore !== null) {
     for (const c of commands) {
       if (recordedBefore.has(c.command_id) && !listed.has(c.todo_id)) {
-        add(
-          c.todo_id,
-          fold.after.has(c.todo_id) ? (fold.after.get(c.todo_id) ?? null) : before(c.todo_id),
-        );
+        // What the lost commit did is unknown: its answers may be cached anywhere.
+        const now = fold.after.has(c.todo_id)
+          ? (fold.after.get(c.todo_id) ?? null)
+          : before(c.todo_id);
+        add(c.todo_id, now, true);
       }
     }
   }

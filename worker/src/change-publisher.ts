@@ -1,15 +1,19 @@
 import {
   allocateGeneration,
+  buildEntry,
   type CacheKeys,
+  type EntryWrite,
   type HotPage,
   HotPages,
+  itemSubject,
   type Logger,
   publishChanges,
-  type TodoChange,
+  queryTodoStates,
   writeEntries,
 } from "@million-rps/shared";
 import type { Redis } from "ioredis";
 import type { Pool } from "pg";
+import type { AppliedChange } from "./apply";
 import { backoffMs, pause } from "./backoff";
 import type { WorkerMetrics } from "./metrics";
 
@@ -27,10 +31,11 @@ export interface ChangePublisherOptions {
 
 /**
  * Tells the read fleet what committed batches changed. One publication: allocate
- * generation N, read again the hot pages the changes touch and write them to L2
- * stamped N (encoded once for the fleet), then publish the changes under N. A
- * reader never learns of N before the hot pages reflecting it are in Redis, and
- * refreshes only the answers the changes touch.
+ * generation N, read again the hot pages the changes touch and the todos that
+ * existed before (one query), write them to L2 stamped N (encoded once for the
+ * fleet; a todo only over an entry someone cached), then publish the changes under
+ * N. A reader never learns of N before what reflects it is in Redis, and refreshes
+ * only the answers the changes touch, mostly from L2.
  *
  * Decoupled from the partitions on purpose: the data is committed already, so a
  * Redis (or Postgres) failure here never holds a partition. Changes that arrive
@@ -39,7 +44,7 @@ export interface ChangePublisherOptions {
  */
 export class ChangePublisher {
   /** Changes not yet published, by todo id: the last position wins. */
-  private pending = new Map<string, TodoChange>();
+  private pending = new Map<string, AppliedChange>();
   private resetPending = false;
   private running: Promise<void> | null = null;
   private readonly stopping = new AbortController();
@@ -52,8 +57,17 @@ export class ChangePublisher {
   }
 
   /** After a commit: queue what it changed; returns at once. */
-  publish(changes: readonly TodoChange[]): void {
-    for (const c of changes) this.pending.set(c.id, c);
+  publish(changes: readonly AppliedChange[]): void {
+    for (const c of changes) {
+      // A todo created and then changed before a publication is still new to readers.
+      const earlier = this.pending.get(c.id);
+      this.pending.set(
+        c.id,
+        earlier === undefined || c.existed === earlier.existed
+          ? c
+          : { ...c, existed: earlier.existed },
+      );
+    }
     this.wake();
   }
 
@@ -125,19 +139,21 @@ export class ChangePublisher {
   }
 
   /** One publication; exposed for tests that want to await it. Returns the generation. */
-  async publishOnce(changes: readonly TodoChange[], reset = false): Promise<number> {
+  async publishOnce(changes: readonly AppliedChange[], reset = false): Promise<number> {
     const started = performance.now();
     const { redis, keys } = this.o;
     const generation = await allocateGeneration(redis, keys);
     // Read after the allocation: whatever ends up in Redis reflects every commit up to N.
     const writes = await this.hot.read(this.o.pool, reset ? "all" : changes, generation);
-    await writeEntries(redis, writes, this.o.ttlSec);
+    const items = await this.cachedTodos(changes, generation);
+    await writeEntries(redis, [...writes, ...items], this.o.ttlSec);
     const seq = await publishChanges(redis, keys, { generation, reset, changes });
     const m = this.o.metrics;
     m.generation.set(generation);
     m.generationSeconds.observe((performance.now() - started) / 1000);
     m.changesPublished.inc({}, changes.length);
     m.hotPagesWritten.inc({}, writes.length);
+    m.todoEntriesRead.inc({}, items.length);
     this.o.log.debug("changes published", {
       generation,
       seq,
@@ -146,5 +162,25 @@ export class ChangePublisher {
       pages: writes.length,
     });
     return generation;
+  }
+
+  /**
+   * The todos that existed before, as L2 entries stamped N, each written only over an
+   * entry a reader cached: one query per publication instead of one per todo per
+   * reader. New todos are left out (nobody holds them; bulk creates must not fill Redis).
+   */
+  private async cachedTodos(
+    changes: readonly AppliedChange[],
+    stamp: number,
+  ): Promise<EntryWrite[]> {
+    const ids = changes.filter((c) => c.existed).map((c) => c.id);
+    const states = await queryTodoStates(this.o.pool, ids);
+    return Promise.all(
+      states.map(async (s) => ({
+        key: this.o.keys.item(s.id),
+        entry: await buildEntry(stamp, itemSubject(s.id, s.json), s.json ?? ""),
+        onlyIfPresent: true,
+      })),
+    );
   }
 }

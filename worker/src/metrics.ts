@@ -40,6 +40,10 @@ export function createWorkerMetrics() {
       "worker_commands_pruned_total",
       "Command records deleted after COMMAND_RETENTION_HOURS",
     ),
+    todoEntriesRead: registry.counter(
+      "worker_todo_entries_read_total",
+      "Changed todos that existed before, read back in one query per publication and written to L2 where a reader cached them",
+    ),
     hotPagesWritten: registry.counter(
       "worker_hot_pages_written_total",
       "Hot pages read again and written to L2 because a change touched them",

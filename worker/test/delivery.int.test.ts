@@ -7,12 +7,15 @@ import {
   waitUntil,
 } from "@million-rps/local/testing";
 import {
+  buildEntry,
   type ChangeSet,
   type CommandEnvelope,
   cacheKeys,
   decodeChangeSet,
   decodeEntry,
   encodeCommand,
+  encodeEntry,
+  itemSubject,
   queryCommandJson,
   readChangeLog,
 } from "@million-rps/shared";
@@ -275,6 +278,29 @@ describe("delivery", () => {
     expect(Number(await redis.get(keys.floor))).toBeGreaterThanOrEqual(
       first?.generation ?? Infinity,
     );
+  });
+
+  it("rewrites the L2 entry of a changed todo a reader cached, and never one nobody cached", async () => {
+    const keys = cacheKeys(keyPrefix);
+    const cachedId = uuid();
+    const otherId = uuid();
+    await produce(topic, [create(cachedId, "erin", "before"), create(otherId, "erin", "before")]);
+    await waitUntil("both created", async () => (await readTodos(pool)).has(otherId));
+    // A reader cached the first one (any entry there, stamped long ago).
+    const old = await buildEntry(0, itemSubject(cachedId, '{"old":true}'), '{"old":true}');
+    await redis.set(keys.item(cachedId), encodeEntry(old), "EX", 60);
+    const rename = (id: string) => command("update", id, "erin", { title: "after" });
+    await produce(topic, [rename(cachedId), rename(otherId)]);
+    await waitUntil("the cached entry rewritten", async () => {
+      const value = await redis.getBuffer(keys.item(cachedId));
+      return value !== null && (decodeEntry(value)?.stamp ?? 0) > 0;
+    });
+    const entry = decodeEntry((await redis.getBuffer(keys.item(cachedId))) as Buffer);
+    expect(JSON.parse(entry?.identity.toString() ?? "{}")).toMatchObject({
+      id: cachedId,
+      title: "after",
+    });
+    expect(await redis.exists(keys.item(otherId))).toBe(0);
   });
 
   it("publishes a change only after the hot page that reflects it is in L2", async () => {

@@ -134,6 +134,16 @@ export const writeConfigSpec = {
   /** Namespace of the idempotency keys (`<prefix>:idem:<hash>`), as for the cache. */
   keyPrefix: vars.cacheKeyPrefix,
   idempotencyTtlSec: vars.idempotencyTtlSec,
+  /**
+   * Kafka producers per process, each command sent through the one its todo id picks
+   * (so one todo's commands keep their order). An idempotent producer has one request
+   * in flight, so a process serving many writes at once (the local adapter) needs
+   * several; a Lambda container serves one request at a time and needs one.
+   */
+  producers: custom("KAFKA_PRODUCERS", (env) => {
+    const fallback = value(env, "AWS_LAMBDA_FUNCTION_NAME") === undefined ? 8 : 1;
+    return int("KAFKA_PRODUCERS", fallback, 1, 64).read(env);
+  }),
   /** Local adapter only: requests handled at once; more answer 503 at once (API Gateway and Lambda concurrency bound it on AWS). */
   maxInFlight: int("WRITE_MAX_IN_FLIGHT", 256, 1, 100_000),
   region: custom("AWS_REGION", (env) => value(env, "AWS_REGION")),

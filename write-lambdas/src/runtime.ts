@@ -5,7 +5,12 @@ import type { WriteKind } from "./commands";
 import { parseWriteConfig, type WriteConfig } from "./config";
 import { type IdempotencyStore, redisIdempotencyStore } from "./idempotency/idempotency-store";
 import { lazyRedis } from "./idempotency/redis-connection";
-import { type CommandSender, kafkaCommandSender, sendBudgetMs } from "./kafka/command-sender";
+import {
+  type CommandSender,
+  kafkaCommandSender,
+  sendBudgetMs,
+  shardedCommandSender,
+} from "./kafka/command-sender";
 import { type WriteDeps, type WriteHandler, writeHandler } from "./write-api";
 
 /** Everything one warm container (or one local server) holds: config, key source, one producer. */
@@ -53,12 +58,17 @@ export function createWriteRuntime(env: Env, overrides: RuntimeOverrides = {}): 
   });
   const sender =
     overrides.sender ??
-    kafkaCommandSender({
-      connection: config.kafka,
-      topic: config.topic,
-      timeoutMs: config.sendTimeoutMs,
-      log,
-    });
+    shardedCommandSender(
+      Array.from({ length: config.producers }, (_, i) =>
+        kafkaCommandSender({
+          connection: config.kafka,
+          topic: config.topic,
+          timeoutMs: config.sendTimeoutMs,
+          log,
+          clientId: `write-lambdas-${i}`,
+        }),
+      ),
+    );
   const redis = lazyRedis(
     {
       url: config.redisUrl,

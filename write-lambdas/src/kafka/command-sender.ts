@@ -191,3 +191,27 @@ export function kafkaCommandSender(options: KafkaSenderOptions): CommandSender {
     },
   };
 }
+
+/**
+ * Several senders as one: each command goes through the one its todo id hashes to,
+ * so the commands of one todo share a producer (and its ordering) while different
+ * todos are sent in parallel.
+ */
+export function shardedCommandSender(senders: readonly CommandSender[]): CommandSender {
+  const [only] = senders;
+  if (senders.length === 1 && only !== undefined) return only;
+  const pick = (todoId: string): CommandSender => {
+    let h = 0x811c9dc5; // FNV-1a
+    for (let i = 0; i < todoId.length; i++) h = Math.imul(h ^ todoId.charCodeAt(i), 0x01000193);
+    return senders[(h >>> 0) % senders.length] as CommandSender;
+  };
+  return {
+    prepare() {
+      for (const s of senders) s.prepare?.();
+    },
+    send: (command) => pick(command.todo_id).send(command),
+    async close() {
+      await Promise.all(senders.map((s) => s.close()));
+    },
+  };
+}
