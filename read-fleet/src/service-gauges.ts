@@ -1,9 +1,21 @@
-import { BREAKER_STATE_VALUE } from "./circuit-breaker";
+import { BREAKER_STATE_VALUE, type CircuitBreaker } from "./circuit-breaker";
 import type { GaugeSample } from "./fleet-metrics";
-import type { ReadService } from "./read-service";
+
+/** What the gauges read from one read process (ReadService has it all). */
+export interface GaugeSource {
+  readonly generation: number;
+  readonly feed: { readonly seq: number };
+  readonly refreshesWaiting: number;
+  readonly pages: { readonly size: number; readonly bytes: number };
+  readonly items: { readonly size: number; readonly bytes: number };
+  readonly commands: { readonly size: number };
+  readonly breakers: { readonly redis: CircuitBreaker; readonly postgres: CircuitBreaker };
+  readonly deps: { readonly redis: { readonly connected: boolean } };
+  readonly filler: { readonly inflightCount: number };
+}
 
 /** Point-in-time values of one read process, rendered at each scrape. */
-export function serviceGauges(service: ReadService): GaugeSample[] {
+export function serviceGauges(service: GaugeSource): GaugeSample[] {
   return [
     {
       name: "read_generation",
