@@ -1,6 +1,14 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { isStopRequested, lastLines, MissingBinaryError, StartupError } from "./errors";
@@ -119,6 +127,18 @@ const LOG4J = [
   "",
 ].join("\n");
 
+/**
+ * Why the broker died, from its log: the first exception of this start names the cause
+ * ("Socket server failed to bind to 127.0.0.1:59092: Address already in use"); the
+ * lines after it are stack frames.
+ */
+function brokerFailure(logFile: string, from: number): string {
+  if (!existsSync(logFile)) return "(no log)";
+  const lines = readFileSync(logFile).subarray(from).toString("utf8").split("\n");
+  const cause = lines.find((l) => /^\S+(Exception|Error): /.test(l));
+  return cause ?? lastLines(lines.join("\n"), 3);
+}
+
 export function kafkaInstance(
   dataDir: string,
   port: number,
@@ -168,6 +188,8 @@ export function kafkaInstance(
       );
     }
     throwIfStopping(signal);
+    // The log is appended to across starts: only what this start writes explains its failure.
+    const logStart = existsSync(logFile) ? statSync(logFile).size : 0;
     const log = openSync(logFile, "a");
     const child = spawn(
       java,
@@ -198,9 +220,8 @@ export function kafkaInstance(
       `Kafka on 127.0.0.1:${port} (log: ${logFile})`,
       async () => {
         if (!isAlive(pid)) {
-          const tail = existsSync(logFile) ? lastLines(readFileSync(logFile, "utf8"), 3) : "";
           throw new StartupError(
-            `the Kafka broker exited on start: ${tail}`,
+            `the Kafka broker exited on start: ${brokerFailure(logFile, logStart)}`,
             `Its whole log is ${logFile}. If another program holds port ${port} or ${controllerPort}, point KAFKA_BROKERS at a free port.`,
           );
         }

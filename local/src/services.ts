@@ -162,25 +162,38 @@ export function serviceSet(options: StartOptions): ServiceSet {
     return { name, port };
   }
 
-  /** Refuses to start a second copy of the dev stack on the same data while the first runs. */
-  function refuseSecondStack(): void {
+  /**
+   * Another run that is still going (a second `npm start`, or `--services-only`) may
+   * own services of this stack. One that answers is used, and said to be that run's;
+   * one this run would have to start on the same data is refused: two clusters cannot
+   * share a data directory, and stopping the other run's is not ours to do.
+   */
+  function checkOtherRuns(placements: readonly Placement[]): Map<ServiceName, string> {
     const others = runningOthersIn(ownedProcesses(stackDir), stackDir, selfIdentity());
-    if (others.length === 0) return;
-    const owners = [...new Set(others.map((p) => p.owner?.pid))].join(", ");
-    throw new StartupError(
-      `another run (pid ${owners}) is using this stack's data in ${relative(process.cwd(), stackDir) || stackDir}: ${describeOwned(others)}`,
-      `Stop it first (Ctrl-C in its terminal, or kill -INT ${owners}), or give this one its own MRPS_DATA_DIR and ports (HTTP_PORT, DATABASE_URL, ...).`,
-    );
+    const ownerOf = new Map<ServiceName, string>();
+    for (const p of others)
+      if (SERVICE_NAMES.includes(p.part as ServiceName))
+        ownerOf.set(p.part as ServiceName, `started by the run with pid ${p.owner?.pid}`);
+    const clashes = placements.filter((p) => "port" in p && ownerOf.has(p.name));
+    if (clashes.length > 0) {
+      const owners = [...new Set(others.map((p) => p.owner?.pid))].join(", ");
+      throw new StartupError(
+        `another run (pid ${owners}) is using this stack's data in ${shortPath(stackDir)}: ${describeOwned(others)}`,
+        `Stop it first (Ctrl-C in its terminal, or kill -INT ${owners}), or give this one its own MRPS_DATA_DIR and ports (HTTP_PORT, DATABASE_URL, ...).`,
+      );
+    }
+    return ownerOf;
   }
 
-  function external(name: ServiceName, t0: number): void {
+  function external(name: ServiceName, t0: number, whose: string | undefined): void {
     const endpoint =
       name === "postgres"
         ? redact(endpoints.databaseUrl)
         : name === "redis"
           ? redact(endpoints.redisUrl)
           : endpoints.kafkaBrokers.join(",");
-    reports.push({ name, mode: "external", endpoint, ms: Date.now() - t0 });
+    const note = whose === undefined ? "" : ` (${whose}, still running)`;
+    reports.push({ name, mode: "external", endpoint: `${endpoint}${note}`, ms: Date.now() - t0 });
   }
 
   async function startPostgres(port: number, t0: number): Promise<void> {
@@ -257,8 +270,8 @@ export function serviceSet(options: StartOptions): ServiceSet {
   async function run(): Promise<RunningServices> {
     const t0 = Date.now();
     await reclaimLeftovers(root, say);
-    if (options.profile === "dev") refuseSecondStack();
     const placements = await Promise.all(wanted.map(place));
+    const otherRuns = checkOtherRuns(placements);
     throwIfStopping(signal);
     const privateOnes = placements.flatMap((p) => ("port" in p ? [p.name] : []));
     if (privateOnes.length > 0)
@@ -266,7 +279,7 @@ export function serviceSet(options: StartOptions): ServiceSet {
     throwIfStopping(signal);
     const results = await Promise.allSettled(
       placements.map(async (p) => {
-        if (!("port" in p)) return external(p.name, t0);
+        if (!("port" in p)) return external(p.name, t0, otherRuns.get(p.name));
         if (p.name === "postgres") return startPostgres(p.port, t0);
         if (p.name === "redis") return startRedis(p.port, t0);
         return startKafka(p.port, t0);
@@ -304,6 +317,12 @@ export function serviceSet(options: StartOptions): ServiceSet {
   };
 }
 
+/** A path as the user would type it from here: relative inside the current directory, else absolute. */
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === "" || rel.startsWith("..") ? path : rel;
+}
+
 /** One error for every service that failed, each with its cause and its next step. */
 function combined(failures: unknown[], stackDir: string): StartupError {
   const errors = failures.map((f) => (f instanceof Error ? f : new Error(String(f))));
@@ -312,7 +331,7 @@ function combined(failures: unknown[], stackDir: string): StartupError {
       errors.map((e) =>
         e instanceof StartupError
           ? e.nextStep
-          : `The services' logs are under ${relative(process.cwd(), stackDir) || stackDir}/.`,
+          : `The services' logs are under ${shortPath(stackDir)}/.`,
       ),
     ),
   ];

@@ -8,12 +8,14 @@ import {
   rmSync,
   symlinkSync,
 } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../src/paths";
 import { removePostgresData } from "../src/postgres-home";
-import { canConnect, freePort, sleep, waitUntil } from "../src/testing";
+import { GiveUp } from "../src/proc";
+import { canConnect, sleep, waitUntil } from "../src/testing";
 
 // Regression for issue 18: Ctrl-C during `npm start`'s start-up left Postgres, Redis
 // and Kafka running, and the next start took them for the user's own services. Each
@@ -28,22 +30,41 @@ const dataRoot = mkdtempSync(join(tmpdir(), "mrps-interrupt-")); // mode 0700, a
 mkdirSync(join(repoRoot, ".data", "kafka-jars"), { recursive: true });
 symlinkSync(join(repoRoot, ".data", "kafka-jars"), join(dataRoot, "kafka-jars"));
 
-/** A free port whose successor is free too (the dev profile's Kafka controller listens on port + 1). */
-async function freePortPair(): Promise<number> {
+/** True when nothing listens on 127.0.0.1:port and we may bind it. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Free ports below Linux's ephemeral range (32768+), where the OS hands out ports to
+ * other programs' `listen(0)` and outgoing connections: a port picked there can be
+ * taken by someone else during this file's minute of runs. The dev profile's Kafka
+ * controller listens on its port + 1, so each pick leaves room for that.
+ */
+const taken = new Set<number>();
+async function quietPort(): Promise<number> {
   for (;;) {
-    const port = await freePort();
-    if (port < 65535 && !(await canConnect("127.0.0.1", port + 1))) return port;
+    const port = 20_000 + Math.floor(Math.random() * 12_000) * 2;
+    if (taken.has(port) || taken.has(port + 1)) continue;
+    if ((await bindable(port)) && (await bindable(port + 1))) {
+      taken.add(port).add(port + 1);
+      return port;
+    }
   }
 }
 
 const ports = {
-  http: await freePort(),
-  write: await freePort(),
-  admin: await freePort(),
-  workerAdmin: await freePort(),
-  postgres: await freePort(),
-  redis: await freePort(),
-  kafka: await freePortPair(),
+  http: await quietPort(),
+  write: await quietPort(),
+  admin: await quietPort(),
+  workerAdmin: await quietPort(),
+  postgres: await quietPort(),
+  redis: await quietPort(),
+  kafka: await quietPort(),
 };
 const allPorts = [...Object.values(ports), ports.kafka + 1];
 
@@ -69,9 +90,9 @@ interface StartRun {
   exited: Promise<number | null>;
 }
 
-function npmStart(): StartRun {
+function npmStart(...args: string[]): StartRun {
   // detached: a process group of its own, like a terminal's foreground job.
-  const child = spawn("npm", ["start"], {
+  const child = spawn("npm", ["start", ...(args.length > 0 ? ["--", ...args] : [])], {
     cwd: repoRoot,
     env: { ...process.env, ...startEnv },
     detached: true,
@@ -93,16 +114,21 @@ function npmStart(): StartRun {
     child,
     output: () => text,
     exited,
-    printed: (pattern, timeoutMs = 120_000) =>
-      waitUntil(
-        `npm start to print ${pattern}`,
-        () => {
-          if (pattern.test(text)) return true;
-          if (done) throw new Error(`npm start exited before printing ${pattern}:\n${text}`);
-          return false;
-        },
-        { timeoutMs, intervalMs: 20 },
-      ),
+    async printed(pattern, timeoutMs = 100_000) {
+      try {
+        await waitUntil(
+          `npm start to print ${pattern}`,
+          () => {
+            if (pattern.test(text)) return true;
+            if (done) throw new GiveUp(`npm start exited before printing ${pattern}`);
+            return false;
+          },
+          { timeoutMs, intervalMs: 20 },
+        );
+      } catch (err) {
+        throw new Error(`${(err as Error).message}; it printed:\n${text}`);
+      }
+    },
   };
 }
 
@@ -183,9 +209,10 @@ describe("Ctrl-C during npm start's start-up stops everything it started", () =>
     ["while the read fleet starts", /\[7\/7\] read fleet/],
   ];
   for (const [when, pattern] of points) {
-    it(`${when}`, { timeout: 120_000 }, async () => {
+    // The waits inside end before the test's own timeout, so a failure shows what npm start printed.
+    it(`${when}`, { timeout: 180_000 }, async () => {
       const run = npmStart();
-      await run.printed(pattern);
+      await run.printed(pattern, 100_000);
       interrupt(run);
       const code = await within(60_000, "the stop", run.exited);
       expect(run.output()).toContain("stopping what this command started");
@@ -257,5 +284,30 @@ describe("after npm start was killed (SIGKILL) mid-start", () => {
     const second = await startAfterKill(["Postgres", "Redis"]);
     expect(second.output()).toMatch(/seeding .* 10000\/10000/);
     await ctrlCLeavesNothing(second);
+  });
+});
+
+describe("a second npm start while the first still runs", () => {
+  it("uses the first one's services, says whose they are, and leaves them to it", {
+    timeout: 180_000,
+  }, async () => {
+    const first = npmStart("--services-only");
+    await first.printed(/Services are up/);
+    const second = npmStart();
+    await second.printed(/million-rps is up/, 150_000);
+    expect(second.output()).toMatch(
+      /postgres: using .* \(started by the run with pid \d+, still running\)/,
+    );
+    interrupt(second);
+    expect(await within(60_000, "the second stop", second.exited)).toBe(0);
+    expect(second.output()).not.toMatch(/stopped (Postgres|Redis|Kafka)/);
+    // Still the first one's, still up.
+    expect(await listeningPorts()).toEqual(
+      expect.arrayContaining([ports.postgres, ports.redis, ports.kafka]),
+    );
+    interrupt(first);
+    expect(await within(60_000, "the first stop", first.exited)).toBe(0);
+    expect(first.output()).toMatch(/stopped Kafka .*\n.*stopped Redis .*\n.*stopped Postgres/);
+    await expectNothingLeft(first);
   });
 });
