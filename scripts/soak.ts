@@ -2,22 +2,28 @@
  * Soak under faults: `npm run soak -- --minutes 10` (default 10; `--minutes 1` for a quick check).
  *
  * Starts the whole native stack on private services under `.data/soak/`, seeds it,
- * runs steady mixed traffic (reads at several limits and pages, by id, command
- * polls; writes with Idempotency-Key, retried on 503 with the same key), and on a
- * schedule kills a read-fleet worker, stops Redis, kills the worker and stops the
- * Kafka broker, each time starting it again. At the end it waits for the worker to
- * drain and checks that every write answered 202 was applied exactly once. Prints
- * the summary and writes it as JSON and Markdown under results/. Exit code 0 = pass.
+ * runs steady mixed traffic at loads that matter (by default 2,000 reads/s, 600 of
+ * them pipelined on raw sockets, and 250 writes/s): reads at several limits and
+ * pages, by id, command polls; writes with Idempotency-Key, retried on 503 and 409
+ * with the same key. On a schedule it SIGKILLs a read-fleet process, stops Redis,
+ * SIGKILLs the Postgres postmaster, SIGKILLs the worker and stops the Kafka broker,
+ * each time starting it again. At the end it waits for the worker to drain and
+ * checks that every write answered 202 was applied exactly once, and that every
+ * answer was 2xx or one its fault window allows (recorder.ts, WINDOW_ALLOWS).
+ * Prints the summary and writes it as JSON and Markdown under results/. Exit code 0 = pass.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot, sleep } from "@million-rps/local";
-import { mintDevToken } from "@million-rps/write-lambdas";
+import { childPids, repoRoot, sleep } from "@million-rps/local";
+import { commandIds, mintDevToken } from "@million-rps/write-lambdas";
 import { injectFault } from "./soak/faults";
+import { HttpPool } from "./soak/http1";
+import { LoadMeter } from "./soak/load-meter";
 import { markdown } from "./soak/markdown";
 import { type NativeStack, nativeStack } from "./soak/native-stack";
 import { parseSoakOptions, USAGE } from "./soak/options";
 import { runAtRate } from "./soak/pace";
+import { PipelinedReader } from "./soak/pipelined-reader";
 import { Reader } from "./soak/reader";
 import { Recorder } from "./soak/recorder";
 import { summarize, type UnexpectedExit } from "./soak/report";
@@ -35,12 +41,18 @@ try {
 const plan = planSoak(options.minutes);
 /** Obviously fake; the stack lives only as long as this process. */
 const JWT_SECRET = "soak-fake-secret-not-real-0123456789abcdef";
+/** The stack's COMMAND_ID_SECRET (obviously fake, not the dev default): the soak predicts command ids under it. */
+const COMMAND_ID_SECRET = "soak-fake-command-id-secret-not-real-0123456789";
+const commandIdSecret = new TextEncoder().encode(COMMAND_ID_SECRET);
 const USERS = 8;
+/** Requests in flight per kind (reads, writes) before the pacer skips (and counts) them. */
 const MAX_IN_FLIGHT = 200;
+/** Keep-alive connections the plain readers share; more reads in flight wait in the client. */
+const READ_CONNECTIONS = 64;
 const log = (m: string) => console.log(`[soak ${new Date().toISOString().slice(11, 19)}] ${m}`);
 
 log(
-  `${options.minutes} min, ${options.readRps} reads/s, ${options.writeRps} writes/s; faults: ${plan.faults
+  `${options.minutes} min, ${options.readRps} reads/s (${options.pipelinedRps} pipelined on ${options.pipelinedConnections} connections, bursts of ${options.pipelineDepth}), ${options.writeRps} writes/s; faults: ${plan.faults
     .map((f) => `${f.kind}@${Math.round(f.at / 1000)}s`)
     .join(", ")}`,
 );
@@ -56,6 +68,7 @@ const launching = nativeStack({
   partitions: options.partitions,
   readWorkers: options.readWorkers,
   jwtSecret: JWT_SECRET,
+  env: { COMMAND_ID_SECRET },
   onProgress: (m) => log(m),
   onUnexpectedExit: (app, code) => {
     if (stopping) return;
@@ -96,16 +109,61 @@ for (let i = 0; i < USERS; i++) {
     await mintDevToken(`soak-${i}`, { secret: JWT_SECRET, ttlSec: 24 * 3600 }),
   );
 }
+// The fleet must know the soak's secret, not the dev one: an id issued under the dev secret is 404 here.
+const devId = commandIds({ actor: "soak-0", method: "POST", path: "/todos", idempotencyKey: "x" });
+const devAnswer = await fetch(`${stack.readUrl}/commands/${devId.commandId}`);
+await devAnswer.arrayBuffer();
+if (devAnswer.status !== 404) {
+  log(
+    `!! a command id under the dev secret answered ${devAnswer.status}, not 404: the stack does not use the soak's COMMAND_ID_SECRET`,
+  );
+  await shutdown(1);
+}
+
 recorder = new Recorder();
 const rec = recorder;
-const writer = new Writer({ writeUrl: stack.writeUrl, tokens, recorder: rec, deadlineMs: 180_000 });
-const reader = new Reader({ readUrl: stack.readUrl, recorder: rec, writer, seeded: options.seed });
+const { instances } = native.services;
+// Postgres and redis-server write their process titles over their environment (the harness's
+// marks): their pids come from the harness, and a postmaster's backends are its children.
+const meter = new LoadMeter(native.root, () => {
+  const pids = new Map<number, string>();
+  const redisPid = instances.redis?.pid();
+  if (redisPid) pids.set(redisPid, "redis");
+  const postmaster = instances.postgres?.pid();
+  if (postmaster)
+    for (const pid of [postmaster, ...childPids(postmaster)]) pids.set(pid, "postgres");
+  return pids;
+});
+// Raw keep-alive HTTP/1.1 clients (http1.ts): the soak's own CPU per request is a tenth of fetch's.
+const readPool = new HttpPool(stack.readUrl, READ_CONNECTIONS);
+const writePool = new HttpPool(stack.writeUrl, MAX_IN_FLIGHT + 8, true);
+const writer = new Writer({
+  send: (method, path, headers, body) => writePool.request(method, path, headers, body),
+  commandIdSecret,
+  tokens,
+  recorder: rec,
+  deadlineMs: 180_000,
+});
+const reader = new Reader({
+  get: (path) => readPool.request("GET", path),
+  recorder: rec,
+  writer,
+  seeded: options.seed,
+});
 const readPacer = runAtRate(
-  options.readRps,
+  options.readRps - options.pipelinedRps,
   MAX_IN_FLIGHT,
   () => reader.inFlight,
   () => reader.startOne(),
 );
+const pipelined = new PipelinedReader({
+  readUrl: stack.readUrl,
+  recorder: rec,
+  connections: options.pipelinedConnections,
+  depth: options.pipelineDepth,
+  perSecond: options.pipelinedRps,
+});
+if (options.pipelinedRps > 0) pipelined.start();
 const writePacer = runAtRate(
   options.writeRps,
   MAX_IN_FLIGHT,
@@ -141,20 +199,35 @@ for (const fault of plan.faults) {
 // Traffic runs the planned time, and past it if recoveries ran late, for a steady tail after the last fault.
 const lastEnd = rec.windows.at(-1)?.end ?? 0;
 await sleep(Math.max(plan.durationMs, lastEnd + plan.tailMs) - rec.now());
-const [readPace, writePace] = await Promise.all([readPacer.stop(), writePacer.stop()]);
+const trafficMs = rec.now();
+const [readPace, writePace, pipelinedPace] = await Promise.all([
+  readPacer.stop(),
+  writePacer.stop(),
+  pipelined.stop(),
+]);
+const load = meter.stop();
 log(
   `traffic stopped; waiting for ${writer.inFlight} writes and ${reader.inFlight} reads in flight`,
 );
 while (writer.inFlight + reader.inFlight > 0) await sleep(100);
+readPool.close();
+writePool.close();
 
 log("waiting for the worker to drain, then checking every accepted write");
 const verdict = await verifyWrites(native.databaseUrl, stack.readUrl, writer);
 const summary = summarize(
   rec,
   plan,
-  { reads: readPace, writes: writePace },
+  { reads: readPace, writes: writePace, pipelined: pipelinedPace },
   verdict,
   unexpectedExits,
+  {
+    trafficMs,
+    load,
+    pipeline: pipelined.stats,
+    ops: writer.ops,
+    target: { reads: options.readRps, pipelined: options.pipelinedRps, writes: options.writeRps },
+  },
 );
 const text = markdown(summary);
 console.log(`\n${text}`);

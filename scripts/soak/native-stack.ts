@@ -49,6 +49,8 @@ export interface NativeStack {
   readonly kafkaBrokers: readonly string[];
   readonly topic: string;
   readonly readWorkers: number;
+  /** `.data/<area>/`: every process of this stack carries a MRPS_PART_DIR under it. */
+  readonly root: string;
   /** Where the app logs are. */
   readonly logDir: string;
   stop(): Promise<void>;
@@ -143,6 +145,7 @@ export function nativeStack(options: NativeStackOptions): NativeStackLaunch {
       kafkaBrokers,
       topic,
       readWorkers: options.readWorkers,
+      root,
       logDir: join(root, `apps-${process.pid}`, "logs"),
       stop,
     };

@@ -1,10 +1,13 @@
 import { deriveId } from "@million-rps/shared";
+import { header, type Outcome } from "./http1";
 import type { Recorder, Route } from "./recorder";
-import { errorCode } from "./write-attempts";
 import type { Writer } from "./writer";
 
+/** Sends one GET; resolves with the response or why there is none (HttpPool.request). */
+export type Get = (path: string) => Promise<Outcome>;
+
 export interface ReaderDeps {
-  readUrl: string;
+  get: Get;
   recorder: Recorder;
   writer: Writer;
   /** How many todos were seeded (their ids are derived, see local/src/seed.ts). */
@@ -12,15 +15,20 @@ export interface ReaderDeps {
 }
 
 /**
- * Mixed reads: first pages at several limits, the next page through the Link
- * cursor, single todos by id, and polls of the commands the writer got accepted.
+ * Mixed reads, one at a time per keep-alive connection: first pages at several
+ * limits, the next page through the Link cursor, single todos by id, and polls of
+ * the commands the writer got accepted (ids the write API issued: never a 404).
  */
 export class Reader {
   inFlight = 0;
   /** The `Link` target of the latest `limit=100` first page. */
   private nextPage: string | null = null;
 
-  constructor(private readonly deps: ReaderDeps) {}
+  private readonly seededIds: string[];
+
+  constructor(private readonly deps: ReaderDeps) {
+    this.seededIds = Array.from({ length: deps.seeded }, (_, i) => deriveId("seed", String(i + 1)));
+  }
 
   startOne(): void {
     const r = Math.random();
@@ -30,8 +38,8 @@ export class Reader {
     else if (r < 0.65 && this.nextPage !== null)
       void this.get("GET /todos (next page)", this.nextPage);
     else if (r < 0.82) {
-      const i = 1 + Math.floor(Math.random() * this.deps.seeded);
-      void this.get("GET /todos/{id}", `/todos/${deriveId("seed", String(i))}`);
+      const id = this.seededIds[Math.floor(Math.random() * this.seededIds.length)];
+      void this.get("GET /todos/{id}", `/todos/${id}`);
     } else {
       const ops = this.deps.writer.ops;
       const recent = ops[Math.max(0, ops.length - 1 - Math.floor(Math.random() * 200))];
@@ -45,16 +53,16 @@ export class Reader {
     this.inFlight++;
     const t = this.deps.recorder.now();
     try {
-      const res = await fetch(`${this.deps.readUrl}${path}`, {
-        signal: AbortSignal.timeout(15_000),
-      });
-      await res.arrayBuffer();
-      this.deps.recorder.record(route, t, res.status, res.headers.has("retry-after"));
-      if (remember && res.status === 200) {
-        this.nextPage = /^<([^>]+)>; rel="next"$/.exec(res.headers.get("link") ?? "")?.[1] ?? null;
+      const o = await this.deps.get(path);
+      if (!o.ok) {
+        this.deps.recorder.record(route, t, o.code);
+        return;
       }
-    } catch (err) {
-      this.deps.recorder.record(route, t, errorCode(err));
+      const { res } = o;
+      this.deps.recorder.record(route, t, res.status, header(res.head, "retry-after") !== null);
+      if (remember && res.status === 200) {
+        this.nextPage = /^<([^>]+)>; rel="next"$/.exec(header(res.head, "link") ?? "")?.[1] ?? null;
+      }
     } finally {
       this.inFlight--;
     }

@@ -1,5 +1,9 @@
-/** The faults the soak injects, in the order of one cycle. */
-export const FAULT_KINDS = ["read-worker", "redis", "worker", "kafka"] as const;
+/**
+ * The faults the soak injects, in the order of one cycle: SIGKILL a read-fleet
+ * process (its supervisor replaces it), stop Redis, SIGKILL the Postgres postmaster
+ * (then start it again: crash recovery), SIGKILL the worker, stop the Kafka broker.
+ */
+export const FAULT_KINDS = ["read-worker", "redis", "postgres", "worker", "kafka"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface PlannedFault {
@@ -18,11 +22,17 @@ export interface SoakPlan {
 }
 
 /** Seconds down per fault at full scale; a short soak scales them down with the spacing. */
-const DOWN_SEC: Record<FaultKind, number> = { "read-worker": 0, redis: 15, worker: 15, kafka: 20 };
+const DOWN_SEC: Record<FaultKind, number> = {
+  "read-worker": 0,
+  redis: 15,
+  postgres: 15,
+  worker: 15,
+  kafka: 20,
+};
 
 /**
  * Faults evenly spread between a warm-up and a quiet tail: every kind once per
- * four minutes (at least once), in the cycle order read-worker, redis, worker, kafka.
+ * four minutes (at least once), in the cycle order of FAULT_KINDS.
  * Pure, so the plan is the same for the same duration.
  */
 export function planSoak(minutes: number): SoakPlan {

@@ -1,8 +1,18 @@
+import { header, type Outcome } from "./http1";
 import type { Recorder } from "./recorder";
 import type { WriteOp } from "./writer";
 
+/** Sends one write request; resolves with the response (body kept) or why there is none. */
+export type Send = (
+  method: string,
+  path: string,
+  headers: Readonly<Record<string, string>>,
+  body?: string,
+) => Promise<Outcome>;
+
 export interface Attempt {
-  url: string;
+  send: Send;
+  path: string;
   method: string;
   token: string;
   idempotencyKey: string;
@@ -14,16 +24,17 @@ export interface Attempt {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export function errorCode(err: unknown): string {
-  const cause = (err as { cause?: { code?: unknown } }).cause;
-  if (typeof cause?.code === "string") return cause.code;
-  return err instanceof Error ? err.name : "ERROR";
+/** Statuses a careful client retries with the same key, after Retry-After: 503 (not accepted), 409 (the same key still in flight). */
+export function isRetriable(status: number): boolean {
+  return status === 503 || status === 409;
 }
 
 /**
- * What a careful client does: send, and on a 503 (after its Retry-After) or a
- * network error send again with the SAME Idempotency-Key, until a 202, another
- * answer (refused) or the deadline (abandoned). Sets `op.outcome`; records every exchange.
+ * What a careful client does: send, and on a 503 or a 409 (after its Retry-After)
+ * or a network error send again with the SAME Idempotency-Key, until a 202,
+ * another answer (refused: a 422 means the key was reused for another request,
+ * which the soak never does) or the deadline (abandoned). Sets `op.outcome`;
+ * records every exchange.
  */
 export async function sendUntilAccepted(op: WriteOp, a: Attempt): Promise<void> {
   const headers: Record<string, string> = {
@@ -31,35 +42,44 @@ export async function sendUntilAccepted(op: WriteOp, a: Attempt): Promise<void> 
     "idempotency-key": a.idempotencyKey,
     ...(a.body !== undefined && { "content-type": "application/json" }),
   };
+  const body = a.body === undefined ? undefined : JSON.stringify(a.body);
+  // An earlier attempt got no HTTP answer: the server may still be accepting it (a 409 then is truthful).
+  let noAnswer = false;
+  const note = (t: number, status: number | string) => {
+    if (op.history !== undefined && op.history.length < 12)
+      op.history.push(`${Math.round(t / 100) / 10}s ${status}`);
+  };
   while (Date.now() < a.deadline) {
     op.attempts++;
     const t = a.recorder.now();
     let wait = 1000;
-    try {
-      const res = await fetch(a.url, {
-        method: a.method,
-        headers,
-        ...(a.body !== undefined && { body: JSON.stringify(a.body) }),
-        signal: AbortSignal.timeout(15_000),
-      });
-      const text = await res.text();
-      const retryAfter = res.headers.get("retry-after");
-      a.recorder.record(op.route, t, res.status, retryAfter !== null);
+    const o = await a.send(a.method, a.path, headers, body);
+    if (o.ok) {
+      const { res } = o;
+      const retryAfter = header(res.head, "retry-after");
+      a.recorder.record(op.route, t, res.status, retryAfter !== null, noAnswer, op.index);
+      note(t, res.status);
       op.lastStatus = res.status;
       if (res.status === 202) {
-        const got = (JSON.parse(text) as { command_id?: string }).command_id;
-        if (got !== op.commandId) op.idMismatch = got;
+        let got: string | undefined;
+        try {
+          got = (JSON.parse(res.body?.toString("utf8") ?? "") as { command_id?: string })
+            .command_id;
+        } catch {}
+        if (got !== op.commandId) op.idMismatch = got ?? "(no command_id in the 202)";
         op.outcome = "accepted";
         return;
       }
-      if (res.status !== 503) {
+      if (!isRetriable(res.status)) {
         op.outcome = "refused";
         return;
       }
       wait = Math.min(5, Math.max(1, Number(retryAfter) || 1)) * 1000;
-    } catch (err) {
-      op.lastStatus = errorCode(err);
-      a.recorder.record(op.route, t, op.lastStatus);
+    } else {
+      op.lastStatus = o.code;
+      a.recorder.record(op.route, t, o.code, false, noAnswer, op.index);
+      note(t, o.code);
+      noAnswer = true;
     }
     await sleep(wait);
   }

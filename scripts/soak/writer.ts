@@ -1,6 +1,6 @@
 import { commandIds } from "@million-rps/write-lambdas";
 import type { Recorder, Route } from "./recorder";
-import { sendUntilAccepted } from "./write-attempts";
+import { type Send, sendUntilAccepted } from "./write-attempts";
 
 /** A todo the soak created, and what it must look like once every accepted write is applied. */
 export interface TodoRecord {
@@ -23,6 +23,10 @@ export interface WriteOp {
   /** Derived from the Idempotency-Key exactly as the write API derives it. */
   commandId: string;
   attempts: number;
+  /** Its index in Writer.ops (samples of its attempts carry it). */
+  index?: number;
+  /** Every attempt, as "<s since traffic began> <status>" (the first 12). */
+  history?: string[];
   outcome: "pending" | "accepted" | "abandoned" | "refused";
   /** The last status seen (for refused and abandoned writes). */
   lastStatus?: number | string;
@@ -31,7 +35,10 @@ export interface WriteOp {
 }
 
 export interface WriterDeps {
-  writeUrl: string;
+  /** Sends one request to the write API (HttpPool.request, bodies kept). */
+  send: Send;
+  /** The stack's COMMAND_ID_SECRET: command ids are predicted under it (never the dev default). */
+  commandIdSecret: Uint8Array;
   tokens: ReadonlyMap<string, string>;
   recorder: Recorder;
   /** A write that has not been accepted after this long is abandoned. */
@@ -50,41 +57,74 @@ export class Writer {
   readonly ops: WriteOp[] = [];
   inFlight = 0;
   private serial = 0;
+  /** Todos that exist (accepted create, no accepted delete) and are not uncertain: what updates and deletes pick from. */
+  private readonly live: TodoRecord[] = [];
+  private readonly liveIndex = new Map<string, number>();
 
   constructor(private readonly deps: WriterDeps) {}
 
   /** Starts one write: a create, or an update or delete of one of our idle todos. */
   startOne(): void {
-    const idle = [...this.todos.values()].filter((t) => !t.busy && !t.deleted && !t.uncertain);
     const r = Math.random();
-    const target = pick(idle);
-    if (target === undefined || idle.length < 30 || r < 0.45) void this.create();
+    const target = this.live.length < 30 || r < 0.45 ? undefined : this.pickIdle();
+    if (target === undefined) void this.create();
     else if (r < 0.9) void this.update(target);
     else void this.remove(target);
+  }
+
+  /** A live todo with no write in flight, picked at random (a few tries; none found: a create instead). */
+  private pickIdle(): TodoRecord | undefined {
+    for (let i = 0; i < 8; i++) {
+      const t = pick(this.live);
+      if (t !== undefined && !t.busy) return t;
+    }
+    return undefined;
+  }
+
+  private addLive(todo: TodoRecord): void {
+    this.liveIndex.set(todo.id, this.live.length);
+    this.live.push(todo);
+  }
+
+  private dropLive(todo: TodoRecord): void {
+    const i = this.liveIndex.get(todo.id);
+    if (i === undefined) return;
+    const last = this.live.pop() as TodoRecord;
+    if (last !== todo) {
+      this.live[i] = last;
+      this.liveIndex.set(last.id, i);
+    }
+    this.liveIndex.delete(todo.id);
   }
 
   private op(kind: WriteOp["kind"], route: Route, actor: string, method: string, todoId?: string) {
     const key = `soak-${process.pid}-${++this.serial}`;
     const path = todoId === undefined ? "/todos" : `/todos/${todoId}`;
-    const ids = commandIds({ actor, method, path, idempotencyKey: key, ...(todoId && { todoId }) });
+    const ids = commandIds(
+      { actor, method, path, idempotencyKey: key, ...(todoId && { todoId }) },
+      this.deps.commandIdSecret,
+    );
     const op: WriteOp = {
       kind,
       route,
       todoId: ids.todoId,
       commandId: ids.commandId,
       attempts: 0,
+      index: this.ops.length,
+      history: [],
       outcome: "pending",
     };
     this.ops.push(op);
     return { op, key, path };
   }
 
-  /** One create, awaited: true once accepted (retrying 503s like any write). */
-  probe(): Promise<boolean> {
-    return this.create();
+  /** One create, awaited: its op once accepted (retrying 503s like any write), else null. */
+  async probe(): Promise<WriteOp | null> {
+    const op = await this.create();
+    return op.outcome === "accepted" ? op : null;
   }
 
-  private async create(): Promise<boolean> {
+  private async create(): Promise<WriteOp> {
     const owner = pick([...this.deps.tokens.keys()]) ?? "soak-0";
     const { op, key, path } = this.op("create", "POST /todos", owner, "POST");
     const title = `soak todo ${this.serial}`;
@@ -103,8 +143,9 @@ export class Writer {
       description: "written by the soak",
     });
     // Refused: it never existed. Abandoned: it may exist; `uncertain` keeps it out of the verdict.
-    if (!accepted && op.outcome === "refused") this.todos.delete(todo.id);
-    return accepted;
+    if (accepted) this.addLive(todo);
+    else if (op.outcome === "refused") this.todos.delete(todo.id);
+    return op;
   }
 
   private async update(todo: TodoRecord): Promise<void> {
@@ -126,7 +167,10 @@ export class Writer {
       "DELETE",
       todo.id,
     );
-    if (await this.send(op, todo, "DELETE", path, key)) todo.deleted = true;
+    if (await this.send(op, todo, "DELETE", path, key)) {
+      todo.deleted = true;
+      this.dropLive(todo);
+    }
   }
 
   /** True once accepted (202); false when refused or abandoned. */
@@ -141,7 +185,8 @@ export class Writer {
     this.inFlight++;
     try {
       await sendUntilAccepted(op, {
-        url: `${this.deps.writeUrl}${path}`,
+        send: this.deps.send,
+        path,
         method,
         token: this.deps.tokens.get(todo.owner) ?? "",
         idempotencyKey: key,
@@ -149,7 +194,10 @@ export class Writer {
         recorder: this.deps.recorder,
         deadline: Date.now() + this.deps.deadlineMs,
       });
-      if (op.outcome === "abandoned") todo.uncertain = true;
+      if (op.outcome === "abandoned") {
+        todo.uncertain = true;
+        this.dropLive(todo);
+      }
       return op.outcome === "accepted";
     } finally {
       todo.busy = false;
