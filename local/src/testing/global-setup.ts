@@ -3,6 +3,7 @@ import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { stopStrays } from "../leftovers";
 import { dataDir } from "../paths";
+import { releaseAbandonedHomes } from "../postgres-home";
 import { type RunningServices, startServices } from "../services";
 import { TEMPLATE_DATABASE, TEST_DATABASE_PREFIX, withDatabase } from "./fixtures";
 
@@ -30,6 +31,9 @@ export async function teardown(): Promise<void> {
   await services?.stop();
   // Anything else this process started under .data (nothing, unless a start was cut short).
   await stopStrays(dataDir());
+  // Test files that start Postgres on their own remove their data directory, not the
+  // private cluster directory under /var/tmp it may have had as root: release those now.
+  releaseAbandonedHomes();
 }
 
 /** A migrated template database that each test file clones (CREATE DATABASE ... TEMPLATE is fast). */
