@@ -95,6 +95,18 @@ export async function ensureKafkaJars(
   return dir;
 }
 
+/**
+ * A KRaft cluster id: 16 random bytes, base64url, as Kafka makes them, but never
+ * starting with "-": StorageTool's parser takes "-t -abc" for two options and the
+ * format fails ("argument --cluster-id/-t: expected one argument"), once in 64 starts.
+ */
+export function newClusterId(random: (n: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
+}
+
 function serverProperties(dataDir: string, port: number, controllerPort: number): string {
   return [
     "process.roles=broker,controller",
@@ -180,7 +192,7 @@ export function kafkaInstance(
     if (!existsSync(join(dataDir, "logs", "meta.properties"))) {
       // Runs to the end even when a stop arrives (a few seconds): cut short, it could
       // leave a storage directory that looks formatted but is not.
-      const clusterId = randomBytes(16).toString("base64url");
+      const clusterId = newClusterId();
       await run(
         java,
         ["-cp", classpath, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", props],
