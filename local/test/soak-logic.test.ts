@@ -269,6 +269,29 @@ describe("summarize: a write answered what nothing allows is shown with every at
   });
 });
 
+describe("summarize: the timeline", () => {
+  it("buckets by when each exchange started; a few ms past the end join the last bucket", () => {
+    const late = Array.from({ length: 30 }, (_, i) => ({
+      t: 575_000 + i * 860, // the last one at 599_940 and one past the end below
+      route: "GET /todos" as const,
+      status: 200,
+      retryAfter: false,
+    }));
+    const rec = recorderWith(
+      [
+        { t: 10, route: "POST /todos", status: 202, retryAfter: false },
+        ...late,
+        { t: 600_020, route: "GET /todos", status: 503, retryAfter: false },
+      ],
+      [],
+    );
+    const { timeline } = summarize(rec, planSoak(10), PACE, CLEAN, [], { trafficMs: 600_050 });
+    expect(timeline).toHaveLength(20);
+    expect(timeline[0]).toMatchObject({ fromSec: 0, writeAttemptsPerSec: 0, non2xx: 0 });
+    expect(timeline.at(-1)).toMatchObject({ fromSec: 570, readsPerSec: 1, non2xx: 1 });
+  });
+});
+
 describe("parseSoakOptions", () => {
   it("defaults to loads that matter, and keeps flags to change them", () => {
     const d = parseSoakOptions([]);

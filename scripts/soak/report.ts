@@ -208,12 +208,16 @@ export function summarize(
     if (!recorder.closeAllowed(c)) violations.pipelinedClosesOutsideReadWorker++;
   const trafficMs = extras.trafficMs ?? lastEnd;
   const bucketMs = Math.max(5, Math.round((3 * plan.durationMs) / 60_000)) * 1000;
-  const buckets = Array.from({ length: Math.max(1, Math.ceil(trafficMs / bucketMs)) }, () => ({
-    reads: [] as number[],
-    writes: [] as number[],
-    accepted: 0,
-    non2xx: 0,
-  }));
+  // A last bucket under a tenth of the others (the few ms past the planned end) joins the one before.
+  const buckets = Array.from(
+    { length: Math.max(1, Math.ceil(trafficMs / bucketMs - 0.1)) },
+    () => ({
+      reads: [] as number[],
+      writes: [] as number[],
+      accepted: 0,
+      non2xx: 0,
+    }),
+  );
   for (const s of recorder.samples) {
     const b = buckets[Math.min(buckets.length - 1, Math.floor(s.t / bucketMs))];
     if (b === undefined) continue;
@@ -225,7 +229,7 @@ export function summarize(
   }
   const timeline = buckets.map((b, i) => {
     const from = i * bucketMs;
-    const to = Math.min(trafficMs, from + bucketMs);
+    const to = i === buckets.length - 1 ? trafficMs : from + bucketMs;
     const span = Math.max(1, to - from);
     return {
       fromSec: from / 1000,
