@@ -73,6 +73,8 @@ export interface RedisStoreOptions {
   inFlightMs: number;
   /** Retention of an answer (IDEMPOTENCY_TTL_SEC). */
   ttlSec: number;
+  /** First wait before releasing a claim whose answer was lost (doubles, up to 2 s). */
+  releaseRetryMs?: number;
 }
 
 function unavailable(err: unknown): DependencyError {
@@ -85,6 +87,27 @@ function unavailable(err: unknown): DependencyError {
  */
 export function redisIdempotencyStore(options: RedisStoreOptions): IdempotencyStore {
   const { redis, inFlightMs, ttlSec } = options;
+
+  /**
+   * A claim that timed out may still have landed: then the key would stay "in flight"
+   * for inFlightMs with nothing in flight, and the client's retry would get 409s. So
+   * keep trying to release our own entry (never another request's) in the background.
+   */
+  function releaseLater(key: string, entry: string): void {
+    const started = Date.now();
+    const attempt = (delay: number) => {
+      const timer = setTimeout(async () => {
+        try {
+          await (await redis.get()).eval(RELEASE, 1, key, entry);
+        } catch {
+          if (Date.now() - started < inFlightMs) attempt(Math.min(delay * 2, 2_000));
+        }
+      }, delay);
+      timer.unref();
+    };
+    attempt(options.releaseRetryMs ?? 100);
+  }
+
   return {
     async claim(key, fingerprint) {
       const token = randomBytes(12).toString("base64url");
@@ -93,6 +116,7 @@ export function redisIdempotencyStore(options: RedisStoreOptions): IdempotencySt
       try {
         existing = await (await redis.get()).eval(CLAIM, 1, key, mine, String(inFlightMs));
       } catch (err) {
+        releaseLater(key, mine);
         throw unavailable(err);
       }
       if (existing === null) return { kind: "claimed", entry: mine };
