@@ -34,13 +34,8 @@ export const kafkaConnectionVars = {
 export async function resolveBrokers(conn: KafkaConnection): Promise<string[]> {
   if (conn.brokers !== null) return [...conn.brokers];
   if (conn.mskClusterArn === undefined) throw new Error("set KAFKA_BROKERS or MSK_CLUSTER_ARN");
-  const { KafkaClient, GetBootstrapBrokersCommand } = await import("@aws-sdk/client-kafka");
-  const client = new KafkaClient(conn.region === undefined ? {} : { region: conn.region });
-  const out = await client.send(new GetBootstrapBrokersCommand({ ClusterArn: conn.mskClusterArn }));
-  const text =
-    conn.auth === "aws-iam"
-      ? out.BootstrapBrokerStringSaslIam
-      : (out.BootstrapBrokerStringTls ?? out.BootstrapBrokerString);
+  const { mskBootstrapBrokers } = await import("./msk-bootstrap");
+  const text = await mskBootstrapBrokers(conn.mskClusterArn, conn.region, conn.auth === "aws-iam");
   if (text === undefined || text === "")
     throw new Error(
       `MSK cluster ${conn.mskClusterArn} returned no bootstrap brokers for auth ${conn.auth}`,

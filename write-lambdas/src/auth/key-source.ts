@@ -66,15 +66,10 @@ export function secretsManagerFetcher(
   timeoutMs: number,
 ): SecretFetcher {
   return async function fetchSecretString(secretArn) {
-    const { SecretsManagerClient, GetSecretValueCommand } = await import(
-      "@aws-sdk/client-secrets-manager"
-    );
-    const client = new SecretsManagerClient({ ...(region && { region }), maxAttempts: 2 });
-    const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }), {
-      abortSignal: AbortSignal.timeout(timeoutMs),
-    });
-    if (out.SecretString === undefined) throw new Error("the secret has no SecretString");
-    return out.SecretString;
+    const { getSecretString } = await import("./secret-value");
+    const text = await getSecretString(secretArn, region, timeoutMs);
+    if (text === undefined) throw new Error("the secret has no SecretString");
+    return text;
   };
 }
 
