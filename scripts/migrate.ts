@@ -4,12 +4,13 @@
  * never from every replica at boot.
  */
 
-import { createLogger, loadDotEnv, migrate, parseConfig, vars } from "@million-rps/shared";
+import { loadDotEnv, migrate, parseConfig, vars } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import pg from "pg";
 
 loadDotEnv();
-const log = createLogger("migrate");
-const config = parseConfig({ databaseUrl: vars.databaseUrl });
+const config = parseConfig({ databaseUrl: vars.databaseUrl, logLevel: vars.logLevel });
+const log = createLogger("migrate", { level: config.logLevel });
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 1 });
 try {
   const result = await migrate(pool);

@@ -9,18 +9,17 @@ import { parseArgs } from "node:util";
 import { progressBar, seedTodos } from "@million-rps/local";
 import {
   cacheKeys,
-  createLogger,
   DEFAULT_HOT_PAGES,
   loadDotEnv,
   parseConfig,
   refreshGeneration,
   vars,
 } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import { Redis } from "ioredis";
 import pg from "pg";
 
 loadDotEnv();
-const log = createLogger("seed");
 const { values } = parseArgs({ options: { count: { type: "string", default: "10000" } } });
 const count = Number(values.count);
 if (!Number.isSafeInteger(count) || count < 1 || count > 50_000_000) {
@@ -33,7 +32,9 @@ const config = parseConfig({
   redisPassword: vars.redisPassword,
   cacheTtlSec: vars.cacheTtlSec,
   cacheKeyPrefix: vars.cacheKeyPrefix,
+  logLevel: vars.logLevel,
 });
+const log = createLogger("seed", { level: config.logLevel });
 
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
 const redis = new Redis(config.redisUrl, {

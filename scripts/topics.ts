@@ -7,7 +7,6 @@
 import { ensureCommandTopics } from "@million-rps/local";
 import {
   createKafka,
-  createLogger,
   int,
   kafkaConnectionVars,
   loadDotEnv,
@@ -15,10 +14,10 @@ import {
   str,
   vars,
 } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import { ensureTriageOffsets, growPartitions } from "./topic-partitions";
 
 loadDotEnv();
-const log = createLogger("topics");
 const config = parseConfig({
   ...kafkaConnectionVars,
   topic: vars.kafkaTodoTopic,
@@ -26,7 +25,9 @@ const config = parseConfig({
   partitions: vars.kafkaPartitions,
   replicationFactor: int("KAFKA_REPLICATION_FACTOR", 1, 1, 5),
   triageGroup: str("KAFKA_DLQ_TRIAGE_GROUP", "todo-dlq-triage"),
+  logLevel: vars.logLevel,
 });
+const log = createLogger("topics", { level: config.logLevel });
 try {
   const kafka = await createKafka(config.kafka, "million-rps-topics");
   const created = await ensureCommandTopics(kafka, config);

@@ -4,7 +4,8 @@
  * their Secrets Manager secrets hold (injected as DB_READER_PASSWORD and
  * DB_APP_PASSWORD) and grants what each may do. Idempotent: every deploy re-runs it.
  */
-import { createLogger, custom, parseConfig, str, vars } from "@million-rps/shared";
+import { custom, parseConfig, str, vars } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import pg from "pg";
 import { roleStatements } from "./role-grants";
 
@@ -16,14 +17,15 @@ function required(variable: string) {
   });
 }
 
-const log = createLogger("db-roles");
 const config = parseConfig({
   databaseUrl: vars.databaseUrl,
   readerRole: str("DB_READER_ROLE", "million_rps_reader"),
   readerPassword: required("DB_READER_PASSWORD"),
   appRole: str("DB_APP_ROLE", "million_rps_app"),
   appPassword: required("DB_APP_PASSWORD"),
+  logLevel: vars.logLevel,
 });
+const log = createLogger("db-roles", { level: config.logLevel });
 const url = new URL(config.databaseUrl);
 const statements = roleStatements({
   database: decodeURIComponent(url.pathname.slice(1)),

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { type ConfigOf, custom, type Env, int, parseConfig, str, vars } from "@million-rps/shared";
+import { type ConfigOf, custom, type Env, int, parseConfig, vars } from "@million-rps/shared";
 import type { UwsChoice } from "./native-uws";
 
 /** Cache-Control of `GET /todos` pages: lets a CDN micro-cache and serve stale while it refetches. */
@@ -77,7 +77,7 @@ export const readFleetSpec = {
     }
     return v;
   }),
-  logLevel: str("LOG_LEVEL", "info"),
+  logLevel: vars.logLevel,
 } as const;
 
 export type ReadFleetConfig = ConfigOf<typeof readFleetSpec>;

@@ -2,7 +2,8 @@
  * Read fleet entry point: `npx tsx read-fleet/src/main.ts` (or the bundled main.mjs).
  * Without READ_FLEET_ROLE it is the supervisor and forks itself once per worker.
  */
-import { ConfigError, createLogger, loadDotEnv } from "@million-rps/shared";
+import { ConfigError, loadDotEnv } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import { loadConfig } from "./config";
 import { ROLE_VARIABLE, WORKER_INDEX_VARIABLE } from "./ipc";
 import { endOfLifeNotice, loadUws, UwsFallbackError } from "./native-uws";
@@ -11,10 +12,12 @@ import { runWorker } from "./worker";
 
 loadDotEnv();
 const role = process.env[ROLE_VARIABLE] === "worker" ? "worker" : "supervisor";
-const log = createLogger("read-fleet", { base: { role } });
+// At info until LOG_LEVEL is read (a bad one is a ConfigError, printed below).
+let log = createLogger("read-fleet", { level: "info", base: { role } });
 
 try {
   const config = loadConfig();
+  log = createLogger("read-fleet", { level: config.logLevel, base: { role } });
   const { build, description } = loadUws(config.uwsBuild);
   if (role === "supervisor") {
     log.info("uWS build", { uws: description });

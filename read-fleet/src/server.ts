@@ -1,6 +1,7 @@
 import type { TemplatedApp, us_listen_socket } from "uWebSockets.js";
 import { readFileSync } from "node:fs";
-import { createLogger, type Logger } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import pg from "pg";
 import type { ReadFleetConfig } from "./config";
 import { loadNativeUws } from "./native-uws";

@@ -1,4 +1,4 @@
-import { createLogger } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import type { ReadFleetConfig } from "./config";
 import type { ToSupervisor, ToWorker } from "./ipc";
 import { startReadServer } from "./server";

@@ -4,9 +4,9 @@ import {
   type CacheKeys,
   type ChangeSet,
   cacheKeys,
-  createLogger,
   publishChanges,
 } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { ChangeFeed } from "../src/change-feed";

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
+import { LOG_LEVELS } from "./log";
 import { parseHotPages } from "./refresh";
 
 /**
@@ -68,6 +69,26 @@ export function bool(variable: string, fallback: boolean): Reader<boolean> {
       if (["1", "true", "yes", "on"].includes(v)) return true;
       if (["0", "false", "no", "off"].includes(v)) return false;
       throw new VariableProblem(`must be true or false (got ${show(v)})`);
+    },
+  };
+}
+
+/** One of a fixed set of words (case-insensitive); anything else is refused, not defaulted. */
+export function oneOf<const T extends string>(
+  variable: string,
+  fallback: NoInfer<T>,
+  allowed: readonly T[],
+): Reader<T> {
+  return {
+    variable,
+    read(env) {
+      const v = raw(env, variable)?.toLowerCase();
+      if (v === undefined) return fallback;
+      const found = allowed.find((a) => a === v);
+      if (found === undefined) {
+        throw new VariableProblem(`must be one of ${allowed.join(", ")} (got ${show(v)})`);
+      }
+      return found;
     },
   };
 }
@@ -236,5 +257,5 @@ export const vars = {
   idempotencyTtlSec: int("IDEMPOTENCY_TTL_SEC", 86_400, 60, 30 * 86_400),
   /** First pages the worker keeps fresh in L2 and each read process loads before it listens. */
   hotPages: custom("HOT_PAGES", (env) => parseHotPages(raw(env, "HOT_PAGES") ?? "100")),
-  logLevel: str("LOG_LEVEL", "info"),
+  logLevel: oneOf("LOG_LEVEL", "info", LOG_LEVELS),
 } as const;

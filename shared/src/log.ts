@@ -1,6 +1,10 @@
-/** Structured logs: one JSON object per line on stdout, so any collector can parse them. */
-export type LogLevel = "debug" | "info" | "warn" | "error";
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+/**
+ * What every deployable logs through, and what may never reach a log line. The
+ * containers write it with pino (`pino-logger.ts`), the Lambda handlers with
+ * Powertools' Logger (write-lambdas/src/observability): both apply this policy.
+ */
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -10,60 +14,96 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-function levelFrom(value: string | undefined): LogLevel {
-  return value === "debug" || value === "warn" || value === "error" ? value : "info";
+export const REDACTED = "[redacted]";
+
+/** Fields whose value is a credential, wherever they appear (top level or one object down). */
+const SECRET_KEYS = [
+  "authorization",
+  "cookie",
+  "password",
+  "secret",
+  "token",
+  "jwtSecret",
+  "JWT_SECRET",
+  "redisPassword",
+  "REDIS_PASSWORD",
+  "commandIdSecret",
+  "COMMAND_ID_SECRET",
+  "DB_READER_PASSWORD",
+  "DB_APP_PASSWORD",
+];
+/** Fields holding a URL, which may carry `user:password@`: kept, with the password cut out. */
+const URL_KEYS = [
+  "url",
+  "databaseUrl",
+  "DATABASE_URL",
+  "redisUrl",
+  "REDIS_URL",
+  "connectionString",
+];
+
+/**
+ * Paths (pino's redact syntax, also @pinojs/redact's) censored in every record and
+ * child binding: credentials by name, request headers (`headers.x`, `req.headers.x`),
+ * and the request config an HTTP client's error carries (axios' `err.config` holds
+ * the headers it sent).
+ */
+export const REDACT_PATHS: readonly string[] = [
+  ...[...SECRET_KEYS, ...URL_KEYS].flatMap((k) => [k, `*.${k}`]),
+  ...['"authorization"', '"cookie"', '"set-cookie"', '"x-api-key"'].flatMap((h) => [
+    `headers[${h}]`,
+    `*.headers[${h}]`,
+  ]),
+  "err.config",
+  "err.request",
+  "err.response",
+];
+
+const URL_PASSWORD = /(\/\/[^/\s:@]*):[^@/\s]*@/g;
+
+/** `scheme://user:secret@host` becomes `scheme://user:[redacted]@host`, anywhere in a text. */
+export function withoutUrlPasswords(text: string): string {
+  return text.replace(URL_PASSWORD, `$1:${REDACTED}@`);
 }
 
-/** An error as a log field: name, message, code, and its `cause` chain (a few levels deep). */
-function errorField(err: Error, withStack: boolean, depth = 0): Record<string, unknown> {
+/** The censor for REDACT_PATHS: a URL keeps everything but its password; anything else goes. */
+export function censor(value: unknown, path: readonly string[]): unknown {
+  const key = path[path.length - 1] ?? "";
+  if (typeof value === "string" && URL_KEYS.includes(key)) return withoutUrlPasswords(value);
+  return REDACTED;
+}
+
+/**
+ * An error as a log field: name, message, code and its `cause` chain (a few levels
+ * deep), never its other properties (a client's request config, a response with
+ * headers). Stack traces only when the logger runs at debug.
+ */
+export function errorField(err: Error, withStack: boolean, depth = 0): Record<string, unknown> {
   const code = (err as { code?: unknown }).code;
   const cause = err.cause;
   return {
     name: err.name,
-    message: err.message,
+    message: withoutUrlPasswords(err.message),
     ...(code === undefined ? {} : { code }),
-    ...(withStack ? { stack: err.stack } : {}),
+    ...(withStack && err.stack !== undefined ? { stack: withoutUrlPasswords(err.stack) } : {}),
     ...(cause instanceof Error && depth < 3
       ? { cause: errorField(cause, withStack, depth + 1) }
       : {}),
   };
 }
 
-/** Errors become `{name, message, code, cause}`; stack traces go to logs only at debug level. */
-function serialize(fields: Record<string, unknown>, withStack: boolean): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) {
-    if (v instanceof Error) out[k] = errorField(v, withStack);
-    else if (typeof v === "bigint") out[k] = v.toString();
-    else out[k] = v;
+/** A record's fields as they are logged: errors through errorField, bigints as strings. */
+export function logFields(
+  fields: Record<string, unknown>,
+  withStack: boolean,
+): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const key in fields) {
+    const v = fields[key];
+    if (v instanceof Error || typeof v === "bigint") {
+      out ??= { ...fields };
+      out[key] = v instanceof Error ? errorField(v, withStack) : v.toString();
+    }
   }
-  return out;
-}
-
-export function createLogger(
-  component: string,
-  options: { level?: string; write?: (line: string) => void; base?: Record<string, unknown> } = {},
-): Logger {
-  const min = ORDER[levelFrom(options.level ?? process.env.LOG_LEVEL)];
-  const write = options.write ?? ((line: string) => process.stdout.write(line));
-  const base = { component, pid: process.pid, ...options.base };
-  const emit = (level: LogLevel, msg: string, fields: Record<string, unknown> = {}) => {
-    if (ORDER[level] < min) return;
-    const record = {
-      ts: new Date().toISOString(),
-      level,
-      msg,
-      ...base,
-      ...serialize(fields, min === ORDER.debug),
-    };
-    write(`${JSON.stringify(record)}\n`);
-  };
-  return {
-    debug: (msg, fields) => emit("debug", msg, fields),
-    info: (msg, fields) => emit("info", msg, fields),
-    warn: (msg, fields) => emit("warn", msg, fields),
-    error: (msg, fields) => emit("error", msg, fields),
-    child: (fields) =>
-      createLogger(component, { ...options, base: { ...options.base, ...fields } }),
-  };
+  return out ?? fields;
 }

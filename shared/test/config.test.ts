@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, int, list, parseConfig, url, vars } from "../src/config";
+import { ConfigError, int, list, oneOf, parseConfig, url, vars } from "../src/config";
 
 describe("parseConfig", () => {
   it("applies defaults sized for real backends", () => {
@@ -30,6 +30,27 @@ describe("parseConfig", () => {
     const problems = (error as ConfigError).problems.map((p) => p.variable);
     expect(problems).toEqual(["HTTP_PORT", "DB_POOL_SIZE", "REDIS_URL"]);
     expect((error as Error).message).toContain("DB_POOL_SIZE: must be an integer from 1 to 90");
+  });
+
+  it("refuses a LOG_LEVEL typo instead of falling back to info, naming the variable", () => {
+    let error: unknown;
+    try {
+      parseConfig({ logLevel: vars.logLevel }, { LOG_LEVEL: "inof" });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      { variable: "LOG_LEVEL", message: 'must be one of debug, info, warn, error (got "inof")' },
+    ]);
+    expect(parseConfig({ logLevel: vars.logLevel }, {}).logLevel).toBe("info");
+    expect(parseConfig({ logLevel: vars.logLevel }, { LOG_LEVEL: " WARN " }).logLevel).toBe("warn");
+  });
+
+  it("reads one of a fixed set of words", () => {
+    const mode = oneOf("MODE", "a", ["a", "b"]);
+    expect(parseConfig({ mode }, { MODE: "b" }).mode).toBe("b");
+    expect(() => parseConfig({ mode }, { MODE: "c" })).toThrow(/MODE: must be one of a, b/);
   });
 
   it("treats a blank variable as missing", () => {

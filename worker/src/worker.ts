@@ -1,4 +1,5 @@
-import { cacheKeys, createKafka, createLogger, type Logger } from "@million-rps/shared";
+import { cacheKeys, createKafka, type Logger } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import { Partitioners } from "kafkajs";
 import { startAdminServer } from "./admin";
 import { AppliedOffsets, OFFSET_COMMIT_INTERVAL_MS } from "./applied-offsets";

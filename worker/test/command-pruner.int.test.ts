@@ -1,5 +1,5 @@
 import { freshDatabase } from "@million-rps/local/testing";
-import { createLogger } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommandPruner } from "../src/command-pruner";

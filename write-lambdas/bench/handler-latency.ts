@@ -10,9 +10,11 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { createLogger, encodeCommand } from "@million-rps/shared";
+import { encodeCommand } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { parseWriteConfig } from "../src/config";
 import type { CommandSender } from "../src/kafka/command-sender";
 import { apiGatewayEvent, matchRoute } from "../src/local/api-gateway-event";
 import { createWriteRuntime, type WriteRuntime } from "../src/runtime";
@@ -110,7 +112,7 @@ function record(label: string, { sorted, cpuUs }: { sorted: number[]; cpuUs: num
 // HS256 with JWT_SECRET (local; on AWS the same key comes from Secrets Manager once per cold start).
 const secret = "bench-only-fake-secret-0123456789abcdef";
 const hs = createWriteRuntime(
-  { JWT_SECRET: secret, KAFKA_BROKERS: "127.0.0.1:9" },
+  parseWriteConfig({ JWT_SECRET: secret, KAFKA_BROKERS: "127.0.0.1:9" }),
   { sender: inProcessSender, log },
 );
 const hsToken = await new SignJWT({ sub: "alice" })
@@ -144,12 +146,12 @@ const idp = createServer((_req, res) =>
 );
 await new Promise<void>((resolve) => idp.listen(0, "127.0.0.1", resolve));
 const rs = createWriteRuntime(
-  {
+  parseWriteConfig({
     JWKS_URL: `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks.json`,
     JWT_ISSUER: "https://idp.bench/",
     JWT_AUDIENCE: "todos",
     KAFKA_BROKERS: "127.0.0.1:9",
-  },
+  }),
   { sender: inProcessSender, log },
 );
 const rsToken = await new SignJWT({ sub: "alice", iss: "https://idp.bench/", aud: "todos" })

@@ -147,7 +147,10 @@ export const writeConfigSpec = {
   /** Local adapter only: requests handled at once; more answer 503 at once (API Gateway and Lambda concurrency bound it on AWS). */
   maxInFlight: int("WRITE_MAX_IN_FLIGHT", 256, 1, 100_000),
   region: custom("AWS_REGION", (env) => value(env, "AWS_REGION")),
-  logLevel: str("LOG_LEVEL", "info"),
+  logLevel: vars.logLevel,
+  /** Powertools' names: the `service` of every Lambda log line and metric, and the EMF namespace (cdk's METRIC_NAMESPACE). */
+  serviceName: str("POWERTOOLS_SERVICE_NAME", "write-api"),
+  metricsNamespace: str("POWERTOOLS_METRICS_NAMESPACE", "MillionRps"),
 };
 
 export type WriteConfig = ConfigOf<typeof writeConfigSpec>;

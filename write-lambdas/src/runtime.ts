@@ -1,8 +1,8 @@
-import { createLogger, type Env, type Logger } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared";
 import { type SecretFetcher, secretsManagerFetcher, verificationKeys } from "./auth/key-source";
 import { createTokenVerifier } from "./auth/token-verifier";
 import type { WriteKind } from "./commands";
-import { parseWriteConfig, type WriteConfig } from "./config";
+import type { WriteConfig } from "./config";
 import { type IdempotencyStore, redisIdempotencyStore } from "./idempotency/idempotency-store";
 import { lazyRedis } from "./idempotency/redis-connection";
 import {
@@ -11,6 +11,7 @@ import {
   sendBudgetMs,
   shardedCommandSender,
 } from "./kafka/command-sender";
+import { noWriteMetrics, type WriteMetrics } from "./telemetry/write-metrics";
 import { type WriteDeps, type WriteHandler, writeHandler } from "./write-api";
 
 /** Everything one warm container (or one local server) holds: config, key source, one producer. */
@@ -20,13 +21,16 @@ export interface WriteRuntime extends WriteDeps {
   close(): Promise<void>;
 }
 
-export interface RuntimeOverrides {
+export interface RuntimeOptions {
+  /** Powertools' Logger on Lambda (lambda.ts), pino in the local adapter. */
+  log: Logger;
+  /** EMF on Lambda; none locally. */
+  metrics?: WriteMetrics;
   /** Benchmarks replace Kafka with an in-process sender to time the handler alone. */
   sender?: CommandSender;
   /** Tests replace Redis with an in-process store. */
   idempotencyStore?: IdempotencyStore;
   fetchSecret?: SecretFetcher;
-  log?: Logger;
 }
 
 /**
@@ -38,13 +42,12 @@ export function inFlightMs(config: WriteConfig): number {
   return sendBudgetMs(config.sendTimeoutMs) + 2 * config.redisTimeoutMs + 1000;
 }
 
-/** Parses the config (a ConfigError names every bad variable) and wires the parts; connects nothing yet. */
-export function createWriteRuntime(env: Env, overrides: RuntimeOverrides = {}): WriteRuntime {
-  const config = parseWriteConfig(env);
-  const log = overrides.log ?? createLogger("write-lambdas", { level: config.logLevel });
+/** Wires the parts from the parsed config (parseWriteConfig); connects nothing yet. */
+export function createWriteRuntime(config: WriteConfig, options: RuntimeOptions): WriteRuntime {
+  const { log } = options;
   const jwt = config.jwt;
   const fetchSecret =
-    overrides.fetchSecret ?? secretsManagerFetcher(config.region, config.sendTimeoutMs);
+    options.fetchSecret ?? secretsManagerFetcher(config.region, config.sendTimeoutMs);
   const keys = verificationKeys(jwt, {
     region: config.region,
     timeoutMs: config.sendTimeoutMs,
@@ -57,7 +60,7 @@ export function createWriteRuntime(env: Env, overrides: RuntimeOverrides = {}): 
     retryAfterSec: config.retryAfterSec,
   });
   const sender =
-    overrides.sender ??
+    options.sender ??
     shardedCommandSender(
       Array.from({ length: config.producers }, (_, i) =>
         kafkaCommandSender({
@@ -80,7 +83,7 @@ export function createWriteRuntime(env: Env, overrides: RuntimeOverrides = {}): 
     log.child({ dependency: "redis" }),
   );
   const store =
-    overrides.idempotencyStore ??
+    options.idempotencyStore ??
     redisIdempotencyStore({
       redis,
       inFlightMs: inFlightMs(config),
@@ -93,6 +96,7 @@ export function createWriteRuntime(env: Env, overrides: RuntimeOverrides = {}): 
     commandIdSecret: config.commandIdSecret,
     retryAfterSec: config.retryAfterSec,
     log,
+    metrics: options.metrics ?? noWriteMetrics,
   };
   return {
     ...deps,
@@ -106,16 +110,4 @@ export function createWriteRuntime(env: Env, overrides: RuntimeOverrides = {}): 
       await Promise.all([sender.close(), redis.close()]);
     },
   };
-}
-
-let coldStart: WriteRuntime | undefined;
-
-/**
- * The Lambda entry files call this at module init: config is parsed during the
- * cold start (a bad or short secret fails the init loudly), and every invocation
- * of the warm container reuses the same key source, producer and Redis connection.
- */
-export function lambdaHandler(kind: WriteKind): WriteHandler {
-  coldStart ??= createWriteRuntime(process.env);
-  return coldStart.handlers[kind];
 }

@@ -8,6 +8,7 @@ import { acceptOnce } from "./idempotency/accept-once";
 import { idempotencyRedisKey, requestFingerprint } from "./idempotency/fingerprint";
 import type { IdempotencyStore } from "./idempotency/idempotency-store";
 import type { CommandSender } from "./kafka/command-sender";
+import { noWriteMetrics, type WriteMetrics } from "./telemetry/write-metrics";
 import { writeFromRequest } from "./write-request";
 
 /** What a write handler needs, built once per cold start (see runtime.ts). */
@@ -20,6 +21,8 @@ export interface WriteDeps {
   commandIdSecret: Uint8Array;
   retryAfterSec: number;
   log: Logger;
+  /** EMF on Lambda (telemetry/emf-metrics.ts); none by default. */
+  metrics?: WriteMetrics;
   now?: () => Date;
 }
 
@@ -50,6 +53,7 @@ function rootCause(err: unknown): unknown {
  */
 export function writeHandler(kind: WriteKind, deps: WriteDeps): WriteHandler {
   const now = deps.now ?? (() => new Date());
+  const metrics = deps.metrics ?? noWriteMetrics;
   return async function handleWrite(event) {
     try {
       const authorization = header(event, "authorization");
@@ -65,12 +69,15 @@ export function writeHandler(kind: WriteKind, deps: WriteDeps): WriteHandler {
         deps.commandIdSecret,
       );
       const send = async function sendCommand(): Promise<WriteResponse> {
+        const started = performance.now();
         try {
           await deps.sender.send(command);
         } catch (err) {
+          metrics.sent(performance.now() - started, false);
           if (err instanceof DependencyError) throw unavailable(err, deps.retryAfterSec);
           throw err;
         }
+        metrics.sent(performance.now() - started, true);
         return acceptedResponse(command.command_id, command.todo_id);
       };
       const response =
@@ -89,21 +96,17 @@ export function writeHandler(kind: WriteKind, deps: WriteDeps): WriteHandler {
               send,
               { retryAfterSec: deps.retryAfterSec, log: deps.log },
             );
+      metrics.answered(response.statusCode);
       deps.log.debug("command accepted", {
         type: command.type,
         command_id: command.command_id,
         todo_id: command.todo_id,
-        request_id: event.requestContext.requestId,
       });
       return response;
     } catch (err) {
       const response = errorResponse(err);
-      const fields = {
-        route: kind,
-        status: response.statusCode,
-        request_id: event.requestContext?.requestId,
-        err: rootCause(err),
-      };
+      metrics.answered(response.statusCode, err instanceof HttpError ? err.code : "internal");
+      const fields = { route: kind, status: response.statusCode, err: rootCause(err) };
       if (response.statusCode >= 500) deps.log.warn("write failed", fields);
       else deps.log.debug("write refused", fields);
       return response;

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { type CommandEnvelope, createLogger, DependencyError } from "@million-rps/shared";
+import { type CommandEnvelope, DependencyError } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { verificationKeys } from "../src/auth/key-source";

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { freshTopics, testServices } from "@million-rps/local/testing";
-import { createLogger } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWriteServer, type WriteServer } from "../src/local/server";

@@ -3,7 +3,7 @@ import { rmSync } from "node:fs";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import { ensureCommandTopics } from "@million-rps/local";
 import { dataDir, freePort, kafkaInstance, waitUntil } from "@million-rps/local/testing";
-import { createLogger } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import { SignJWT } from "jose";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { freshTopics, testServices } from "@million-rps/local/testing";
-import { createLogger } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWriteServer } from "../src/local/server";

@@ -11,7 +11,7 @@ import {
   testServices,
   waitUntil,
 } from "@million-rps/local/testing";
-import { createLogger } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";

@@ -8,7 +8,8 @@ import {
   testServices,
   waitUntil,
 } from "@million-rps/local/testing";
-import { createLogger, parseCommand } from "@million-rps/shared";
+import { parseCommand } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import { generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWriteServer, type WriteServer } from "../src/local/server";

@@ -1,10 +1,6 @@
 import { randomBytes } from "node:crypto";
-import {
-  createLogger,
-  DependencyError,
-  isIssuedCommandId,
-  parseCommand,
-} from "@million-rps/shared";
+import { DependencyError, isIssuedCommandId, parseCommand } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { verificationKeys } from "../src/auth/key-source";
@@ -318,5 +314,34 @@ describe("write handlers", () => {
     const res = await handle(event("POST", "/todos", { headers: auth, body: '{"title":"a"}' }));
     expect(res.statusCode).toBe(500);
     expect(res.body).toBe('{"error":{"code":"internal","message":"internal error"}}');
+  });
+
+  it("reports each answer and each send to the write metrics", async () => {
+    const seen: string[] = [];
+    const metrics = {
+      answered: (status: number, code?: string) => seen.push(`answered ${status} ${code ?? ""}`),
+      sent: (ms: number, acknowledged: boolean) => {
+        expect(ms).toBeGreaterThanOrEqual(0);
+        seen.push(`sent ${acknowledged}`);
+      },
+    };
+    const auth = { authorization: `Bearer ${await token("alice")}`, ...JSON_TYPE };
+    const ok = writeHandler("create", { ...deps(recordingSender()), metrics });
+    const down = writeHandler("create", {
+      ...deps(recordingSender(() => new DependencyError("kafka", "down"))),
+      metrics,
+    });
+    await ok(event("POST", "/todos", { headers: auth, body: '{"title":"milk"}' }));
+    await ok(event("POST", "/todos", { headers: auth, body: '{"title":""}' }));
+    await ok(event("POST", "/todos", { headers: JSON_TYPE, body: '{"title":"milk"}' }));
+    await down(event("POST", "/todos", { headers: auth, body: '{"title":"milk"}' }));
+    expect(seen).toEqual([
+      "sent true",
+      "answered 202 ",
+      "answered 400 invalid_field",
+      "answered 401 unauthorized",
+      "sent false",
+      "answered 503 unavailable",
+    ]);
   });
 });

@@ -1,4 +1,4 @@
 /** Lambda entry for POST /todos (API Gateway HTTP API, payload v2). */
-import { lambdaHandler } from "../runtime";
+import { lambdaHandler } from "../lambda";
 
 export const handler = lambdaHandler("create");

@@ -2,23 +2,27 @@
  * The local write API: `npx tsx write-lambdas/src/local/main.ts`. Real HTTP on
  * WRITE_HTTP_PORT (default 8081), API Gateway v2 events, the Lambda handlers.
  */
-import { ConfigError, createLogger, int, loadDotEnv, parseConfig, str } from "@million-rps/shared";
+import { ConfigError, int, loadDotEnv, parseConfig, str, vars } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
 import { withDevSecret } from "./dev-token";
 import { startWriteServer } from "./server";
 
 loadDotEnv();
-const log = createLogger("write-http");
+// At info until LOG_LEVEL is read: a bad one is then logged as invalid configuration.
+let log = createLogger("write-http", { level: "info" });
 
 async function main(): Promise<void> {
   const local = parseConfig({
     port: int("WRITE_HTTP_PORT", 8081, 0, 65535),
     host: str("WRITE_HTTP_HOST", "127.0.0.1"),
+    logLevel: vars.logLevel,
   });
+  log = createLogger("write-http", { level: local.logLevel });
   const { env, defaulted } = withDevSecret(process.env);
   if (defaulted) {
     log.warn("no JWT setting: using the fake local dev secret from .env.example (never on AWS)");
   }
-  const server = await startWriteServer({ env, port: local.port, host: local.host });
+  const server = await startWriteServer({ env, port: local.port, host: local.host, log });
   const { config } = server.runtime;
   let stopping = false;
   const stop = (signal: string) => {

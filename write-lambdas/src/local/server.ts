@@ -1,14 +1,16 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createLogger, type Env, errorBody, type Logger } from "@million-rps/shared";
-import { createWriteRuntime, type RuntimeOverrides, type WriteRuntime } from "../runtime";
+import { type Env, errorBody, type Logger } from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
+import { parseWriteConfig } from "../config";
+import { createWriteRuntime, type RuntimeOptions, type WriteRuntime } from "../runtime";
 import { apiGatewayEvent, matchRoute, type RouteMatch } from "./api-gateway-event";
 import { answerClientError, readBody, sendJson, tooLarge } from "./http-io";
 
 /** Like API Gateway's own payload cap, only smaller: past it the adapter answers 413 without buffering. */
 export const ADAPTER_BODY_MAX = 1024 * 1024;
 
-export interface WriteServerOptions extends RuntimeOverrides {
+export interface WriteServerOptions extends Partial<RuntimeOptions> {
   /** Environment for the write runtime (defaults to process.env). */
   env?: Env;
   /** 0 picks a free port. */
@@ -121,12 +123,14 @@ async function answerWrite(
  * same handlers the Lambdas run, their results back out.
  */
 export async function startWriteServer(options: WriteServerOptions): Promise<WriteServer> {
-  const log = options.log ?? createLogger("write-http");
-  const runtime = createWriteRuntime(options.env ?? process.env, {
+  const config = parseWriteConfig(options.env ?? process.env);
+  // The same handlers as on Lambda, logging through pino instead of Powertools.
+  const log = options.log ?? createLogger("write-http", { level: config.logLevel });
+  const runtime = createWriteRuntime(config, {
+    log,
     ...(options.sender && { sender: options.sender }),
     ...(options.idempotencyStore && { idempotencyStore: options.idempotencyStore }),
     ...(options.fetchSecret && { fetchSecret: options.fetchSecret }),
-    ...(options.log && { log: options.log }),
   });
   const requestTimeout = options.requestTimeoutMs ?? 15_000;
   // A slow client that never finishes its request is cut off instead of holding a socket forever.
