@@ -6,6 +6,7 @@ import { CommandStatuses } from "./command-status";
 import type { ReadFleetConfig } from "./config";
 import { Filler } from "./fill";
 import { FleetMetrics } from "./fleet-metrics";
+import type { ProcessMetrics } from "./fleet-metrics-merge";
 import { type ItemAnswer, itemAnswer, itemTouchedBy } from "./item-answer";
 import { L1Budget, L1Cache, type Sized, type Slot } from "./l1-cache";
 import { acceptEncodingMemo } from "./negotiation";
@@ -13,7 +14,7 @@ import { type PageAnswer, PageCache, pageAnswerOf, pageTouchedBy } from "./page-
 import { type PageQuery, parsePageQuery } from "./page-query";
 import type { RedisClients } from "./redis-clients";
 import { Refresher, type RefreshResult } from "./refresher";
-import { serviceGauges } from "./service-gauges";
+import { registerServiceGauges } from "./service-gauges";
 
 export interface ReadServiceDeps {
   config: ReadFleetConfig;
@@ -92,6 +93,7 @@ export class ReadService {
       log: deps.log,
       now: () => this.now,
     });
+    registerServiceGauges(this.metrics.registry, this);
   }
 
   /** Highest generation this process knows of. */
@@ -178,8 +180,14 @@ export class ReadService {
     return !this.draining && (this.deps.redis.connected || this.pages.size > 0);
   }
 
-  renderMetrics(): string {
-    return this.metrics.render(serviceGauges(this));
+  /** This process's metrics in Prometheus text (tests, a single process). */
+  metricsText(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+
+  /** This process's metrics as prom-client JSON: what the supervisor merges over IPC. */
+  async metricsJson(): Promise<ProcessMetrics> {
+    return (await this.metrics.registry.getMetricsAsJSON()) as unknown as ProcessMetrics;
   }
 
   private apply(cs: ChangeSet): void {

@@ -1,5 +1,5 @@
+import { Gauge, type Registry } from "prom-client";
 import { BREAKER_STATE_VALUE, type CircuitBreaker } from "./circuit-breaker";
-import type { GaugeSample } from "./fleet-metrics";
 
 /** What the gauges read from one read process (ReadService has it all). */
 export interface GaugeSource {
@@ -14,58 +14,78 @@ export interface GaugeSource {
   readonly filler: { readonly inflightCount: number };
 }
 
-/** Point-in-time values of one read process, rendered at each scrape. */
-export function serviceGauges(service: GaugeSource): GaugeSample[] {
-  return [
-    {
-      name: "read_generation",
-      help: "Highest cache generation this process knows of (from change sets and polls).",
-      values: [[{}, service.generation]],
+/** Point-in-time values of one read process, read from `source` at each scrape. */
+export function registerServiceGauges(registry: Registry, source: GaugeSource): void {
+  const registers = [registry];
+  new Gauge({
+    name: "read_generation",
+    help: "Highest cache generation this process knows of (from change sets and polls).",
+    registers,
+    collect() {
+      this.set(source.generation);
     },
-    {
-      name: "read_change_seq",
-      help: "Last change set this process applied.",
-      values: [[{}, service.feed.seq]],
+  });
+  new Gauge({
+    name: "read_change_seq",
+    help: "Last change set this process applied.",
+    registers,
+    collect() {
+      this.set(source.feed.seq);
     },
-    {
-      name: "read_refreshes_pending",
-      help: "Held answers waiting for, or bringing in, their successor.",
-      values: [[{}, service.refreshesWaiting]],
+  });
+  new Gauge({
+    name: "read_refreshes_pending",
+    help: "Held answers waiting for, or bringing in, their successor.",
+    registers,
+    collect() {
+      this.set(source.refreshesWaiting);
     },
-    {
-      name: "read_l1_entries",
-      help: "Entries in the in-process cache.",
-      values: [
-        [{ cache: "pages" }, service.pages.size],
-        [{ cache: "items" }, service.items.size],
-        [{ cache: "commands" }, service.commands.size],
-      ],
+  });
+  new Gauge({
+    name: "read_l1_entries",
+    help: "Entries in the in-process cache.",
+    labelNames: ["cache"],
+    registers,
+    collect() {
+      this.set({ cache: "pages" }, source.pages.size);
+      this.set({ cache: "items" }, source.items.size);
+      this.set({ cache: "commands" }, source.commands.size);
     },
-    {
-      name: "read_l1_bytes",
-      help: "Bytes held by the in-process cache (all encodings).",
-      values: [
-        [{ cache: "pages" }, service.pages.bytes],
-        [{ cache: "items" }, service.items.bytes],
-      ],
+  });
+  new Gauge({
+    name: "read_l1_bytes",
+    help: "Bytes held by the in-process cache (all encodings).",
+    labelNames: ["cache"],
+    registers,
+    collect() {
+      this.set({ cache: "pages" }, source.pages.bytes);
+      this.set({ cache: "items" }, source.items.bytes);
     },
-    {
-      name: "read_circuit_state",
-      help: "Circuit breaker state per dependency: 0 closed, 1 open, 2 half-open.",
-      values: [
-        [{ dependency: "redis" }, BREAKER_STATE_VALUE[service.breakers.redis.state]],
-        [{ dependency: "postgres" }, BREAKER_STATE_VALUE[service.breakers.postgres.state]],
-      ],
+  });
+  new Gauge({
+    name: "read_circuit_state",
+    help: "Circuit breaker state per dependency: 0 closed, 1 open, 2 half-open.",
+    labelNames: ["dependency"],
+    registers,
+    collect() {
+      this.set({ dependency: "redis" }, BREAKER_STATE_VALUE[source.breakers.redis.state]);
+      this.set({ dependency: "postgres" }, BREAKER_STATE_VALUE[source.breakers.postgres.state]);
     },
-    {
-      name: "read_redis_connected",
-      help: "1 when a Redis command connection is ready.",
-      values: [[{}, service.deps.redis.connected ? 1 : 0]],
+  });
+  new Gauge({
+    name: "read_redis_connected",
+    help: "1 when a Redis command connection is ready.",
+    registers,
+    collect() {
+      this.set(source.deps.redis.connected ? 1 : 0);
     },
-    {
-      name: "read_fills_in_flight",
-      help: "L1 fills running now.",
-      values: [[{}, service.filler.inflightCount]],
+  });
+  new Gauge({
+    name: "read_fills_in_flight",
+    help: "L1 fills running now.",
+    registers,
+    collect() {
+      this.set(source.filler.inflightCount);
     },
-  ];
+  });
 }

@@ -1,9 +1,15 @@
 import { type ChildProcess, fork } from "node:child_process";
-import { type Logger, Registry } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared";
+import { Counter, Gauge, Registry } from "prom-client";
 import { startAdminServer } from "./admin";
 import type { ReadFleetConfig } from "./config";
+import {
+  mergeFleetMetrics,
+  monotonicPart,
+  type ProcessMetrics,
+  retire,
+} from "./fleet-metrics-merge";
 import { ROLE_VARIABLE, type ToSupervisor, type ToWorker, WORKER_INDEX_VARIABLE } from "./ipc";
-import { mergeExpositions } from "./metrics-merge";
 
 interface WorkerSlot {
   index: number;
@@ -11,6 +17,8 @@ interface WorkerSlot {
   ready: boolean;
   startedAt: number;
   crashes: number;
+  /** The last metrics this slot's current process answered with. */
+  lastSeen: ProcessMetrics | undefined;
 }
 
 export interface SupervisorOptions {
@@ -46,23 +54,30 @@ export async function runSupervisor(
   options: SupervisorOptions,
 ): Promise<void> {
   const registry = new Registry();
-  const restarts = registry.counter(
-    "read_fleet_worker_restarts_total",
-    "Workers restarted after dying.",
-  );
-  restarts.inc({}, 0); // exported as 0 from the start, not absent
-  const alive = registry.gauge("read_fleet_workers", "Worker processes serving now.");
+  const restarts = new Counter({
+    name: "read_fleet_worker_restarts_total",
+    help: "Workers restarted after dying.",
+    registers: [registry],
+  });
+  const alive = new Gauge({
+    name: "read_fleet_workers",
+    help: "Worker processes serving now.",
+    registers: [registry],
+  });
+  /** Counters and histograms of exited workers, so fleet totals never go down. */
+  let retired: ProcessMetrics = [];
   const slots: WorkerSlot[] = Array.from({ length: config.workers }, (_, index) => ({
     index,
     child: undefined,
     ready: false,
     startedAt: 0,
     crashes: 0,
+    lastSeen: undefined,
   }));
   let stopping = false;
   let booted = false;
   let nextRequest = 1;
-  const replies = new Map<number, (text: string) => void>();
+  const replies = new Map<number, (metrics: ProcessMetrics) => void>();
   let bootFailed: ((err: Error) => void) | undefined;
   let bootDone: (() => void) | undefined;
   const boot = new Promise<void>((resolve, reject) => {
@@ -92,7 +107,7 @@ export async function runSupervisor(
           bootDone?.();
         }
       } else if (message.type === "metrics") {
-        replies.get(message.id)?.(message.text);
+        replies.get(message.id)?.(message.metrics);
       }
     });
     // IPC errors (a send racing the worker's death) must not take the supervisor down.
@@ -100,6 +115,8 @@ export async function runSupervisor(
     child.on("exit", (code, signal) => {
       slot.child = undefined;
       slot.ready = false;
+      if (slot.lastSeen !== undefined) retired = retire(retired, slot.lastSeen);
+      slot.lastSeen = undefined;
       alive.set(slots.filter((s) => s.ready).length);
       if (stopping) return;
       if (!booted) {
@@ -116,7 +133,7 @@ export async function runSupervisor(
     });
   }
 
-  async function workerMetrics(slot: WorkerSlot): Promise<string | null> {
+  async function workerMetrics(slot: WorkerSlot): Promise<ProcessMetrics | null> {
     const child = slot.child;
     if (child === undefined || !slot.ready || !child.connected) return null;
     const id = nextRequest++;
@@ -125,10 +142,11 @@ export async function runSupervisor(
         replies.delete(id);
         resolve(null);
       }, METRICS_TIMEOUT_MS);
-      replies.set(id, (text) => {
+      replies.set(id, (metrics) => {
         clearTimeout(timer);
         replies.delete(id);
-        resolve(text);
+        // An answer from a process that has exited since is already counted in `retired`.
+        resolve(slot.child === child ? metrics : null);
       });
       sendToWorker(child, { type: "metrics", id }, () => {
         clearTimeout(timer);
@@ -138,10 +156,19 @@ export async function runSupervisor(
     });
   }
 
+  /**
+   * Every worker's metrics, merged (fleet-metrics-merge.ts). A worker that does not
+   * answer in time still counts with the counters it last reported.
+   */
   async function metrics(): Promise<string> {
-    const texts = await Promise.all(slots.map(workerMetrics));
-    const parts = texts.flatMap((text, i) => (text === null ? [] : [{ worker: String(i), text }]));
-    return mergeExpositions(parts, registry.render());
+    const answers = await Promise.all(slots.map(workerMetrics));
+    const live = slots.flatMap((slot, i) => {
+      const answer = answers[i] ?? null;
+      if (answer !== null && slot.child !== undefined) slot.lastSeen = answer;
+      const metrics = answer ?? (slot.lastSeen && monotonicPart(slot.lastSeen));
+      return metrics === undefined ? [] : [{ worker: String(i), metrics }];
+    });
+    return mergeFleetMetrics(live, retired, registry).metrics();
   }
 
   async function shutdown(signal: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { collectProcessMetrics } from "@million-rps/shared/metrics";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import type { ReadFleetConfig } from "./config";
 import type { ToSupervisor, ToWorker } from "./ipc";
@@ -20,6 +21,7 @@ export async function runWorker(config: ReadFleetConfig, index: string): Promise
   });
 
   const server = await startReadServer(config, { log });
+  collectProcessMetrics(server.service.metrics.registry);
   let stopping = false;
   const stop = async (why: string) => {
     if (stopping) return;
@@ -36,7 +38,10 @@ export async function runWorker(config: ReadFleetConfig, index: string): Promise
   process.on("disconnect", () => void stop("supervisor disconnected"));
   process.on("message", (message: ToWorker) => {
     if (message.type === "metrics") {
-      send({ type: "metrics", id: message.id, text: server.service.renderMetrics() });
+      server.service.metricsJson().then(
+        (metrics) => send({ type: "metrics", id: message.id, metrics }),
+        (err: unknown) => log.warn("metrics collection failed", { err }),
+      );
     }
   });
   send({ type: "ready", port: server.port, pid: process.pid });

@@ -81,21 +81,27 @@ describe("fleet: supervisor and worker processes", () => {
           metricValue(text, "read_refreshes_pending", { worker: w }) === 0,
       );
     });
-    const served = async () => {
-      const text = await adminMetrics(adminPort);
-      return ["0", "1"].map((w) =>
-        metricValue(text, "read_http_responses_total", { worker: w, route: "todos" }),
-      );
-    };
+    // Counters are summed across the processes (gauges stay per worker, as above).
+    const served = async () =>
+      metricValue(await adminMetrics(adminPort), "read_http_responses_total", {
+        route: "todos",
+        code: "200",
+      });
     const before = await served();
+    // Each fresh connection lands on either process (SO_REUSEPORT); both hold the new page.
     for (let i = 0; i < 40; i++) {
       const page = json<{ title: string }[]>(await get(port, "/todos?limit=100"));
       expect(page[0]?.title).toBe("seen by all");
     }
-    const after = await served();
-    // Each fresh connection lands on either process (SO_REUSEPORT): both answered some.
-    expect((after[0] ?? 0) - (before[0] ?? 0)).toBeGreaterThan(0);
-    expect((after[1] ?? 0) - (before[1] ?? 0)).toBeGreaterThan(0);
+    await waitUntil("the 40 answers counted", async () => (await served()) - before === 40);
+    const text = await adminMetrics(adminPort);
+    expect(text).not.toMatch(/^read_http_responses_total\{[^}]*worker=/m);
+    for (const w of ["0", "1"]) {
+      // Process metrics, per worker: the event-loop lag and heap of each uWS process.
+      expect(text).toMatch(new RegExp(`^nodejs_eventloop_lag_seconds\\{worker="${w}"\\} `, "m"));
+      expect(metricValue(text, "nodejs_heap_size_used_bytes", { worker: w })).toBeGreaterThan(0);
+    }
+    expect(metricValue(text, "process_cpu_seconds_total")).toBeGreaterThan(0);
   });
 
   it("restarts a worker that dies", async () => {

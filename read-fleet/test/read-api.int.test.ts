@@ -382,16 +382,16 @@ describe("routing, health and hostile input", () => {
 });
 
 describe("cache protocol", () => {
-  const pgHits = (servers: readonly ReadServer[] = [server]) =>
-    servers.reduce(
-      (n, s) =>
-        n +
-        metricValue(s.service.renderMetrics(), "read_cache_requests_total", {
-          level: "postgres",
-          result: "hit",
-        }),
-      0,
-    );
+  const pgHits = async (servers: readonly ReadServer[] = [server]) => {
+    let n = 0;
+    for (const s of servers) {
+      n += metricValue(await s.service.metricsText(), "read_cache_requests_total", {
+        level: "postgres",
+        result: "hit",
+      });
+    }
+    return n;
+  };
   const slotOf = (s: ReadServer, key: string) => s.service.pages.peek(key);
   /** A create is on the first page of every limit: the pages (keys) any of `servers` holds. */
   const firstPagesHeld = (servers: readonly ReadServer[] = [server]) =>
@@ -412,7 +412,7 @@ describe("cache protocol", () => {
 
   it("a change touching a held page costs Postgres one query, and no request waits for it", async () => {
     const first = await get(port, "/todos?limit=11");
-    const before = pgHits();
+    const before = await pgHits();
     const id = await newTodo("for limit 11");
     const generation = await publishChange(redis, server.service.keys, db, [id]);
     // Meanwhile, 40 concurrent readers: every one answered (old bytes or new), none waits.
@@ -426,7 +426,7 @@ describe("cache protocol", () => {
       ),
     );
     // One query per page the create is on (the first page of each limit held), not per request.
-    expect(pgHits() - before).toBe(firstPagesHeld());
+    expect((await pgHits()) - before).toBe(firstPagesHeld());
     const now = await get(port, "/todos?limit=11");
     expect(json<Todo[]>(now)[0]?.id).toBe(id);
     expect(now.headers.etag).not.toBe(first.headers.etag);
@@ -445,7 +445,7 @@ describe("cache protocol", () => {
     });
     try {
       await Promise.all([get(port, "/todos?limit=13"), get(other.port, "/todos?limit=13")]);
-      const before = pgHits([server, other]);
+      const before = await pgHits([server, other]);
       const id = await newTodo("for limit 13");
       const generation = await publishChange(redis, server.service.keys, db, [id]);
       await waitUntil("both processes refreshed the page", () =>
@@ -456,7 +456,7 @@ describe("cache protocol", () => {
         ),
       );
       // Each touched page once across both processes, not once per process.
-      expect(pgHits([server, other]) - before).toBe(firstPagesHeld([server, other]));
+      expect((await pgHits([server, other])) - before).toBe(firstPagesHeld([server, other]));
       const [a, b] = await Promise.all([
         get(port, "/todos?limit=13"),
         get(other.port, "/todos?limit=13"),
@@ -476,7 +476,7 @@ describe("cache protocol", () => {
     const item = await get(port, `/todos/${oldest}`);
     const deepKey = `5:${new URL(deepPath, "http://x").searchParams.get("cursor")}`;
     const deepStamp = slotOf(server, deepKey)?.stamp;
-    const before = pgHits();
+    const before = await pgHits();
     const id = await newTodo("only the first page moves");
     const generation = await publishChange(redis, server.service.keys, db, [id]);
     await waitUntil("the first page refreshed", () =>
@@ -484,7 +484,7 @@ describe("cache protocol", () => {
         server.service.refreshesWaiting === 0 && (slotOf(server, "5")?.stamp ?? 0) >= generation,
       ),
     );
-    expect(pgHits() - before).toBe(firstPagesHeld()); // first pages only
+    expect((await pgHits()) - before).toBe(firstPagesHeld()); // first pages only
     expect(slotOf(server, deepKey)?.stamp).toBe(deepStamp);
     expect((await get(port, deepPath)).headers.etag).toBe(deep.headers.etag);
     expect((await get(port, `/todos/${oldest}`)).headers.etag).toBe(item.headers.etag);
@@ -520,14 +520,14 @@ describe("cache protocol", () => {
   it("an unseen spelling of a held page costs a parse and a lookup, never a fill", async () => {
     await get(port, "/todos?limit=100");
     const entries = server.service.pages.size;
-    const before = metricValue(server.service.renderMetrics(), "read_cache_requests_total", {
+    const before = metricValue(await server.service.metricsText(), "read_cache_requests_total", {
       level: "l1",
       result: "miss",
     });
     for (let i = 0; i < 50; i++) {
       expect((await get(port, `/todos?limit=100&_=${i}&utm_source=x${i}`)).status).toBe(200);
     }
-    const after = metricValue(server.service.renderMetrics(), "read_cache_requests_total", {
+    const after = metricValue(await server.service.metricsText(), "read_cache_requests_total", {
       level: "l1",
       result: "miss",
     });
@@ -570,8 +570,8 @@ describe("cache protocol", () => {
     expect(answered).toBe(10 * 4 * 16);
   });
 
-  it("exposes its counters for the admin port", () => {
-    const text = server.service.renderMetrics();
+  it("exposes its counters for the admin port", async () => {
+    const text = await server.service.metricsText();
     expect(
       metricValue(text, "read_http_responses_total", { route: "todos", code: "200" }),
     ).toBeGreaterThan(20);

@@ -9,7 +9,6 @@ export * from "./errors";
 export * from "./ids";
 export * from "./kafka";
 export * from "./log";
-export * from "./metrics";
 export * from "./migrations";
 export * from "./position";
 export * from "./read-model";

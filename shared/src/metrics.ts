@@ -1,107 +1,36 @@
 /**
- * A small Prometheus text-format registry: counters, gauges and histograms with
- * fixed label sets. Enough for an admin port; no dependency.
+ * Prometheus metrics for the containers (read fleet, worker): prom-client, with
+ * the process metrics a uWS fleet's health depends on (event-loop lag, GC, heap,
+ * CPU, handles). Imported as `@million-rps/shared/metrics`, so the Lambdas never
+ * load it.
  */
-type Labels = Readonly<Record<string, string>>;
+import { collectDefaultMetrics, type Metric, type Registry } from "prom-client";
 
-function labelKey(labels: Labels): string {
-  const keys = Object.keys(labels).sort();
-  if (keys.length === 0) return "";
-  return `{${keys.map((k) => `${k}="${String(labels[k]).replace(/["\\\n]/g, "_")}"`).join(",")}}`;
+/** Latency buckets in seconds, from a millisecond to five seconds. */
+export const SECONDS_BUCKETS: readonly number[] = [
+  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+
+/**
+ * Adds prom-client's default process metrics (`process_*`, `nodejs_*`) to a
+ * registry: once per process, by the process's entry point. Their cost is off the
+ * request path: an event-loop delay histogram sampled by libuv every 10 ms, a GC
+ * PerformanceObserver, and reads of process counters at scrape.
+ */
+export function collectProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
 }
 
-export class Counter {
-  private readonly values = new Map<string, number>();
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
-  inc(labels: Labels = {}, by = 1): void {
-    const k = labelKey(labels);
-    this.values.set(k, (this.values.get(k) ?? 0) + by);
+/** The sum of a metric's samples whose labels include `labels` (tests and progress lines). */
+export async function sampleSum(
+  metric: Metric,
+  labels: Readonly<Record<string, string>> = {},
+): Promise<number> {
+  const { values } = await metric.get();
+  let sum = 0;
+  for (const v of values) {
+    const l = v.labels as Record<string, unknown>;
+    if (Object.entries(labels).every(([k, want]) => String(l[k]) === want)) sum += v.value;
   }
-  get(labels: Labels = {}): number {
-    return this.values.get(labelKey(labels)) ?? 0;
-  }
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
-    for (const [k, v] of this.values) lines.push(`${this.name}${k} ${v}`);
-    return lines.join("\n");
-  }
-}
-
-export class Gauge {
-  private readonly values = new Map<string, number>();
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
-  set(value: number, labels: Labels = {}): void {
-    this.values.set(labelKey(labels), value);
-  }
-  get(labels: Labels = {}): number {
-    return this.values.get(labelKey(labels)) ?? 0;
-  }
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
-    for (const [k, v] of this.values) lines.push(`${this.name}${k} ${v}`);
-    return lines.join("\n");
-  }
-}
-
-export class Histogram {
-  private readonly counts: number[];
-  private sum = 0;
-  private count = 0;
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly buckets: readonly number[] = [
-      0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
-    ],
-  ) {
-    this.counts = buckets.map(() => 0);
-  }
-  observe(seconds: number): void {
-    this.sum += seconds;
-    this.count++;
-    for (let i = 0; i < this.buckets.length; i++) {
-      if (seconds <= (this.buckets[i] ?? Number.POSITIVE_INFINITY))
-        this.counts[i] = (this.counts[i] ?? 0) + 1;
-    }
-  }
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    for (let i = 0; i < this.buckets.length; i++) {
-      lines.push(`${this.name}_bucket{le="${this.buckets[i]}"} ${this.counts[i] ?? 0}`);
-    }
-    lines.push(
-      `${this.name}_bucket{le="+Inf"} ${this.count}`,
-      `${this.name}_sum ${this.sum}`,
-      `${this.name}_count ${this.count}`,
-    );
-    return lines.join("\n");
-  }
-}
-
-export class Registry {
-  private readonly metrics: { render(): string }[] = [];
-  counter(name: string, help: string): Counter {
-    const m = new Counter(name, help);
-    this.metrics.push(m);
-    return m;
-  }
-  gauge(name: string, help: string): Gauge {
-    const m = new Gauge(name, help);
-    this.metrics.push(m);
-    return m;
-  }
-  histogram(name: string, help: string, buckets?: readonly number[]): Histogram {
-    const m = new Histogram(name, help, buckets);
-    this.metrics.push(m);
-    return m;
-  }
-  render(): string {
-    return `${this.metrics.map((m) => m.render()).join("\n")}\n`;
-  }
+  return sum;
 }

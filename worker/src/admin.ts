@@ -3,8 +3,9 @@ import type { AddressInfo } from "node:net";
 import { errorBody } from "@million-rps/shared";
 
 export interface AdminEndpoints {
-  /** Prometheus text. */
-  metrics(): string;
+  /** Prometheus text, and its content type. */
+  metrics(): Promise<string>;
+  contentType: string;
   /** Liveness: false once the consumer crashed for good. */
   healthy(): boolean;
 }
@@ -21,8 +22,16 @@ export async function startAdminServer(
       res.writeHead(405, { "content-type": "application/json", allow: "GET, HEAD" });
       res.end(errorBody("method_not_allowed", "use GET"));
     } else if (path === "/metrics") {
-      res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
-      res.end(req.method === "HEAD" ? undefined : endpoints.metrics());
+      endpoints.metrics().then(
+        (text) => {
+          res.writeHead(200, { "content-type": endpoints.contentType });
+          res.end(req.method === "HEAD" ? undefined : text);
+        },
+        () => {
+          res.writeHead(500, { "content-type": "application/json" });
+          res.end(errorBody("internal", "metrics failed"));
+        },
+      );
     } else if (path === "/healthz") {
       const ok = endpoints.healthy();
       res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });

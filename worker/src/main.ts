@@ -3,6 +3,7 @@
  * the cache generation. `npx tsx worker/src/main.ts`; configured by environment.
  */
 import { ConfigError, loadDotEnv } from "@million-rps/shared";
+import { collectProcessMetrics } from "@million-rps/shared/metrics";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import { parseWorkerConfig } from "./config";
 import { startWorker } from "./worker";
@@ -20,6 +21,7 @@ try {
 const log = createLogger("worker", { level: config.logLevel });
 try {
   const worker = await startWorker(config, { log });
+  collectProcessMetrics(worker.metrics.registry);
   const onSignal = (signal: string) => {
     log.info("signal", { signal });
     worker.stop().then(

@@ -1,53 +1,83 @@
-import { Registry } from "@million-rps/shared";
+import { SECONDS_BUCKETS } from "@million-rps/shared/metrics";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** What the worker exposes on /metrics: batches, commands by outcome, lag, apply time, cache moves. */
 export function createWorkerMetrics() {
   const registry = new Registry();
+  const registers = [registry];
+  const buckets = [...SECONDS_BUCKETS];
   return {
     registry,
-    batches: registry.counter(
-      "worker_batches_total",
-      "Transactions committed (one per slice of a batch)",
-    ),
-    commands: registry.counter(
-      "worker_commands_total",
-      "Commands by outcome: applied, rejected_forbidden, rejected_not_found, duplicate, dead_letter, rejected_invalid (refused commands recorded for GET /commands/:id, a subset of dead_letter)",
-    ),
-    applySeconds: registry.histogram("worker_apply_seconds", "Time to apply one slice in Postgres"),
-    redone: registry.counter(
-      "worker_batches_redone_total",
-      "Slices whose optimistic attempt met a recorded command or an existing id and were redone reading everything",
-    ),
-    retries: registry.counter("worker_retries_total", "Retried batch attempts by error name"),
-    lag: registry.gauge("worker_partition_lag", "Records behind the high watermark, by partition"),
-    generation: registry.gauge(
-      "worker_generation",
-      "Cache generation of this worker's last published change set",
-    ),
-    generationSeconds: registry.histogram(
-      "worker_generation_move_seconds",
-      "One change publication: allocate a generation, refill the hot pages it touches, publish",
-    ),
-    generationFailures: registry.counter(
-      "worker_generation_move_failures_total",
-      "Change publications that failed and were retried",
-    ),
-    changesPublished: registry.counter(
-      "worker_cache_changes_published_total",
-      "Todo changes published to the read fleet (one per todo per publication)",
-    ),
-    commandsPruned: registry.counter(
-      "worker_commands_pruned_total",
-      "Command records deleted after COMMAND_RETENTION_HOURS",
-    ),
-    todoEntriesRead: registry.counter(
-      "worker_todo_entries_read_total",
-      "Changed todos that existed before, read back in one query per publication and written to L2 where a reader cached them",
-    ),
-    hotPagesWritten: registry.counter(
-      "worker_hot_pages_written_total",
-      "Hot pages read again and written to L2 because a change touched them",
-    ),
+    batches: new Counter({
+      name: "worker_batches_total",
+      help: "Transactions committed (one per slice of a batch)",
+      registers,
+    }),
+    commands: new Counter({
+      name: "worker_commands_total",
+      help: "Commands by outcome: applied, rejected_forbidden, rejected_not_found, duplicate, dead_letter, rejected_invalid (refused commands recorded for GET /commands/:id, a subset of dead_letter)",
+      labelNames: ["outcome"],
+      registers,
+    }),
+    applySeconds: new Histogram({
+      name: "worker_apply_seconds",
+      help: "Time to apply one slice in Postgres",
+      buckets,
+      registers,
+    }),
+    redone: new Counter({
+      name: "worker_batches_redone_total",
+      help: "Slices whose optimistic attempt met a recorded command or an existing id and were redone reading everything",
+      registers,
+    }),
+    retries: new Counter({
+      name: "worker_retries_total",
+      help: "Retried batch attempts by error name",
+      labelNames: ["error"],
+      registers,
+    }),
+    lag: new Gauge({
+      name: "worker_partition_lag",
+      help: "Records behind the high watermark, by partition",
+      labelNames: ["partition"],
+      registers,
+    }),
+    generation: new Gauge({
+      name: "worker_generation",
+      help: "Cache generation of this worker's last published change set",
+      registers,
+    }),
+    generationSeconds: new Histogram({
+      name: "worker_generation_move_seconds",
+      help: "One change publication: allocate a generation, refill the hot pages it touches, publish",
+      buckets,
+      registers,
+    }),
+    generationFailures: new Counter({
+      name: "worker_generation_move_failures_total",
+      help: "Change publications that failed and were retried",
+      registers,
+    }),
+    changesPublished: new Counter({
+      name: "worker_cache_changes_published_total",
+      help: "Todo changes published to the read fleet (one per todo per publication)",
+      registers,
+    }),
+    commandsPruned: new Counter({
+      name: "worker_commands_pruned_total",
+      help: "Command records deleted after COMMAND_RETENTION_HOURS",
+      registers,
+    }),
+    todoEntriesRead: new Counter({
+      name: "worker_todo_entries_read_total",
+      help: "Changed todos that existed before, read back in one query per publication and written to L2 where a reader cached them",
+      registers,
+    }),
+    hotPagesWritten: new Counter({
+      name: "worker_hot_pages_written_total",
+      help: "Hot pages read again and written to L2 because a change touched them",
+      registers,
+    }),
   };
 }
 

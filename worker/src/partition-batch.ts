@@ -75,9 +75,10 @@ export function createBatchHandler(o: PartitionBatchOptions) {
       const next = (BigInt(last) + 1n).toString();
       o.offsets.applied(batch.topic, batch.partition, next);
       await commitOffsetsIfNecessary(); // only once OFFSET_COMMIT_INTERVAL_MS has passed
-      o.metrics.lag.set(Math.max(0, Number(batch.highWatermark) - Number(next)), {
-        partition: String(batch.partition),
-      });
+      o.metrics.lag.set(
+        { partition: String(batch.partition) },
+        Math.max(0, Number(batch.highWatermark) - Number(next)),
+      );
       await payload.heartbeat();
     }
   }

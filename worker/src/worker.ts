@@ -1,4 +1,5 @@
 import { cacheKeys, createKafka, type Logger } from "@million-rps/shared";
+import { sampleSum } from "@million-rps/shared/metrics";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import { Partitioners } from "kafkajs";
 import { startAdminServer } from "./admin";
@@ -130,7 +131,8 @@ export async function startWorker(
     }),
   });
   const admin = await startAdminServer(config.adminHost, config.adminPort, {
-    metrics: () => metrics.registry.render(),
+    metrics: () => metrics.registry.metrics(),
+    contentType: metrics.registry.contentType,
     healthy: () => healthy,
   });
   await joined;
@@ -186,9 +188,11 @@ function reportProgress(metrics: WorkerMetrics, log: Logger): NodeJS.Timeout {
     "dead_letter",
   ];
   let last = 0;
-  const timer = setInterval(() => {
+  const report = async () => {
     const counts = Object.fromEntries(
-      outcomes.map((o) => [o, metrics.commands.get({ outcome: o })]),
+      await Promise.all(
+        outcomes.map(async (o) => [o, await sampleSum(metrics.commands, { outcome: o })] as const),
+      ),
     );
     // rejected_invalid counts dead letters a second time (when recorded): not in the rate.
     const total = Object.entries(counts)
@@ -197,6 +201,9 @@ function reportProgress(metrics: WorkerMetrics, log: Logger): NodeJS.Timeout {
     if (total === last) return;
     log.info("progress", { ...counts, per_sec: Math.round((total - last) / 10) });
     last = total;
+  };
+  const timer = setInterval(() => {
+    report().catch((err: unknown) => log.warn("progress line failed", { err }));
   }, 10_000);
   timer.unref();
   return timer;

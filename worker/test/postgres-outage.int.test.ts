@@ -10,6 +10,7 @@ import {
   waitUntil,
 } from "@million-rps/local/testing";
 import { migrate } from "@million-rps/shared";
+import { sampleSum } from "@million-rps/shared/metrics";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { generateWorkload } from "../bench/workload";
@@ -20,10 +21,12 @@ import { workerEnv } from "./support/env";
 import { countCommands, expectedTodos, produce, readOutcomes, readTodos } from "./support/stream";
 
 /** Commands the worker got through Postgres (any outcome). */
-function handled(worker: WorkerHandle): number {
-  return ["applied", "rejected_forbidden", "rejected_not_found", "duplicate"]
-    .map((outcome) => worker.metrics.commands.get({ outcome }))
-    .reduce((a, b) => a + b, 0);
+async function handled(worker: WorkerHandle): Promise<number> {
+  let n = 0;
+  for (const outcome of ["applied", "rejected_forbidden", "rejected_not_found", "duplicate"]) {
+    n += await sampleSum(worker.metrics.commands, { outcome });
+  }
+  return n;
 }
 
 // A Postgres of this test's own: stopping the shared one would break other test files.
@@ -66,14 +69,14 @@ describe("Postgres stopped mid-stream", () => {
     });
 
     await postgres.stop("immediate"); // a crash, not a polite shutdown
-    const handledAtStop = handled(worker);
+    const handledAtStop = await handled(worker);
     await produce(topic, stream.slice(4_000)); // writes keep arriving; Kafka holds them
     await waitUntil(
       "the worker to retry against the dead database",
-      () => worker.metrics.retries.get({ error: "DependencyError" }) > 0,
+      async () => (await sampleSum(worker.metrics.retries, { error: "DependencyError" })) > 0,
     );
     await sleep(3_000); // several backoff rounds with the database down
-    expect(handled(worker)).toBe(handledAtStop); // nothing applied, so nothing committed
+    expect(await handled(worker)).toBe(handledAtStop); // nothing applied, so nothing committed
     expect(handledAtStop).toBeLessThan(stream.length);
 
     await postgres.start();
