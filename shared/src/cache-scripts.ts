@@ -27,12 +27,24 @@ export class LuaScript {
     this.sha = createHash("sha1").update(source).digest("hex");
   }
 
-  async run(redis: Redis, args: readonly (string | number | Buffer)[]): Promise<unknown> {
+  run(redis: Redis, args: readonly (string | number | Buffer)[]): Promise<unknown> {
+    return this.call(redis, [this.keys, ...args]);
+  }
+
+  /** For a script whose key count varies: all of `keys` are KEYS. */
+  runWithKeys(redis: Redis, keys: readonly string[]): Promise<unknown> {
+    return this.call(redis, [keys.length, ...keys]);
+  }
+
+  private async call(
+    redis: Redis,
+    args: readonly [number, ...(string | number | Buffer)[]],
+  ): Promise<unknown> {
     try {
-      return await redis.evalsha(this.sha, this.keys, ...args);
+      return await redis.evalsha(this.sha, ...args);
     } catch (err) {
       if (!String((err as Error).message).startsWith("NOSCRIPT")) throw err;
-      return redis.eval(this.source, this.keys, ...args);
+      return redis.eval(this.source, ...args);
     }
   }
 
@@ -111,7 +123,8 @@ return 1`,
 /**
  * KEYS: versions, positions, floor, changeSeq, changeLog, channel, epoch.
  * ARGV: generation, reset (0/1), max versions kept, log length, epoch candidate,
- * message body, then id and micros (or "-") per change. Returns the new seq.
+ * message body (which lists the changes: one argument, not two per change). Returns
+ * the new seq.
  */
 const PUBLISH_CHANGES = new LuaScript(
   "publish-changes",
@@ -122,12 +135,13 @@ if not epoch then epoch = ARGV[5]; redis.call('SET', KEYS[7], epoch) end
 local floor = tonumber(redis.call('GET', KEYS[3]) or '0')
 local new_floor = floor
 if ARGV[2] == '1' and g > new_floor then new_floor = g end
-for i = 7, #ARGV, 2 do
-  redis.call('ZADD', KEYS[1], 'GT', g, ARGV[i])
-  if ARGV[i + 1] == '-' then
-    redis.call('ZREM', KEYS[2], ARGV[i])
+-- The changes are the body's lines after the first: "<id> <micros>" or "<id> -".
+for id, pos in string.gmatch(ARGV[6], '\\n(%S+) (%S+)') do
+  redis.call('ZADD', KEYS[1], 'GT', g, id)
+  if pos == '-' then
+    redis.call('ZREM', KEYS[2], id)
   else
-    redis.call('ZADD', KEYS[2], ARGV[i + 1], ARGV[i])
+    redis.call('ZADD', KEYS[2], pos, id)
   end
 end
 local n = redis.call('ZCARD', KEYS[1])
@@ -151,6 +165,15 @@ end
 redis.call('PUBLISH', KEYS[6], msg)
 return seq`,
   7,
+);
+
+/** KEYS: any. Returns 1 or 0 per key: whether it exists (one round trip for many keys). */
+const EXISTING = new LuaScript(
+  "existing",
+  `local out = {}
+for i, k in ipairs(KEYS) do out[i] = redis.call('EXISTS', k) end
+return out`,
+  0,
 );
 
 /** KEYS: changeSeq, epoch, generation. ARGV: epoch candidate. Returns {seq, epoch, generation}. */
@@ -231,7 +254,7 @@ export async function publishChanges(
   keys: CacheKeys,
   change: { generation: number; reset: boolean; changes: readonly TodoChange[] },
 ): Promise<number> {
-  const args: (string | number)[] = [
+  const args: readonly (string | number)[] = [
     keys.versions,
     keys.positions,
     keys.floor,
@@ -246,8 +269,14 @@ export async function publishChanges(
     newEpoch(),
     encodeChangeBody(change.generation, change.reset, Date.now(), change.changes),
   ];
-  for (const c of change.changes) args.push(c.id, c.position === null ? "-" : c.position.micros);
   return Number(await PUBLISH_CHANGES.run(redis, args));
+}
+
+/** Which of `keys` exist now, in one round trip (false for each key that does not). */
+export async function existingKeys(redis: Redis, keys: readonly string[]): Promise<boolean[]> {
+  if (keys.length === 0) return [];
+  const reply = (await EXISTING.runWithKeys(redis, keys)) as number[];
+  return keys.map((_, i) => Number(reply[i]) === 1);
 }
 
 export interface FeedState {

@@ -3,6 +3,7 @@ import {
   buildEntry,
   type CacheKeys,
   type EntryWrite,
+  existingKeys,
   type HotPage,
   HotPages,
   itemSubject,
@@ -165,15 +166,24 @@ export class ChangePublisher {
   }
 
   /**
-   * The todos that existed before, as L2 entries stamped N, each written only over an
-   * entry a reader cached: one query per publication instead of one per todo per
-   * reader. New todos are left out (nobody holds them; bulk creates must not fill Redis).
+   * The todos that existed before and that a reader cached, as L2 entries stamped N
+   * (still written only over an entry that is there): one query per publication instead
+   * of one per todo per reader. New todos are left out (nobody holds them; bulk creates
+   * must not fill Redis).
    */
   private async cachedTodos(
     changes: readonly AppliedChange[],
     stamp: number,
   ): Promise<EntryWrite[]> {
-    const ids = changes.filter((c) => c.existed).map((c) => c.id);
+    const existed = changes.filter((c) => c.existed).map((c) => c.id);
+    // Only the ones a reader cached, asked in one round trip: a stream of updates nobody
+    // reads costs no query, no encoding and no write per todo.
+    const held = await existingKeys(
+      this.o.redis,
+      existed.map((id) => this.o.keys.item(id)),
+    );
+    const ids = existed.filter((_, i) => held[i]);
+    if (ids.length === 0) return [];
     const states = await queryTodoStates(this.o.pool, ids);
     return Promise.all(
       states.map(async (s) => ({
