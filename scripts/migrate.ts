@@ -4,7 +4,8 @@
  * never from every replica at boot.
  */
 
-import { loadDotEnv, migrate, parseConfig, vars } from "@million-rps/shared";
+import { loadDotEnv, parseConfig, vars } from "@million-rps/shared/config";
+import { migrate } from "@million-rps/shared/migrations";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import pg from "pg";
 

@@ -7,14 +7,8 @@
  */
 import { parseArgs } from "node:util";
 import { progressBar, seedTodos } from "@million-rps/local";
-import {
-  cacheKeys,
-  DEFAULT_HOT_PAGES,
-  loadDotEnv,
-  parseConfig,
-  refreshGeneration,
-  vars,
-} from "@million-rps/shared";
+import { cacheKeys, DEFAULT_HOT_PAGES, refreshGeneration } from "@million-rps/shared";
+import { loadDotEnv, parseConfig, vars } from "@million-rps/shared/config";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import { Redis } from "ioredis";
 import pg from "pg";

@@ -10,7 +10,7 @@
  * JWT_AUDIENCE, when set, go into the token as the write API will demand them.
  */
 import { parseArgs } from "node:util";
-import { loadDotEnv } from "@million-rps/shared";
+import { loadDotEnv } from "@million-rps/shared/config";
 import {
   DEV_JWT_SECRET,
   mintDevToken,

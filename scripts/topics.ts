@@ -5,15 +5,8 @@
  * Locally plaintext; on AWS the worker image runs it with MSK IAM auth.
  */
 import { ensureCommandTopics } from "@million-rps/local";
-import {
-  createKafka,
-  int,
-  kafkaConnectionVars,
-  loadDotEnv,
-  parseConfig,
-  str,
-  vars,
-} from "@million-rps/shared";
+import { int, loadDotEnv, parseConfig, str, vars } from "@million-rps/shared/config";
+import { createKafka, kafkaConnectionVars } from "@million-rps/shared/kafka";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import { ensureTriageOffsets, growPartitions } from "./topic-partitions";
 

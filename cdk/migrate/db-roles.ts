@@ -4,7 +4,7 @@
  * their Secrets Manager secrets hold (injected as DB_READER_PASSWORD and
  * DB_APP_PASSWORD) and grants what each may do. Idempotent: every deploy re-runs it.
  */
-import { custom, parseConfig, str, vars } from "@million-rps/shared";
+import { custom, parseConfig, str, vars } from "@million-rps/shared/config";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import pg from "pg";
 import { roleStatements } from "./role-grants";

@@ -12,17 +12,9 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import {
-  ConfigError,
-  cacheKeys,
-  DEFAULT_HOT_PAGES,
-  int,
-  loadDotEnv,
-  migrate,
-  parseConfig,
-  refreshGeneration,
-  vars,
-} from "@million-rps/shared";
+import { cacheKeys, DEFAULT_HOT_PAGES, refreshGeneration } from "@million-rps/shared";
+import { ConfigError, int, loadDotEnv, parseConfig, vars } from "@million-rps/shared/config";
+import { migrate } from "@million-rps/shared/migrations";
 import { DEV_JWT_SECRET } from "@million-rps/write-lambdas";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";

@@ -162,7 +162,7 @@ describe("Dockerfiles", () => {
           `COPY ${ws}/package.json ${ws}/`,
         );
       const target = text.match(/scripts\/bundle\.ts (\S+)/)?.[1];
-      expect(read("scripts/bundle.ts")).toMatch(new RegExp(`^\\s*"?${target}"?: \\{`, "m"));
+      expect(read("scripts/bundle-targets.ts")).toMatch(new RegExp(`^\\s*"?${target}"?: \\{`, "m"));
     },
   );
 

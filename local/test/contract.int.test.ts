@@ -1,5 +1,6 @@
 import { rmSync } from "node:fs";
-import { DEV_COMMAND_ID_SECRET, issueCommandId } from "@million-rps/shared";
+import { issueCommandId } from "@million-rps/shared";
+import { DEV_COMMAND_ID_SECRET } from "@million-rps/shared/config";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answers200, type RunningApp, startApp } from "../src/apps";

@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from "node:net";
-import { DEV_COMMAND_ID_SECRET, isIssuedCommandId } from "@million-rps/shared";
+import { isIssuedCommandId } from "@million-rps/shared";
+import { DEV_COMMAND_ID_SECRET } from "@million-rps/shared/config";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { postmasterPid } from "../../scripts/soak/faults";
 import { CLOSED, HttpPool, type Outcome, ResponseParser } from "../../scripts/soak/http1";

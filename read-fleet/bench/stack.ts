@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { type RunningServices, seedTodos, startServices } from "@million-rps/local";
-import { cacheKeys, DEFAULT_HOT_PAGES, migrate, refreshGeneration } from "@million-rps/shared";
+import { cacheKeys, DEFAULT_HOT_PAGES, refreshGeneration } from "@million-rps/shared";
+import { migrate } from "@million-rps/shared/migrations";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { freePort } from "./servers";

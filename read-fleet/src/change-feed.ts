@@ -2,10 +2,10 @@ import {
   type CacheKeys,
   type ChangeSet,
   decodeChangeSet,
-  type Logger,
   readChangeLog,
   readFeedState,
 } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared/log";
 import type { RedisClients } from "./redis-clients";
 
 /** Change sets kept in memory, to check a fill against what arrived while it ran. */

@@ -1,6 +1,13 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { type ConfigOf, custom, type Env, int, parseConfig, vars } from "@million-rps/shared";
+import {
+  type ConfigOf,
+  custom,
+  type Env,
+  int,
+  parseConfig,
+  vars,
+} from "@million-rps/shared/config";
 import type { UwsChoice } from "./native-uws";
 
 /** Cache-Control of `GET /todos` pages: lets a CDN micro-cache and serve stale while it refetches. */

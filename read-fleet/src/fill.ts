@@ -9,7 +9,6 @@ import {
   encodeEntry,
   HttpError,
   itemSubject,
-  type Logger,
   pageSubject,
   queryTodoJson,
   queryTodoPage,
@@ -18,6 +17,7 @@ import {
   tryFillLock,
   writeEntry,
 } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared/log";
 import type { Pool } from "pg";
 import type { CircuitBreaker } from "./circuit-breaker";
 import {

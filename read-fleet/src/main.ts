@@ -2,7 +2,7 @@
  * Read fleet entry point: `npx tsx read-fleet/src/main.ts` (or the bundled main.mjs).
  * Without READ_FLEET_ROLE it is the supervisor and forks itself once per worker.
  */
-import { ConfigError, loadDotEnv } from "@million-rps/shared";
+import { ConfigError, loadDotEnv } from "@million-rps/shared/config";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import { loadConfig } from "./config";
 import { ROLE_VARIABLE, WORKER_INDEX_VARIABLE } from "./ipc";

@@ -1,4 +1,5 @@
-import { type CacheKeys, type ChangeSet, cacheKeys, type Logger } from "@million-rps/shared";
+import { type CacheKeys, type ChangeSet, cacheKeys } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared/log";
 import type { Pool } from "pg";
 import { ChangeFeed, type FeedMark } from "./change-feed";
 import { CircuitBreaker } from "./circuit-breaker";

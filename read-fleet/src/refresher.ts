@@ -1,4 +1,4 @@
-import type { Logger } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared/log";
 import type { FleetMetrics } from "./fleet-metrics";
 import type { Sized, Slot } from "./l1-cache";
 

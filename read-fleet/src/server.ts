@@ -1,6 +1,6 @@
 import type { TemplatedApp, us_listen_socket } from "uWebSockets.js";
 import { readFileSync } from "node:fs";
-import type { Logger } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared/log";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import pg from "pg";
 import type { ReadFleetConfig } from "./config";

@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from "node:child_process";
-import type { Logger } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared/log";
 import { Counter, Gauge, Registry } from "prom-client";
 import { startAdminServer } from "./admin";
 import type { ReadFleetConfig } from "./config";

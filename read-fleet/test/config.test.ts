@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { ConfigError } from "@million-rps/shared";
+import { ConfigError } from "@million-rps/shared/config";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CACHE_CONTROL, loadConfig } from "../src/config";
 

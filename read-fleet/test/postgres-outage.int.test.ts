@@ -7,7 +7,8 @@ import {
   testServices,
   waitUntil,
 } from "@million-rps/local/testing";
-import { allocateGeneration, cacheKeys, migrate, publishChanges } from "@million-rps/shared";
+import { allocateGeneration, cacheKeys, publishChanges } from "@million-rps/shared";
+import { migrate } from "@million-rps/shared/migrations";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, expect, it } from "vitest";

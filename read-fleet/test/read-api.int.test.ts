@@ -1,12 +1,8 @@
 import { connect } from "node:net";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { freshDatabase, waitUntil } from "@million-rps/local/testing";
-import {
-  DEV_COMMAND_ID_SECRET,
-  decodeEntry,
-  encodeCursor,
-  issueCommandId,
-} from "@million-rps/shared";
+import { decodeEntry, encodeCursor, issueCommandId } from "@million-rps/shared";
+import { DEV_COMMAND_ID_SECRET } from "@million-rps/shared/config";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

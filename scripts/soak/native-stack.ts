@@ -15,7 +15,7 @@ import {
   Teardown,
   throwIfStopping,
 } from "@million-rps/local";
-import { migrate } from "@million-rps/shared";
+import { migrate } from "@million-rps/shared/migrations";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 

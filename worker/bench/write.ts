@@ -13,7 +13,7 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { dataDir, repoRoot, startServices } from "@million-rps/local";
-import { migrate } from "@million-rps/shared";
+import { migrate } from "@million-rps/shared/migrations";
 import pg from "pg";
 import { measureApplyRate } from "./apply-rate";
 import { measureVisibility, VISIBILITY_ENTRIES } from "./latency";

@@ -7,11 +7,11 @@ import {
   type HotPage,
   HotPages,
   itemSubject,
-  type Logger,
   publishChanges,
   queryTodoStates,
   writeEntries,
 } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared/log";
 import type { Redis } from "ioredis";
 import type { Pool } from "pg";
 import type { AppliedChange } from "./apply";

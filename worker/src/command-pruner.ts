@@ -1,4 +1,4 @@
-import type { Logger } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared/log";
 import type { Pool } from "pg";
 import { pause } from "./backoff";
 import type { WorkerMetrics } from "./metrics";

@@ -3,11 +3,11 @@ import {
   type ConfigOf,
   type Env,
   int,
-  kafkaConnectionVars,
   parseConfig,
   str,
   vars,
-} from "@million-rps/shared";
+} from "@million-rps/shared/config";
+import { kafkaConnectionVars } from "@million-rps/shared/kafka";
 
 export const workerConfigSpec = {
   databaseUrl: vars.databaseUrl,

@@ -2,7 +2,7 @@
  * The worker process: Kafka `todo-commands` -> Postgres, effectively once, then
  * the cache generation. `npx tsx worker/src/main.ts`; configured by environment.
  */
-import { ConfigError, loadDotEnv } from "@million-rps/shared";
+import { ConfigError, loadDotEnv } from "@million-rps/shared/config";
 import { collectProcessMetrics } from "@million-rps/shared/metrics";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import { parseWorkerConfig } from "./config";

@@ -1,4 +1,4 @@
-import type { Logger } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared/log";
 import type { EachBatchPayload, Producer } from "kafkajs";
 import type { Pool } from "pg";
 import type { AppliedOffsets } from "./applied-offsets";

@@ -1,4 +1,6 @@
-import { cacheKeys, createKafka, type Logger } from "@million-rps/shared";
+import { cacheKeys } from "@million-rps/shared";
+import { createKafka } from "@million-rps/shared/kafka";
+import type { Logger } from "@million-rps/shared/log";
 import { sampleSum } from "@million-rps/shared/metrics";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import { Partitioners } from "kafkajs";

@@ -1,4 +1,5 @@
-import { ConfigError, parseHotPages } from "@million-rps/shared";
+import { parseHotPages } from "@million-rps/shared";
+import { ConfigError } from "@million-rps/shared/config";
 import { describe, expect, it } from "vitest";
 import { backoffMs } from "../src/backoff";
 import { parseWorkerConfig } from "../src/config";

@@ -9,8 +9,8 @@ import {
   uniqueName,
   waitUntil,
 } from "@million-rps/local/testing";
-import { migrate } from "@million-rps/shared";
 import { sampleSum } from "@million-rps/shared/metrics";
+import { migrate } from "@million-rps/shared/migrations";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { generateWorkload } from "../bench/workload";

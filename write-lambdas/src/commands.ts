@@ -1,13 +1,13 @@
 import {
   COMMAND_VERSION,
   type CommandEnvelope,
-  DEV_COMMAND_ID_SECRET,
   deriveId,
   issueCommandId,
   type NewTodoFields,
   newId,
   type TodoFields,
 } from "@million-rps/shared";
+import { DEV_COMMAND_ID_SECRET } from "@million-rps/shared/config";
 
 /** The three writes, one Lambda each; `update` serves both PUT and PATCH. */
 export type WriteKind = "create" | "update" | "delete";

@@ -3,11 +3,11 @@ import {
   custom,
   type Env,
   int,
-  kafkaConnectionVars,
   parseConfig,
   str,
   vars,
-} from "@million-rps/shared";
+} from "@million-rps/shared/config";
+import { kafkaConnectionVars } from "@million-rps/shared/kafka";
 
 /** HS256 keys shorter than the hash output are guessable offline (RFC 7518 §3.2). */
 export const MIN_HS256_SECRET_BYTES = 32;

@@ -1,4 +1,4 @@
-import type { Logger } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared/log";
 import { type SecretFetcher, secretsManagerFetcher, verificationKeys } from "./auth/key-source";
 import { createTokenVerifier } from "./auth/token-verifier";
 import type { WriteKind } from "./commands";

@@ -1,4 +1,5 @@
-import { DependencyError, HttpError, type Logger } from "@million-rps/shared";
+import { DependencyError, HttpError } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared/log";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import type { TokenVerifier } from "./auth/token-verifier";
 import type { WriteKind } from "./commands";

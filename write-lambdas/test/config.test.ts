@@ -1,4 +1,4 @@
-import { ConfigError } from "@million-rps/shared";
+import { ConfigError } from "@million-rps/shared/config";
 import { describe, expect, it } from "vitest";
 import { parseWriteConfig, readJwtSettings } from "../src/config";
 

@@ -1,6 +1,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { DependencyError, REDACTED } from "@million-rps/shared";
+import { DependencyError } from "@million-rps/shared";
+import { REDACTED } from "@million-rps/shared/log";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { emfWriteMetrics } from "../src/telemetry/emf-metrics";
 import { powertoolsLog } from "../src/telemetry/powertools-log";

@@ -1,11 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { waitUntil } from "@million-rps/local/testing";
-import {
-  DEV_COMMAND_ID_SECRET,
-  deriveId,
-  isIssuedCommandId,
-  issueCommandId,
-} from "@million-rps/shared";
+import { deriveId, isIssuedCommandId, issueCommandId } from "@million-rps/shared";
+import { DEV_COMMAND_ID_SECRET } from "@million-rps/shared/config";
 import { SignJWT } from "jose";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-import { migrate } from "@million-rps/shared";
+import { migrate } from "@million-rps/shared/migrations";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { stopStrays } from "../leftovers";

@@ -1,4 +1,5 @@
-import { DependencyError, HttpError, type Logger } from "@million-rps/shared";
+import { DependencyError, HttpError } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared/log";
 import { replayedResponse, storedAnswer, type WriteResponse } from "../http/response";
 import type { IdempotencyStore } from "./idempotency-store";
 

@@ -1,4 +1,4 @@
-import type { Logger } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared/log";
 import { Redis } from "ioredis";
 import type { SecretFetcher } from "../auth/key-source";
 

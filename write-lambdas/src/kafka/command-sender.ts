@@ -1,12 +1,6 @@
-import {
-  type CommandEnvelope,
-  createKafka,
-  DependencyError,
-  encodeCommand,
-  type KafkaConnection,
-  type Logger,
-  resolveBrokers,
-} from "@million-rps/shared";
+import { type CommandEnvelope, DependencyError, encodeCommand } from "@million-rps/shared";
+import { createKafka, type KafkaConnection, resolveBrokers } from "@million-rps/shared/kafka";
+import type { Logger } from "@million-rps/shared/log";
 import { Partitioners, type Producer } from "kafkajs";
 import { kafkajsLogCreator } from "./kafkajs-log";
 import { producerSockets } from "./producer-sockets";

@@ -1,4 +1,4 @@
-import type { Env } from "@million-rps/shared";
+import type { Env } from "@million-rps/shared/config";
 import { SignJWT } from "jose";
 import { checkHs256Secret } from "../config";
 

@@ -2,7 +2,7 @@
  * The local write API: `npx tsx write-lambdas/src/local/main.ts`. Real HTTP on
  * WRITE_HTTP_PORT (default 8081), API Gateway v2 events, the Lambda handlers.
  */
-import { ConfigError, int, loadDotEnv, parseConfig, str, vars } from "@million-rps/shared";
+import { ConfigError, int, loadDotEnv, parseConfig, str, vars } from "@million-rps/shared/config";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import { withDevSecret } from "./dev-token";
 import { startWriteServer } from "./server";

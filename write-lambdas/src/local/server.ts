@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Env, errorBody, type Logger } from "@million-rps/shared";
+import { errorBody } from "@million-rps/shared";
+import type { Env } from "@million-rps/shared/config";
+import type { Logger } from "@million-rps/shared/log";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import { parseWriteConfig } from "../config";
 import { createWriteRuntime, type RuntimeOptions, type WriteRuntime } from "../runtime";

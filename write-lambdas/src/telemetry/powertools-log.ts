@@ -1,5 +1,5 @@
 import { LogLevelThreshold, type Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
-import { censor, type Logger, logFields, REDACT_PATHS } from "@million-rps/shared";
+import { censor, type Logger, logFields, REDACT_PATHS } from "@million-rps/shared/log";
 import createRedactor from "@pinojs/redact";
 
 /** The same paths and censor as the containers' pino logger, by pino's own redaction library. */
