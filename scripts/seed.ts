@@ -6,10 +6,11 @@
  *   npm run seed -- --count 1000000
  */
 import { parseArgs } from "node:util";
-import { progressBar, seedTodos } from "@million-rps/local";
 import { cacheKeys, DEFAULT_HOT_PAGES, refreshGeneration } from "@million-rps/shared";
 import { loadDotEnv, parseConfig, vars } from "@million-rps/shared/config";
 import { createLogger } from "@million-rps/shared/pino-logger";
+import { progressBar } from "@million-rps/shared/progress";
+import { seedTodos } from "@million-rps/shared/seed";
 import { Redis } from "ioredis";
 import pg from "pg";
 

@@ -2,13 +2,18 @@
  * Creates `todo-commands` and its DLQ with KAFKA_PARTITIONS partitions and waits for
  * leaders, adds partitions when KAFKA_PARTITIONS grew (never removes any), and seeds
  * the DLQ triage group's offsets (its lag is the DLQ depth the alarm watches).
- * Locally plaintext; on AWS the worker image runs it with MSK IAM auth.
+ * Locally plaintext; on AWS the worker image runs it with MSK IAM auth. The work
+ * itself is shared/src/topics.ts, which the local harness uses too.
  */
-import { ensureCommandTopics } from "@million-rps/local";
 import { int, loadDotEnv, parseConfig, str, vars } from "@million-rps/shared/config";
 import { createKafka, kafkaConnectionVars } from "@million-rps/shared/kafka";
 import { createLogger } from "@million-rps/shared/pino-logger";
-import { ensureTriageOffsets, growPartitions } from "./topic-partitions";
+import {
+  commandTopicSpecs,
+  ensureCommandTopics,
+  ensureTriageOffsets,
+  growPartitions,
+} from "@million-rps/shared/topics";
 
 loadDotEnv();
 const config = parseConfig({
@@ -27,11 +32,7 @@ try {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    // The same DLQ count ensureCommandTopics creates with.
-    const changes = await growPartitions(admin, [
-      { topic: config.topic, numPartitions: config.partitions },
-      { topic: config.dlqTopic, numPartitions: Math.min(config.partitions, 3) },
-    ]);
+    const changes = await growPartitions(admin, commandTopicSpecs(config));
     for (const c of changes.filter((c) => c.outcome === "not-shrunk")) {
       log.warn("partitions are never removed: keeping the larger count", { ...c });
     }

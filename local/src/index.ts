@@ -5,9 +5,7 @@ export { dataDir, repoRoot } from "./paths";
 export { removePostgresData } from "./postgres-home";
 export { PREREQUISITES, type Prerequisite, type Purpose } from "./prerequisites";
 export { freePort, isAlive, sleep, waitUntil } from "./proc";
-export { progressBar } from "./progress";
 export { provision } from "./provision";
-export { SEED_EPOCH_MS, SEED_USERS, seedTodos } from "./seed";
 export * from "./services";
 export { type StopOptions, Teardown, throwIfStopping } from "./teardown";
 export {
@@ -20,4 +18,3 @@ export {
   seedAndPublish,
   startStack,
 } from "./testing/stack";
-export * from "./topics";

@@ -15,6 +15,9 @@ import { parseArgs } from "node:util";
 import { cacheKeys, DEFAULT_HOT_PAGES, refreshGeneration } from "@million-rps/shared";
 import { ConfigError, int, loadDotEnv, parseConfig, vars } from "@million-rps/shared/config";
 import { migrate } from "@million-rps/shared/migrations";
+import { progressBar } from "@million-rps/shared/progress";
+import { seedTodos } from "@million-rps/shared/seed";
+import { ensureCommandTopics } from "@million-rps/shared/topics";
 import { DEV_JWT_SECRET } from "@million-rps/write-lambdas";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
@@ -24,13 +27,10 @@ import { lastLines, StartupError } from "./errors";
 import { stopStrays } from "./leftovers";
 import { dataDir } from "./paths";
 import { sleep } from "./proc";
-import { progressBar } from "./progress";
-import { seedTodos } from "./seed";
 import { redact, serviceSet } from "./services";
 import { onStopRequest } from "./stop-signals";
 import { printSummary } from "./summary";
 import { Teardown } from "./teardown";
-import { ensureCommandTopics } from "./topics";
 
 const { values: flags } = parseArgs({
   options: { "services-only": { type: "boolean", default: false } },

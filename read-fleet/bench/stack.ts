@@ -1,7 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { type RunningServices, seedTodos, startServices } from "@million-rps/local";
+import { type RunningServices, startServices } from "@million-rps/local";
 import { cacheKeys, DEFAULT_HOT_PAGES, refreshGeneration } from "@million-rps/shared";
 import { migrate } from "@million-rps/shared/migrations";
+import { seedTodos } from "@million-rps/shared/seed";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { freePort } from "./servers";

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import {
-  ensureCommandTopics,
   freePort,
   type RunningServices,
   repoRoot,
@@ -16,6 +15,7 @@ import {
   throwIfStopping,
 } from "@million-rps/local";
 import { migrate } from "@million-rps/shared/migrations";
+import { ensureCommandTopics } from "@million-rps/shared/topics";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 

@@ -10,7 +10,7 @@ export interface ReaderDeps {
   get: Get;
   recorder: Recorder;
   writer: Writer;
-  /** How many todos were seeded (their ids are derived, see local/src/seed.ts). */
+  /** How many todos were seeded (their ids are derived, see shared/src/seed.ts). */
   seeded: number;
 }
 

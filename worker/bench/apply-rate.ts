@@ -1,5 +1,6 @@
-import { ensureTopics, type ServiceEndpoints } from "@million-rps/local";
+import type { ServiceEndpoints } from "@million-rps/local";
 import { type CommandEnvelope, encodeCommand } from "@million-rps/shared";
+import { ensureTopics } from "@million-rps/shared/topics";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import pg from "pg";
 import { slices } from "../src/intake";

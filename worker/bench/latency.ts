@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { ensureTopics, type ServiceEndpoints } from "@million-rps/local";
+import type { ServiceEndpoints } from "@million-rps/local";
 import { type CommandEnvelope, encodeCommand, newId } from "@million-rps/shared";
+import { ensureTopics } from "@million-rps/shared/topics";
 import { SignJWT } from "jose";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import { type BenchProcess, freePort, scrapeMetrics, startProcess } from "./processes";

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { createServer as createTcpServer, type Socket } from "node:net";
-import { ensureCommandTopics } from "@million-rps/local";
 import { dataDir, freePort, kafkaInstance, waitUntil } from "@million-rps/local/testing";
 import { createLogger } from "@million-rps/shared/pino-logger";
+import { ensureCommandTopics } from "@million-rps/shared/topics";
 import { SignJWT } from "jose";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

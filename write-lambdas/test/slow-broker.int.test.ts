@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { ensureCommandTopics } from "@million-rps/local";
 import {
   dataDir,
   freePort,
@@ -12,6 +11,7 @@ import {
   waitUntil,
 } from "@million-rps/local/testing";
 import { createLogger } from "@million-rps/shared/pino-logger";
+import { ensureCommandTopics } from "@million-rps/shared/topics";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
+import { ensureTopics } from "@million-rps/shared/topics";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { inject } from "vitest";
 import type { ServiceEndpoints } from "../services";
-import { ensureTopics } from "../topics";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { cacheKeys, DEFAULT_HOT_PAGES, refreshGeneration } from "@million-rps/shared";
+import { seedTodos } from "@million-rps/shared/seed";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { type AppSpec, answers200, launchApp, type RunningApp } from "../apps";
 import { freePort, isAlive } from "../proc";
-import { seedTodos } from "../seed";
 import { throwIfStopping } from "../teardown";
 
 /**

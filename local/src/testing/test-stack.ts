@@ -18,7 +18,7 @@ export interface TestStackOptions extends Omit<StackOptions, "profile" | "jwt"> 
   name: string;
   /** Defaults to `{ JWT_SECRET: TEST_JWT_SECRET }`. */
   jwt?: Readonly<Record<string, string>>;
-  /** Seeded todos (deterministic rows, see local/src/seed.ts), published as a generation before the apps start. */
+  /** Seeded todos (deterministic rows, see shared/src/seed.ts), published as a generation before the apps start. */
   seed?: number;
   partitions?: number;
 }

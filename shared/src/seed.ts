@@ -1,8 +1,8 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { deriveId } from "@million-rps/shared";
 import type { Pool } from "pg";
 import { from as copyFrom } from "pg-copy-streams";
+import { deriveId } from "./ids";
 
 /** Seeded rows start here and are 1 ms apart: distinct timestamps, stable order, same on every run. */
 export const SEED_EPOCH_MS = Date.UTC(2026, 0, 1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ensureTriageOffsets, growPartitions } from "../../scripts/topic-partitions";
+import { ensureTriageOffsets, growPartitions } from "../src/topics";
 
 function fakeAdmin(partitions: Record<string, number>) {
   const calls: unknown[] = [];
