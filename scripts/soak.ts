@@ -14,13 +14,13 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { childPids, repoRoot, sleep } from "@million-rps/local";
-import { commandIds, mintDevToken } from "@million-rps/write-lambdas";
+import { childPids, type NativeStack, nativeStack, repoRoot, sleep } from "@million-rps/local";
+import { mintDevToken } from "@million-rps/shared/dev-token";
+import { commandIds } from "@million-rps/write-lambdas";
 import { injectFault } from "./soak/faults";
 import { HttpPool } from "./soak/http1";
 import { LoadMeter } from "./soak/load-meter";
 import { markdown } from "./soak/markdown";
-import { type NativeStack, nativeStack } from "./soak/native-stack";
 import { parseSoakOptions, USAGE } from "./soak/options";
 import { runAtRate } from "./soak/pace";
 import { PipelinedReader } from "./soak/pipelined-reader";

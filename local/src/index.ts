@@ -1,6 +1,12 @@
 export { isStopRequested, MissingBinaryError, StartupError, StopRequested } from "./errors";
 export { ensureKafkaJars, KAFKA_VERSION, kafkaJarsCached } from "./kafka";
 export { reclaimLeftovers, stopStrays } from "./leftovers";
+export {
+  launchNativeStack,
+  type NativeStack,
+  type NativeStackOptions,
+  nativeStack,
+} from "./native-stack";
 export { dataDir, repoRoot } from "./paths";
 export { removePostgresData } from "./postgres-home";
 export { PREREQUISITES, type Prerequisite, type Purpose } from "./prerequisites";

@@ -1,4 +1,4 @@
-import { mintDevToken } from "@million-rps/write-lambdas";
+import { mintDevToken } from "@million-rps/shared/dev-token";
 
 /** What `npm start` prints once everything is up: where to read, where to write, and how. */
 export async function printSummary(opts: {

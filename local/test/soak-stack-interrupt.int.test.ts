@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../src/paths";
 import { canConnect, waitUntil } from "../src/testing";
 
-// Issue 18, for the soak's private stacks (scripts/soak/native-stack.ts, which
+// Issue 18, for the soak's private stacks (local/src/native-stack.ts, which
 // schemathesis and the soak launch): a stop while the stack is still being launched
 // stops everything launched so far. serve-stack.ts stops on SIGTERM, as
 // scripts/schemathesis.sh sends it.

@@ -8,10 +8,9 @@
  */
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot } from "@million-rps/local";
-import { DEV_JWT_SECRET, mintDevToken } from "@million-rps/write-lambdas";
+import { launchNativeStack, type NativeStack, repoRoot } from "@million-rps/local";
+import { DEV_JWT_SECRET, mintDevToken } from "@million-rps/shared/dev-token";
 import pg from "pg";
-import { launchNativeStack, type NativeStack } from "../../scripts/soak/native-stack";
 import { treeCpuSeconds } from "./cpu";
 import { type PipelineClientResult, pipelineClean, runPipelinedClient } from "./pipelined-client";
 import { delta } from "./prom";

@@ -1,4 +1,4 @@
-import type { NativeStack } from "../../scripts/soak/native-stack";
+import type { NativeStack } from "@million-rps/local";
 import { boxBusySeconds, treeCpuSeconds } from "./cpu";
 import {
   delta,

@@ -1,8 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { childPids, sleep, waitUntil } from "@million-rps/local";
-import type { NativeStack } from "./native-stack";
+import { childPids, type NativeStack, sleep, waitUntil } from "@million-rps/local";
 import type { FaultWindow, Recorder } from "./recorder";
 import type { PlannedFault } from "./schedule";
 import type { Writer } from "./writer";

@@ -9,8 +9,8 @@
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { mintDevToken } from "@million-rps/write-lambdas";
-import { nativeStack } from "./native-stack";
+import { nativeStack } from "@million-rps/local";
+import { mintDevToken } from "@million-rps/shared/dev-token";
 import { stackState } from "./stack-state";
 
 const { values } = parseArgs({

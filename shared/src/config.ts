@@ -194,6 +194,19 @@ export const DEV_COMMAND_ID_SECRET = "dev-only-fake-command-id-secret-not-real-0
 /** As for HS256 keys: shorter than the hash output is guessable offline. */
 export const MIN_COMMAND_ID_SECRET_BYTES = 32;
 
+/** HS256 keys shorter than the hash output are guessable offline (RFC 7518 §3.2). */
+export const MIN_HS256_SECRET_BYTES = 32;
+
+/** Throws when an HS256 secret is too short to be safe (the write API and dev tokens alike). */
+export function checkHs256Secret(secret: Uint8Array, source: string): Uint8Array {
+  if (secret.byteLength < MIN_HS256_SECRET_BYTES) {
+    throw new Error(
+      `${source} must be at least ${MIN_HS256_SECRET_BYTES} bytes for HS256 (got ${secret.byteLength})`,
+    );
+  }
+  return secret;
+}
+
 /** Inside a Lambda function or an ECS task, where a dev fallback must never apply. */
 export function runsOnAws(env: Env): boolean {
   return [

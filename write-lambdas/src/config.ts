@@ -1,5 +1,6 @@
 import {
   type ConfigOf,
+  checkHs256Secret,
   custom,
   type Env,
   int,
@@ -8,9 +9,6 @@ import {
   vars,
 } from "@million-rps/shared/config";
 import { kafkaConnectionVars } from "@million-rps/shared/kafka";
-
-/** HS256 keys shorter than the hash output are guessable offline (RFC 7518 §3.2). */
-export const MIN_HS256_SECRET_BYTES = 32;
 
 /**
  * Where the write API gets the keys that verify a caller's JWT:
@@ -43,16 +41,6 @@ const SECRET_ID = /^(arn:aws[\w-]*:secretsmanager:[^\s]+|[\w/+=.@-]{1,512})$/;
 function value(env: Env, name: string): string | undefined {
   const v = env[name]?.trim();
   return v === undefined || v === "" ? undefined : v;
-}
-
-/** Throws when an HS256 secret is too short to be safe. */
-export function checkHs256Secret(secret: Uint8Array, source: string): Uint8Array {
-  if (secret.byteLength < MIN_HS256_SECRET_BYTES) {
-    throw new Error(
-      `${source} must be at least ${MIN_HS256_SECRET_BYTES} bytes for HS256 (got ${secret.byteLength})`,
-    );
-  }
-  return secret;
 }
 
 export function readJwtSettings(env: Env): JwtSettings {
@@ -113,10 +101,16 @@ function readRedisPasswordArn(env: Env): string | undefined {
   return arn;
 }
 
+/** How callers' tokens are verified: the write API reads these, and `npm run token` signs by them. */
+export const jwtConfigSpec = {
+  jwt: custom(JWT_VARIABLES, readJwtSettings),
+  region: custom("AWS_REGION", (env) => value(env, "AWS_REGION")),
+};
+
 export const writeConfigSpec = {
   ...kafkaConnectionVars,
+  ...jwtConfigSpec,
   topic: vars.kafkaTodoTopic,
-  jwt: custom(JWT_VARIABLES, readJwtSettings),
   /** Total time a write may wait for Kafka (connect + ack) before answering 503. */
   sendTimeoutMs: int("KAFKA_SEND_TIMEOUT_MS", 5000, 100, 25_000),
   /** `Retry-After` on a 503, in seconds. */
@@ -146,7 +140,6 @@ export const writeConfigSpec = {
   }),
   /** Local adapter only: requests handled at once; more answer 503 at once (API Gateway and Lambda concurrency bound it on AWS). */
   maxInFlight: int("WRITE_MAX_IN_FLIGHT", 256, 1, 100_000),
-  region: custom("AWS_REGION", (env) => value(env, "AWS_REGION")),
   logLevel: vars.logLevel,
   /** Powertools' names: the `service` of every Lambda log line and metric, and the EMF namespace (cdk's METRIC_NAMESPACE). */
   serviceName: str("POWERTOOLS_SERVICE_NAME", "write-api"),

@@ -8,7 +8,8 @@ export {
 export { type Caller, createTokenVerifier, type TokenVerifier } from "./auth/token-verifier";
 export { buildCommand, commandIds, type WriteKind } from "./commands";
 export {
-  MIN_HS256_SECRET_BYTES,
+  type JwtSettings,
+  jwtConfigSpec,
   parseWriteConfig,
   readJwtSettings,
   type WriteConfig,
@@ -16,7 +17,6 @@ export {
 export { BODY_MAX_BYTES } from "./http/request";
 export type { WriteResponse } from "./http/response";
 export { type CommandSender, kafkaCommandSender } from "./kafka/command-sender";
-export { DEV_JWT_SECRET, mintDevToken, withDevSecret } from "./local/dev-token";
 export { startWriteServer, type WriteServer, type WriteServerOptions } from "./local/server";
 export { createWriteRuntime, type WriteRuntime } from "./runtime";
 export type { WriteHandler } from "./write-api";

@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
+import { DEV_JWT_SECRET, mintDevToken, withDevSecret } from "@million-rps/shared/dev-token";
 import { describe, expect, it } from "vitest";
 import { verificationKeys } from "../src/auth/key-source";
 import { createTokenVerifier } from "../src/auth/token-verifier";
-import { DEV_JWT_SECRET, mintDevToken, withDevSecret } from "../src/local/dev-token";
 
 describe("dev tokens", () => {
   it("uses the same fake secret as .env.example", () => {

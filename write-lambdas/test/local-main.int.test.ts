@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { freePort, freshTopics, testServices, waitUntil } from "@million-rps/local/testing";
+import { DEV_JWT_SECRET, mintDevToken } from "@million-rps/shared/dev-token";
 import { afterAll, describe, expect, it } from "vitest";
-import { DEV_JWT_SECRET, mintDevToken } from "../src/local/dev-token";
 
 /** `write-lambdas/src/local/main.ts` as a process: JSON logs, one ready line, graceful SIGTERM. */
 const MAIN = join(import.meta.dirname, "..", "src", "local", "main.ts");

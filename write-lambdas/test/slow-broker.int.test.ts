@@ -1,25 +1,25 @@
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { type Stack, startStack } from "@million-rps/local";
 import {
   dataDir,
   freePort,
   freshDatabase,
   freshKeyPrefix,
   kafkaInstance,
+  TEST_JWT_SECRET,
   testServices,
   waitUntil,
 } from "@million-rps/local/testing";
+import { mintDevToken } from "@million-rps/shared/dev-token";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import { ensureCommandTopics } from "@million-rps/shared/topics";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Stack, startStack } from "../../local/src/testing/stack";
-import { TEST_JWT_SECRET } from "../../local/src/testing/test-stack";
 import { idempotencyRedisKey } from "../src/idempotency/fingerprint";
-import { mintDevToken } from "../src/local/dev-token";
 import { startWriteServer, type WriteServer } from "../src/local/server";
 import { topicReader } from "./kafka-support";
 

@@ -1,15 +1,15 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { waitUntil } from "@million-rps/local/testing";
+import {
+  startTestStack,
+  TEST_JWT_SECRET,
+  type TestStack,
+  waitUntil,
+} from "@million-rps/local/testing";
 import { deriveId, isIssuedCommandId, issueCommandId } from "@million-rps/shared";
 import { DEV_COMMAND_ID_SECRET } from "@million-rps/shared/config";
 import { SignJWT } from "jose";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  startTestStack,
-  TEST_JWT_SECRET,
-  type TestStack,
-} from "../../local/src/testing/test-stack";
 import { messagesOn } from "./kafka-support";
 
 /**

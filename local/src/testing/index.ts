@@ -4,3 +4,4 @@ export { postgresInstance } from "../postgres";
 export { canConnect, freePort, sleep, waitUntil } from "../proc";
 export { redisInstance } from "../redis";
 export { freshDatabase, freshKeyPrefix, freshTopics, testServices, uniqueName } from "./fixtures";
+export { startTestStack, TEST_JWT_SECRET, type TestStack } from "./test-stack";

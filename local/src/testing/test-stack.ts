@@ -1,5 +1,5 @@
 import { rmSync } from "node:fs";
-import { mintDevToken } from "@million-rps/write-lambdas";
+import { mintDevToken } from "@million-rps/shared/dev-token";
 import { dataDir } from "../paths";
 import { freshDatabase, freshKeyPrefix, freshTopics, testServices } from "./fixtures";
 import {

@@ -1,6 +1,7 @@
 import { webcrypto } from "node:crypto";
+import { checkHs256Secret } from "@million-rps/shared/config";
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey } from "jose";
-import { checkHs256Secret, type JwtSettings } from "../config";
+import type { JwtSettings } from "../config";
 
 /** The key source (Secrets Manager, the IdP's JWKS endpoint) is unreachable: a 503, not the caller's fault. */
 export class KeySourceUnavailable extends Error {

@@ -3,8 +3,8 @@
  * WRITE_HTTP_PORT (default 8081), API Gateway v2 events, the Lambda handlers.
  */
 import { ConfigError, int, loadDotEnv, parseConfig, str, vars } from "@million-rps/shared/config";
+import { withDevSecret } from "@million-rps/shared/dev-token";
 import { createLogger } from "@million-rps/shared/pino-logger";
-import { withDevSecret } from "./dev-token";
 import { startWriteServer } from "./server";
 
 loadDotEnv();

@@ -2,16 +2,16 @@ import { createServer, type Server, type Socket } from "node:net";
 import { isIssuedCommandId } from "@million-rps/shared";
 import { DEV_COMMAND_ID_SECRET } from "@million-rps/shared/config";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { postmasterPid } from "../../scripts/soak/faults";
-import { CLOSED, HttpPool, type Outcome, ResponseParser } from "../../scripts/soak/http1";
-import { parseSoakOptions } from "../../scripts/soak/options";
-import { PipelinedReader } from "../../scripts/soak/pipelined-reader";
-import { isOk, Recorder, type Sample, UNANSWERED } from "../../scripts/soak/recorder";
-import { summarize } from "../../scripts/soak/report";
-import { FAULT_KINDS, planSoak } from "../../scripts/soak/schedule";
-import { judgeTodo, type WriteVerdict } from "../../scripts/soak/verify";
-import { type Send, sendUntilAccepted } from "../../scripts/soak/write-attempts";
-import { type TodoRecord, type WriteOp, Writer } from "../../scripts/soak/writer";
+import { postmasterPid } from "../soak/faults";
+import { CLOSED, HttpPool, type Outcome, ResponseParser } from "../soak/http1";
+import { parseSoakOptions } from "../soak/options";
+import { PipelinedReader } from "../soak/pipelined-reader";
+import { isOk, Recorder, type Sample, UNANSWERED } from "../soak/recorder";
+import { summarize } from "../soak/report";
+import { FAULT_KINDS, planSoak } from "../soak/schedule";
+import { judgeTodo, type WriteVerdict } from "../soak/verify";
+import { type Send, sendUntilAccepted } from "../soak/write-attempts";
+import { type TodoRecord, type WriteOp, Writer } from "../soak/writer";
 
 // The soak's verdict must be able to fail: its pure parts, on hand-made data.
 

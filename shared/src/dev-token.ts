@@ -1,6 +1,10 @@
-import type { Env } from "@million-rps/shared/config";
+/**
+ * Dev tokens for the write API: what `npm start` prints, `npm run token` mints, and
+ * the tests and benches sign with. Here rather than in write-lambdas so the harness
+ * and the scripts need not import the write API to sign a token.
+ */
 import { SignJWT } from "jose";
-import { checkHs256Secret } from "../config";
+import { checkHs256Secret, type Env } from "./config";
 
 /**
  * The local, obviously fake HS256 secret `.env.example` ships (a unit test keeps
@@ -18,17 +22,20 @@ export function withDevSecret(env: Env): { env: Env; defaulted: boolean } {
 }
 
 export interface DevTokenOptions {
-  secret: string;
+  /** The HS256 key, as text (JWT_SECRET) or bytes (a parsed JwtSettings secret). */
+  secret: string | Uint8Array;
   ttlSec: number;
   issuer?: string;
   audience?: string;
   now?: Date;
 }
 
-/** An HS256 token for `sub`, as the local write API verifies it. */
+/** An HS256 token for `sub`, as the write API verifies it. */
 export async function mintDevToken(sub: string, options: DevTokenOptions): Promise<string> {
   if (sub.trim() === "") throw new Error("the user (sub) must not be empty");
-  const key = checkHs256Secret(new TextEncoder().encode(options.secret), "JWT_SECRET");
+  const bytes =
+    typeof options.secret === "string" ? new TextEncoder().encode(options.secret) : options.secret;
+  const key = checkHs256Secret(bytes, "JWT_SECRET");
   const iat = Math.floor((options.now ?? new Date()).getTime() / 1000);
   let jwt = new SignJWT({})
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })

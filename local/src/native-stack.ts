@@ -1,23 +1,16 @@
 import { existsSync, mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import {
-  freePort,
-  type RunningServices,
-  repoRoot,
-  type Stack,
-  type StackOptions,
-  StopRequested,
-  seedAndPublish,
-  serviceSet,
-  startStack,
-  stopStrays,
-  Teardown,
-  throwIfStopping,
-} from "@million-rps/local";
 import { migrate } from "@million-rps/shared/migrations";
 import { ensureCommandTopics } from "@million-rps/shared/topics";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
+import { StopRequested } from "./errors";
+import { stopStrays } from "./leftovers";
+import { repoRoot } from "./paths";
+import { freePort } from "./proc";
+import { type RunningServices, serviceSet } from "./services";
+import { Teardown, throwIfStopping } from "./teardown";
+import { type Stack, type StackOptions, seedAndPublish, startStack } from "./testing/stack";
 
 /**
  * The whole native stack for a script (schemathesis, soak): PRIVATE Postgres,
