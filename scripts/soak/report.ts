@@ -13,7 +13,7 @@ import {
 } from "./recorder";
 import type { FaultKind, SoakPlan } from "./schedule";
 import type { WriteVerdict } from "./verify";
-import type { WriteOp } from "./writer";
+import type { WriteOp } from "./write-attempts";
 
 export interface UnexpectedExit {
   app: string;

@@ -1,6 +1,24 @@
 import { header, type Outcome } from "./http1";
-import type { Recorder } from "./recorder";
-import type { WriteOp } from "./writer";
+import type { Recorder, Route } from "./recorder";
+
+/** One write the soak makes (create, update or delete), and what became of it. */
+export interface WriteOp {
+  kind: "create" | "update" | "delete";
+  route: Route;
+  todoId: string;
+  /** Derived from the Idempotency-Key exactly as the write API derives it. */
+  commandId: string;
+  attempts: number;
+  /** Its index in Writer.ops (samples of its attempts carry it). */
+  index?: number;
+  /** Every attempt, as "<s since traffic began> <status>" (the first 12). */
+  history?: string[];
+  outcome: "pending" | "accepted" | "abandoned" | "refused";
+  /** The last status seen (for refused and abandoned writes). */
+  lastStatus?: number | string;
+  /** The 202 named another command id than the one the key derives (idempotency broken). */
+  idMismatch?: string;
+}
 
 /** Sends one write request; resolves with the response (body kept) or why there is none. */
 export type Send = (

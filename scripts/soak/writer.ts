@@ -1,6 +1,6 @@
 import { commandIds } from "@million-rps/write-lambdas";
 import type { Recorder, Route } from "./recorder";
-import { type Send, sendUntilAccepted } from "./write-attempts";
+import { type Send, sendUntilAccepted, type WriteOp } from "./write-attempts";
 
 /** A todo the soak created, and what it must look like once every accepted write is applied. */
 export interface TodoRecord {
@@ -14,24 +14,6 @@ export interface TodoRecord {
   busy: boolean;
   /** A write to it was abandoned (never answered 202): its outcome is unknown, so it is not judged. */
   uncertain: boolean;
-}
-
-export interface WriteOp {
-  kind: "create" | "update" | "delete";
-  route: Route;
-  todoId: string;
-  /** Derived from the Idempotency-Key exactly as the write API derives it. */
-  commandId: string;
-  attempts: number;
-  /** Its index in Writer.ops (samples of its attempts carry it). */
-  index?: number;
-  /** Every attempt, as "<s since traffic began> <status>" (the first 12). */
-  history?: string[];
-  outcome: "pending" | "accepted" | "abandoned" | "refused";
-  /** The last status seen (for refused and abandoned writes). */
-  lastStatus?: number | string;
-  /** The 202 named another command id than the one the key derives (idempotency broken). */
-  idMismatch?: string;
 }
 
 export interface WriterDeps {

@@ -10,8 +10,8 @@ import { isOk, Recorder, type Sample, UNANSWERED } from "../soak/recorder";
 import { summarize } from "../soak/report";
 import { FAULT_KINDS, planSoak } from "../soak/schedule";
 import { judgeTodo, type WriteVerdict } from "../soak/verify";
-import { type Send, sendUntilAccepted } from "../soak/write-attempts";
-import { type TodoRecord, type WriteOp, Writer } from "../soak/writer";
+import { type Send, sendUntilAccepted, type WriteOp } from "../soak/write-attempts";
+import { type TodoRecord, Writer } from "../soak/writer";
 
 // The soak's verdict must be able to fail: its pure parts, on hand-made data.
 
