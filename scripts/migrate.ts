@@ -10,11 +10,15 @@ import { createLogger } from "@million-rps/shared/pino-logger";
 import pg from "pg";
 
 loadDotEnv();
-const config = parseConfig({ databaseUrl: vars.databaseUrl, logLevel: vars.logLevel });
+const config = parseConfig({
+  databaseUrl: vars.databaseUrl,
+  migrationsDir: vars.migrationsDir,
+  logLevel: vars.logLevel,
+});
 const log = createLogger("migrate", { level: config.logLevel });
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 1 });
 try {
-  const result = await migrate(pool);
+  const result = await migrate(pool, config.migrationsDir);
   log.info("migrations done", {
     applied: result.applied,
     already_applied: result.alreadyApplied.length,

@@ -5,8 +5,14 @@
  * Locally plaintext; on AWS the worker image runs it with MSK IAM auth. The work
  * itself is shared/src/topics.ts, which the local harness uses too.
  */
-import { int, loadDotEnv, parseConfig, str, vars } from "@million-rps/shared/config";
-import { createKafka, kafkaConnectionVars } from "@million-rps/shared/kafka";
+import {
+  int,
+  kafkaConnectionVars,
+  loadDotEnv,
+  parseConfig,
+  vars,
+} from "@million-rps/shared/config";
+import { createKafka } from "@million-rps/shared/kafka";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import {
   commandTopicSpecs,
@@ -22,7 +28,7 @@ const config = parseConfig({
   dlqTopic: vars.kafkaDlqTopic,
   partitions: vars.kafkaPartitions,
   replicationFactor: int("KAFKA_REPLICATION_FACTOR", 1, 1, 5),
-  triageGroup: str("KAFKA_DLQ_TRIAGE_GROUP", "todo-dlq-triage"),
+  triageGroup: vars.kafkaDlqTriageGroup,
   logLevel: vars.logLevel,
 });
 const log = createLogger("topics", { level: config.logLevel });

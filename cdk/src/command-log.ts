@@ -1,3 +1,9 @@
+import {
+  DEFAULT_DLQ_TRIAGE_GROUP,
+  DEFAULT_TODO_TOPIC,
+  DEFAULT_WORKER_GROUP,
+  dlqTopicOf,
+} from "@million-rps/shared/config";
 import { Aws, Fn, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -10,15 +16,16 @@ import { brokerCount } from "./sizing";
 
 /** The SASL/IAM over TLS listener: the only one enabled. */
 export const MSK_IAM_PORT = 9098;
-export const TODO_TOPIC = "todo-commands";
-export const DLQ_TOPIC = `${TODO_TOPIC}.dlq`;
-export const WORKER_GROUP = "todo-workers";
+/** The deployables' default names (shared/src/config.ts), which the grants and alarms name. */
+export const TODO_TOPIC = DEFAULT_TODO_TOPIC;
+export const DLQ_TOPIC = dlqTopicOf(TODO_TOPIC);
+export const WORKER_GROUP = DEFAULT_WORKER_GROUP;
 /**
  * A group nobody runs: the topics step commits its offsets at the DLQ's start once,
  * so MSK reports its lag on the DLQ, which is the DLQ's depth (messages nobody has
  * looked at). Triage = read them, then move this group's offsets to the end.
  */
-export const DLQ_TRIAGE_GROUP = "todo-dlq-triage";
+export const DLQ_TRIAGE_GROUP = DEFAULT_DLQ_TRIAGE_GROUP;
 
 /**
  * MSK (Kafka 3.9, KRaft by default) holding `todo-commands` and its DLQ. IAM auth only,

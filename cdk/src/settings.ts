@@ -1,3 +1,4 @@
+import { defaultOf, vars } from "@million-rps/shared/config";
 import {
   LAMBDA_ACCOUNT_CONCURRENCY,
   PROFILES,
@@ -188,7 +189,7 @@ export function readSettings(get: ContextReader): Settings {
     jwks: jwksOf(get),
     cdnDomain: cdnDomainOf(get),
     readAllowedCidr,
-    cacheTtlSec: num(get, "cacheTtlSec", 300),
+    cacheTtlSec: num(get, "cacheTtlSec", defaultOf(vars.cacheTtlSec)),
     cacheControl: text(get, "cacheControl"),
     retainData: flag(get, "retainData", false),
   });

@@ -3,6 +3,7 @@
  * binary, which Debian package provides it, and who needs it. `npm start`, the test
  * harness and `.ci/run` all provision from here (local/src/provision.ts).
  */
+import { vars } from "@million-rps/shared/config";
 
 /** Who needs a prerequisite: `npm start`, `npm test`, the benchmarks, or CI (`.ci/run`, which runs all of them). */
 export type Purpose = "start" | "test" | "bench" | "ci";
@@ -141,7 +142,7 @@ export function needsFor(
 
 /** The variable that points the harness at a running service instead of a private one. */
 export const ENDPOINT_VARIABLE: Record<ServiceName, string> = {
-  postgres: "DATABASE_URL",
-  redis: "REDIS_URL",
-  kafka: "KAFKA_BROKERS",
+  postgres: vars.databaseUrl.variable,
+  redis: vars.redisUrl.variable,
+  kafka: vars.kafkaBrokers.variable,
 };

@@ -1,5 +1,6 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
+import { optionalStr, parseConfig, vars } from "@million-rps/shared/config";
 import pg from "pg";
 import { isStopRequested, StartupError, StopRequested } from "./errors";
 import { type KafkaInstance, kafkaInstance } from "./kafka";
@@ -62,12 +63,6 @@ export interface StartOptions {
   purpose?: Purpose;
 }
 
-const DEV_DEFAULTS = {
-  databaseUrl: `postgres://postgres@127.0.0.1:55432/${DATABASE_NAME}`,
-  redisUrl: "redis://127.0.0.1:56379/0",
-  kafkaBrokers: "127.0.0.1:59092",
-};
-
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
 
 function hostPort(endpoint: string, defaultPort: number): { host: string; port: number } {
@@ -120,11 +115,11 @@ export function serviceSet(options: StartOptions): ServiceSet {
   const signal = teardown.signal;
   const instances: RunningServices["instances"] = {};
   const reports: ServiceReport[] = [];
-  const endpoints: ServiceEndpoints = {
-    databaseUrl: env.DATABASE_URL ?? DEV_DEFAULTS.databaseUrl,
-    redisUrl: env.REDIS_URL ?? DEV_DEFAULTS.redisUrl,
-    kafkaBrokers: (env.KAFKA_BROKERS ?? DEV_DEFAULTS.kafkaBrokers).split(",").map((s) => s.trim()),
-  };
+  // Set as `run` begins: the deployables' own defaults (shared/src/config.ts), which
+  // `npm start`'s private services match, or what the environment configures.
+  let endpoints: ServiceEndpoints = { databaseUrl: "", redisUrl: "", kafkaBrokers: [] };
+  const isConfigured = (name: ServiceName) =>
+    optionalStr(ENDPOINT_VARIABLE[name]).read(env) !== undefined;
   const created: { postgres?: PostgresInstance } = {};
 
   // Undone last: the test profile's data is throw-away, wherever the cluster lived.
@@ -139,17 +134,15 @@ export function serviceSet(options: StartOptions): ServiceSet {
   teardown.add("strays", (o) => stopStrays(stackDir, o));
 
   async function place(name: ServiceName): Promise<Placement> {
-    const configured = env[ENDPOINT_VARIABLE[name]];
     const [endpoint, defaultPort] =
       name === "postgres"
         ? [endpoints.databaseUrl, 5432]
         : name === "redis"
           ? [endpoints.redisUrl, 6379]
-          : [endpoints.kafkaBrokers[0] ?? DEV_DEFAULTS.kafkaBrokers, 9092];
+          : [endpoints.kafkaBrokers[0] ?? "", 9092];
     // The test profile never adopts the dev stack's default ports: a test run must not
     // write into the database `npm start` is serving. Only a configured endpoint is used.
-    if (options.profile === "test" && configured === undefined)
-      return { name, port: await freePort() };
+    if (options.profile === "test" && !isConfigured(name)) return { name, port: await freePort() };
     const { host, port } = hostPort(endpoint, defaultPort);
     if (await canConnect(host, port)) return { name, external: true };
     if (!LOOPBACK.has(host)) {
@@ -208,7 +201,7 @@ export function serviceSet(options: StartOptions): ServiceSet {
       return pid === null ? [] : [`Postgres (pid ${pid}, port ${port})`];
     });
     await starting;
-    const own = options.profile === "test" || env.DATABASE_URL === undefined;
+    const own = options.profile === "test" || !isConfigured("postgres");
     if (!own) await ensureDatabase(instance.url, endpoints.databaseUrl);
     instances.postgres = instance;
     if (own) endpoints.databaseUrl = instance.url;
@@ -269,6 +262,11 @@ export function serviceSet(options: StartOptions): ServiceSet {
 
   async function run(): Promise<RunningServices> {
     const t0 = Date.now();
+    const configured = parseConfig(
+      { databaseUrl: vars.databaseUrl, redisUrl: vars.redisUrl, kafkaBrokers: vars.kafkaBrokers },
+      env,
+    );
+    endpoints = { ...configured, kafkaBrokers: [...configured.kafkaBrokers] };
     await reclaimLeftovers(root, say);
     const placements = await Promise.all(wanted.map(place));
     const otherRuns = checkOtherRuns(placements);

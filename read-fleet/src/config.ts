@@ -5,7 +5,9 @@ import {
   custom,
   type Env,
   int,
+  oneOf,
   parseConfig,
+  str,
   vars,
 } from "@million-rps/shared/config";
 import type { UwsChoice } from "./native-uws";
@@ -70,20 +72,12 @@ export const readFleetSpec = {
   breakerOpenMs: int("BREAKER_OPEN_MS", 2_000, 10, 600_000),
   shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 5_000, 0, 600_000),
   /** The OpenAPI document served at /openapi.yaml; the container image sets it beside the bundle. */
-  openapiPath: custom(
+  openapiPath: str(
     "OPENAPI_PATH",
-    (env) =>
-      env.OPENAPI_PATH?.trim() ||
-      fileURLToPath(new URL("../../shared/openapi.yaml", import.meta.url)),
+    fileURLToPath(new URL("../../shared/openapi.yaml", import.meta.url)),
   ),
   /** Which uWS build to load: `auto` (the newest that runs natively here), `current` or `legacy`. */
-  uwsBuild: custom("UWS_BUILD", (env): UwsChoice => {
-    const v = env.UWS_BUILD?.trim() || "auto";
-    if (v !== "auto" && v !== "current" && v !== "legacy") {
-      throw new Error(`must be auto, current or legacy (got ${JSON.stringify(v)})`);
-    }
-    return v;
-  }),
+  uwsBuild: oneOf<UwsChoice>("UWS_BUILD", "auto", ["auto", "current", "legacy"]),
   logLevel: vars.logLevel,
 } as const;
 

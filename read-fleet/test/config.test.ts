@@ -55,4 +55,10 @@ describe("loadConfig", () => {
       "0.0.0.0",
     ]);
   });
+
+  it("refuses a UWS_BUILD it does not know, and reads OPENAPI_PATH through its reader", () => {
+    expect(() => loadConfig({ UWS_BUILD: "newest" })).toThrow(/UWS_BUILD: must be one of auto/);
+    expect(loadConfig({}).openapiPath).toMatch(/shared\/openapi\.yaml$/);
+    expect(loadConfig({ OPENAPI_PATH: "/app/openapi.yaml" }).openapiPath).toBe("/app/openapi.yaml");
+  });
 });

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { parseEnv } from "node:util";
 import { LOG_LEVELS } from "./log";
 import { parseHotPages } from "./refresh";
@@ -147,6 +148,11 @@ export function custom<T>(variable: string, read: (env: Env) => T): Reader<T> {
   };
 }
 
+/** A reader's default: its value when its variable is unset (e.g. for the CDK app's own defaults). */
+export function defaultOf<T>(reader: Reader<T>): T {
+  return reader.read({});
+}
+
 export type ConfigOf<S extends Record<string, Reader<unknown>>> = {
   readonly [K in keyof S]: S[K] extends Reader<infer T> ? T : never;
 };
@@ -236,6 +242,17 @@ function readCommandIdSecret(env: Env): Uint8Array {
   return bytes;
 }
 
+/** Kafka names the deployables and the CDK app agree on; each has a variable that renames it. */
+export const DEFAULT_TODO_TOPIC = "todo-commands";
+export const DEFAULT_WORKER_GROUP = "todo-workers";
+/** A group nobody runs: its lag on the DLQ is the DLQ's depth (shared/src/topics.ts). */
+export const DEFAULT_DLQ_TRIAGE_GROUP = "todo-dlq-triage";
+
+/** The dead-letter topic of a command topic, unless KAFKA_DLQ_TOPIC names another. */
+export function dlqTopicOf(topic: string): string {
+  return `${topic}.dlq`;
+}
+
 /**
  * The variables the seed project named, kept, with defaults sized for real backends
  * and pointing at the local stack that `npm start` brings up.
@@ -255,12 +272,20 @@ export const vars = {
   cacheTtlSec: int("CACHE_TTL_SEC", 300, 1, 86_400),
   cacheKeyPrefix: str("CACHE_KEY_PREFIX", "todos"),
   kafkaBrokers: list("KAFKA_BROKERS", ["127.0.0.1:59092"]),
-  kafkaTodoTopic: str("KAFKA_TODO_TOPIC", "todo-commands"),
+  /** On AWS instead of KAFKA_BROKERS: brokers from GetBootstrapBrokers (kafkaConnectionVars). */
+  mskClusterArn: optionalStr("MSK_CLUSTER_ARN"),
+  /** `aws-iam`: SASL OAUTHBEARER signed by the AWS MSK IAM signer, over TLS. */
+  kafkaAuth: oneOf("KAFKA_AUTH", "none", ["none", "aws-iam"]),
+  awsRegion: optionalStr("AWS_REGION"),
+  kafkaTodoTopic: str("KAFKA_TODO_TOPIC", DEFAULT_TODO_TOPIC),
   kafkaDlqTopic: custom(
     "KAFKA_DLQ_TOPIC",
     (env) =>
-      raw(env, "KAFKA_DLQ_TOPIC") ?? `${raw(env, "KAFKA_TODO_TOPIC") ?? "todo-commands"}.dlq`,
+      raw(env, "KAFKA_DLQ_TOPIC") ?? dlqTopicOf(raw(env, "KAFKA_TODO_TOPIC") ?? DEFAULT_TODO_TOPIC),
   ),
+  /** The worker's consumer group. */
+  kafkaGroupId: str("KAFKA_GROUP_ID", DEFAULT_WORKER_GROUP),
+  kafkaDlqTriageGroup: str("KAFKA_DLQ_TRIAGE_GROUP", DEFAULT_DLQ_TRIAGE_GROUP),
   kafkaPartitions: int("KAFKA_PARTITIONS", 12, 1, 1000),
   workerPoolSize: int("WORKER_POOL_SIZE", 2, 1, 256),
   jwtSecret: optionalStr("JWT_SECRET"),
@@ -271,4 +296,40 @@ export const vars = {
   /** First pages the worker keeps fresh in L2 and each read process loads before it listens. */
   hotPages: custom("HOT_PAGES", (env) => parseHotPages(raw(env, "HOT_PAGES") ?? "100")),
   logLevel: oneOf("LOG_LEVEL", "info", LOG_LEVELS),
+  /** The versioned SQL files: shared/migrations, or beside a bundle (../migrations from its folder). */
+  migrationsDir: str("MIGRATIONS_DIR", fileURLToPath(new URL("../migrations", import.meta.url))),
 } as const;
+
+/** A reader's value inside another reader, its problem naming its own variable. */
+function readWithin<T>(reader: Reader<T>, env: Env): T {
+  try {
+    return reader.read(env);
+  } catch (err) {
+    if (err instanceof VariableProblem) throw new Error(`${reader.variable} ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * How a deployable reaches Kafka: a broker list (local, compose, or configured MSK),
+ * or an MSK cluster ARN resolved once per process with GetBootstrapBrokers (kafka.ts).
+ */
+export interface KafkaConnection {
+  brokers: readonly string[] | null;
+  mskClusterArn: string | undefined;
+  auth: "none" | "aws-iam";
+  region: string | undefined;
+}
+
+export const kafkaConnectionVars = {
+  kafka: custom<KafkaConnection>("KAFKA_BROKERS", (env: Env) => {
+    const arn = vars.mskClusterArn.read(env);
+    const hasBrokers = raw(env, "KAFKA_BROKERS") !== undefined;
+    const brokers = hasBrokers || arn === undefined ? readWithin(vars.kafkaBrokers, env) : null;
+    const auth = readWithin(vars.kafkaAuth, env);
+    const region = vars.awsRegion.read(env);
+    if (auth === "aws-iam" && region === undefined)
+      throw new Error("KAFKA_AUTH=aws-iam needs AWS_REGION");
+    return { brokers, mskClusterArn: arn, auth, region };
+  }),
+} satisfies Record<string, Reader<unknown>>;

@@ -1,34 +1,8 @@
 import { Kafka, type KafkaConfig, logLevel } from "kafkajs";
-import { custom, type Env, list, optionalStr, type Reader, str } from "./config";
+import type { KafkaConnection } from "./config";
 import { clampKafkajsTimers } from "./kafkajs-timers";
 
-/**
- * How a deployable reaches Kafka: a broker list (local, compose, or configured MSK),
- * or an MSK cluster ARN resolved once per process with GetBootstrapBrokers.
- * `aws-iam` is SASL OAUTHBEARER signed by the AWS MSK IAM signer, over TLS.
- */
-export interface KafkaConnection {
-  brokers: readonly string[] | null;
-  mskClusterArn: string | undefined;
-  auth: "none" | "aws-iam";
-  region: string | undefined;
-}
-
-export const kafkaConnectionVars = {
-  kafka: custom<KafkaConnection>("KAFKA_BROKERS", (env: Env) => {
-    const arn = optionalStr("MSK_CLUSTER_ARN").read(env);
-    const hasBrokers = (env.KAFKA_BROKERS ?? "").trim() !== "";
-    const brokers =
-      hasBrokers || arn === undefined ? list("KAFKA_BROKERS", ["127.0.0.1:59092"]).read(env) : null;
-    const auth = str("KAFKA_AUTH", "none").read(env);
-    if (auth !== "none" && auth !== "aws-iam")
-      throw new Error(`KAFKA_AUTH must be none or aws-iam (got "${auth}")`);
-    const region = optionalStr("AWS_REGION").read(env);
-    if (auth === "aws-iam" && region === undefined)
-      throw new Error("KAFKA_AUTH=aws-iam needs AWS_REGION");
-    return { brokers, mskClusterArn: arn, auth, region };
-  }),
-} satisfies Record<string, Reader<unknown>>;
+export type { KafkaConnection } from "./config";
 
 /** Resolves the broker list: configured, or from MSK (the IAM listener when auth is aws-iam). */
 export async function resolveBrokers(conn: KafkaConnection): Promise<string[]> {

@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Pool } from "pg";
+import { type Env, vars } from "./config";
 
-/** Where the versioned SQL files live; a bundled deployable sets MIGRATIONS_DIR. */
-export function migrationsDir(): string {
-  return process.env.MIGRATIONS_DIR ?? fileURLToPath(new URL("../migrations", import.meta.url));
+/** Where the versioned SQL files live (MIGRATIONS_DIR, else shared/migrations). */
+export function migrationsDir(env: Env = process.env): string {
+  return vars.migrationsDir.read(env);
 }
 
 export interface MigrationResult {

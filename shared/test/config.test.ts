@@ -1,5 +1,17 @@
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, int, list, oneOf, parseConfig, url, vars } from "../src/config";
+import {
+  ConfigError,
+  defaultOf,
+  int,
+  kafkaConnectionVars,
+  list,
+  oneOf,
+  parseConfig,
+  url,
+  vars,
+} from "../src/config";
+import { migrationsDir } from "../src/migrations";
 
 describe("parseConfig", () => {
   it("applies defaults sized for real backends", () => {
@@ -74,5 +86,22 @@ describe("parseConfig", () => {
     expect(parseConfig({ dlq: vars.kafkaDlqTopic }, { KAFKA_TODO_TOPIC: "cmds" }).dlq).toBe(
       "cmds.dlq",
     );
+  });
+
+  it("reads the migrations folder through its reader: shared/migrations unless MIGRATIONS_DIR says otherwise", () => {
+    expect(migrationsDir({})).toBe(join(import.meta.dirname, "..", "migrations"));
+    expect(migrationsDir({ MIGRATIONS_DIR: " /app/migrations " })).toBe("/app/migrations");
+  });
+
+  it("refuses a KAFKA_AUTH typo, naming KAFKA_AUTH", () => {
+    expect(() => parseConfig(kafkaConnectionVars, { KAFKA_AUTH: "iam" })).toThrow(
+      /KAFKA_AUTH must be one of none, aws-iam \(got "iam"\)/,
+    );
+    expect(parseConfig(kafkaConnectionVars, {}).kafka).toEqual({
+      brokers: defaultOf(vars.kafkaBrokers),
+      mskClusterArn: undefined,
+      auth: "none",
+      region: undefined,
+    });
   });
 });

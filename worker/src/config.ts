@@ -3,11 +3,11 @@ import {
   type ConfigOf,
   type Env,
   int,
+  kafkaConnectionVars,
   parseConfig,
   str,
   vars,
 } from "@million-rps/shared/config";
-import { kafkaConnectionVars } from "@million-rps/shared/kafka";
 
 export const workerConfigSpec = {
   databaseUrl: vars.databaseUrl,
@@ -19,7 +19,7 @@ export const workerConfigSpec = {
   ...kafkaConnectionVars,
   topic: vars.kafkaTodoTopic,
   dlqTopic: vars.kafkaDlqTopic,
-  groupId: str("KAFKA_GROUP_ID", "todo-workers"),
+  groupId: vars.kafkaGroupId,
   /**
    * How long the broker waits for a silent worker before handing its partitions to
    * others: the broker's minimum by default (group.min.session.timeout.ms, 6 s on

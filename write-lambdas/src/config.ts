@@ -4,11 +4,11 @@ import {
   custom,
   type Env,
   int,
+  kafkaConnectionVars,
   parseConfig,
   str,
   vars,
 } from "@million-rps/shared/config";
-import { kafkaConnectionVars } from "@million-rps/shared/kafka";
 
 /**
  * Where the write API gets the keys that verify a caller's JWT:
@@ -104,7 +104,7 @@ function readRedisPasswordArn(env: Env): string | undefined {
 /** How callers' tokens are verified: the write API reads these, and `npm run token` signs by them. */
 export const jwtConfigSpec = {
   jwt: custom(JWT_VARIABLES, readJwtSettings),
-  region: custom("AWS_REGION", (env) => value(env, "AWS_REGION")),
+  region: vars.awsRegion,
 };
 
 export const writeConfigSpec = {
