@@ -91,7 +91,7 @@ run_image worker "$logs/worker.log" $services ADMIN_PORT=59475
 # shellcheck disable=SC2086
 run_image write-api "$logs/write-api.log" $services WRITE_HTTP_PORT=58091 JWT_SECRET=$secret
 # shellcheck disable=SC2086
-run_image read-fleet "$logs/read-fleet.log" $services HTTP_PORT=18080 ADMIN_PORT=19464 READ_WORKERS=2
+run_image read-fleet "$logs/read-fleet.log" $services HTTP_PORT=18080 ADMIN_PORT=19464 READ_PROCESSES=2
 sleep 12
 grep -h '"uWS build"' "$logs/read-fleet.log"
 token=$(JWT_SECRET=$secret npx tsx scripts/token.ts image-proof)

@@ -66,7 +66,7 @@ const launching = nativeStack({
   area: "soak",
   seed: options.seed,
   partitions: options.partitions,
-  readWorkers: options.readWorkers,
+  readProcesses: options.readProcesses,
   jwtSecret: JWT_SECRET,
   env: { COMMAND_ID_SECRET },
   onProgress: (m) => log(m),

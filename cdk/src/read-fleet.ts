@@ -14,7 +14,7 @@ import type { Network } from "./network";
 import { acceptEcrLogin } from "./one-off-task/one-off-task";
 import { withRdsCa } from "./rds-ca";
 import type { Settings } from "./settings";
-import { readNetworkTargetBytesPerSec, readWorkersPerTask } from "./sizing";
+import { readNetworkTargetBytesPerSec, readProcessesPerTask } from "./sizing";
 
 export const READ_PORT = 8080;
 export const READ_ADMIN_PORT = 9464;
@@ -73,7 +73,7 @@ export class ReadFleet extends Construct {
     super(scope, id);
     const { network, settings, database, cache } = props;
     const { read } = settings.sizing;
-    const workers = readWorkersPerTask(settings.sizing);
+    const processes = readProcessesPerTask(settings.sizing);
     this.securityGroup = network.securityGroup(this, "Sg", "Read fleet: HTTP from the NLB only");
     this.logGroup = new logs.LogGroup(this, "Logs", {
       retention: settings.logRetentionDays,
@@ -97,7 +97,7 @@ export class ReadFleet extends Construct {
       environment: {
         HTTP_PORT: String(READ_PORT),
         ADMIN_PORT: String(READ_ADMIN_PORT),
-        READ_WORKERS: String(workers),
+        READ_PROCESSES: String(processes),
         CACHE_TTL_SEC: String(settings.cacheTtlSec),
         CACHE_KEY_PREFIX: "todos",
         ...(settings.cacheControl && { CACHE_CONTROL: settings.cacheControl }),

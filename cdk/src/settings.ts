@@ -93,7 +93,7 @@ export function readSizing(get: ContextReader): Sizing {
       memoryMiB: num(get, "workerMemoryMiB", p.worker.memoryMiB),
       minTasks: num(get, "workerMinTasks", p.worker.minTasks),
       maxTasks: num(get, "workerMaxTasks", p.worker.maxTasks),
-      poolSize: num(get, "workerPoolSize", p.worker.poolSize),
+      concurrency: num(get, "workerConcurrency", p.worker.concurrency),
     },
     kafka: {
       partitions: num(get, "partitions", p.kafka.partitions),

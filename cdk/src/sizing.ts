@@ -23,7 +23,13 @@ export interface Sizing {
     /** Postgres connections per uWS process (misses only: one query per changed page). */
     dbPoolPerProcess: number;
   };
-  worker: { vcpu: number; memoryMiB: number; minTasks: number; maxTasks: number; poolSize: number };
+  worker: {
+    vcpu: number;
+    memoryMiB: number;
+    minTasks: number;
+    maxTasks: number;
+    concurrency: number;
+  };
   kafka: {
     partitions: number;
     instanceType: string;
@@ -53,7 +59,7 @@ export const PROFILES: Readonly<Record<ProfileName, Sizing>> = {
       bandwidthTarget: 60,
       dbPoolPerProcess: 2,
     },
-    worker: { vcpu: 0.5, memoryMiB: 1024, minTasks: 1, maxTasks: 2, poolSize: 4 },
+    worker: { vcpu: 0.5, memoryMiB: 1024, minTasks: 1, maxTasks: 2, concurrency: 4 },
     kafka: {
       partitions: 6,
       instanceType: "kafka.t3.small",
@@ -82,7 +88,7 @@ export const PROFILES: Readonly<Record<ProfileName, Sizing>> = {
       bandwidthTarget: 60,
       dbPoolPerProcess: 1,
     },
-    worker: { vcpu: 1, memoryMiB: 2048, minTasks: 3, maxTasks: 24, poolSize: 8 },
+    worker: { vcpu: 1, memoryMiB: 2048, minTasks: 3, maxTasks: 24, concurrency: 8 },
     kafka: {
       partitions: 24,
       instanceType: "kafka.m7g.large",
@@ -182,7 +188,7 @@ export function validateSizing(s: Sizing): Sizing {
 }
 
 /** Processes the read fleet starts per task: one per whole vCPU. */
-export function readWorkersPerTask(s: Sizing): number {
+export function readProcessesPerTask(s: Sizing): number {
   return Math.max(1, Math.floor(s.read.vcpu));
 }
 
@@ -237,14 +243,14 @@ export function connectionBudget(s: Sizing): {
   oneOff: number;
   total: number;
 } {
-  const read = s.read.maxTasks * readWorkersPerTask(s) * s.read.dbPoolPerProcess * DEPLOY_FACTOR;
+  const read = s.read.maxTasks * readProcessesPerTask(s) * s.read.dbPoolPerProcess * DEPLOY_FACTOR;
   const worker = s.worker.maxTasks * workerDbPool(s) * DEPLOY_FACTOR;
   return { read, worker, oneOff: ONE_OFF_CONNECTIONS, total: read + worker + ONE_OFF_CONNECTIONS };
 }
 
 /** One transaction per partition in flight, plus one connection for the cache refill. */
 export function workerDbPool(s: Sizing): number {
-  return s.worker.poolSize + 1;
+  return s.worker.concurrency + 1;
 }
 
 /** Fargate On-Demand vCPUs at maximum scale during a deploy: the quota to ask for. */

@@ -96,7 +96,7 @@ export class Worker extends Construct {
         KAFKA_DLQ_TOPIC: DLQ_TOPIC,
         KAFKA_GROUP_ID: WORKER_GROUP,
         KAFKA_PARTITIONS: String(kafka.partitions),
-        WORKER_POOL_SIZE: String(worker.poolSize),
+        WORKER_CONCURRENCY: String(worker.concurrency),
         ADMIN_PORT: String(WORKER_ADMIN_PORT),
         CACHE_TTL_SEC: String(settings.cacheTtlSec),
         CACHE_KEY_PREFIX: "todos",
@@ -119,7 +119,7 @@ export class Worker extends Construct {
     accept(
       this.taskDefinition,
       "AwsSolutions-ECS2",
-      "Environment holds only non-secret settings (MSK ARN, topics, pool sizes, the public RDS CA); the Redis token and Postgres password come through `secrets`.",
+      "Environment holds only non-secret settings (MSK ARN, topics, concurrency and pool sizes, the public RDS CA); the Redis token and Postgres password come through `secrets`.",
     );
     acceptEcrLogin(this.taskDefinition);
     commandLog.grantConsume(this.taskDefinition.taskRole, TODO_TOPIC, WORKER_GROUP);

@@ -109,7 +109,7 @@ describe("million profile sizes", () => {
   it("runs 4-vCPU read tasks, 4 uWS processes each, scaling 12..170", () => {
     const { props } = resourceNamed(template, "AWS::ECS::TaskDefinition", "ReadFleetTask");
     expect([props.Cpu, props.Memory]).toEqual(["4096", "8192"]);
-    expect(containerEnv("ReadFleetTask").READ_WORKERS).toBe("4");
+    expect(containerEnv("ReadFleetTask").READ_PROCESSES).toBe("4");
     const target = resourceNamed(
       template,
       "AWS::ApplicationAutoScaling::ScalableTarget",

@@ -7,7 +7,7 @@ import {
   fargateVcpuQuota,
   maxConnections,
   PROFILES,
-  readWorkersPerTask,
+  readProcessesPerTask,
   SizingError,
   validateSizing,
   writeReservedConcurrency,
@@ -67,8 +67,8 @@ describe("sizing from context", () => {
   });
 
   it("starts one read worker per vCPU", () => {
-    expect(readWorkersPerTask(PROFILES.small)).toBe(1);
-    expect(readWorkersPerTask(PROFILES.million)).toBe(4);
+    expect(readProcessesPerTask(PROFILES.small)).toBe(1);
+    expect(readProcessesPerTask(PROFILES.million)).toBe(4);
   });
 
   it("bounds scaling in the right order", () => {

@@ -160,7 +160,7 @@ describe("read fleet", () => {
       OperatingSystemFamily: "LINUX",
     });
     expect(read.props.Cpu).toBe("1024");
-    expect(read.env.READ_WORKERS).toBe("1");
+    expect(read.env.READ_PROCESSES).toBe("1");
   });
 
   it("listens on 8080, exposes nothing else, and checks its own liveness", () => {
@@ -284,7 +284,7 @@ describe("worker", () => {
       KAFKA_DLQ_TOPIC: "todo-commands.dlq",
       KAFKA_GROUP_ID: "todo-workers",
       KAFKA_PARTITIONS: "6",
-      WORKER_POOL_SIZE: "4",
+      WORKER_CONCURRENCY: "4",
       // one connection per partition in flight, plus the cache refill
       DB_POOL_SIZE: "5",
       ADMIN_PORT: "9465",

@@ -16,7 +16,7 @@ export * from "./services";
 export { type StopOptions, Teardown, throwIfStopping } from "./teardown";
 export {
   childPids,
-  readFleetWorkerPids,
+  readFleetProcessPids,
   type Stack,
   type StackAppName,
   type StackOptions,

@@ -26,7 +26,7 @@ export interface NativeStackOptions {
   area: string;
   seed: number;
   partitions: number;
-  readWorkers: number;
+  readProcesses: number;
   jwtSecret: string;
   env?: StackOptions["env"];
   appEnv?: StackOptions["appEnv"];
@@ -41,7 +41,7 @@ export interface NativeStack {
   readonly redisUrl: string;
   readonly kafkaBrokers: readonly string[];
   readonly topic: string;
-  readonly readWorkers: number;
+  readonly readProcesses: number;
   /** `.data/<area>/`: every process of this stack carries a MRPS_PART_DIR under it. */
   readonly root: string;
   /** Where the app logs are. */
@@ -117,7 +117,7 @@ export function nativeStack(options: NativeStackOptions): NativeStackLaunch {
     const starting = startStack(stackServices, {
       profile: `apps-${process.pid}`,
       jwt: { JWT_SECRET: options.jwtSecret },
-      readWorkers: options.readWorkers,
+      readProcesses: options.readProcesses,
       signal: teardown.signal,
       ...(options.env && { env: options.env }),
       ...(options.appEnv && { appEnv: options.appEnv }),
@@ -137,7 +137,7 @@ export function nativeStack(options: NativeStackOptions): NativeStackLaunch {
       redisUrl,
       kafkaBrokers,
       topic,
-      readWorkers: options.readWorkers,
+      readProcesses: options.readProcesses,
       root,
       logDir: join(root, `apps-${process.pid}`, "logs"),
       stop,

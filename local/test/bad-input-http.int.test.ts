@@ -16,7 +16,7 @@ let write = "";
 let readPort = 0;
 let writePort = 0;
 let token = "";
-let pidsBefore: { readWorkers: number[]; others: number[] } = { readWorkers: [], others: [] };
+let pidsBefore: { readProcesses: number[]; others: number[] } = { readProcesses: [], others: [] };
 
 beforeAll(async () => {
   stack = await startTestStack({ name: "bad-http", seed: 300 });
@@ -26,12 +26,12 @@ beforeAll(async () => {
   writePort = Number(new URL(write).port);
   token = await stack.token("hostile-http");
   pidsBefore = {
-    readWorkers: stack.readWorkerPids(),
+    readProcesses: stack.readProcessPids(),
     others: (["worker", "write-api", "read-fleet"] as const).map(
       (n) => stack?.app(n).child.pid ?? 0,
     ),
   };
-  expect(pidsBefore.readWorkers).toHaveLength(2);
+  expect(pidsBefore.readProcesses).toHaveLength(2);
 }, 120_000);
 
 afterAll(async () => {
@@ -412,7 +412,7 @@ describe("afterwards", () => {
   it("every process is alive, the read fleet's workers are the same, and everything still answers", async () => {
     if (stack === undefined) throw new Error("no stack");
     for (const pid of pidsBefore.others) expect(isAlive(pid), `pid ${pid}`).toBe(true);
-    expect(stack.readWorkerPids()).toEqual(pidsBefore.readWorkers);
+    expect(stack.readProcessPids()).toEqual(pidsBefore.readProcesses);
     expect((await get(`${read}/readyz`)).status).toBe(200);
     expect(JSON.parse((await get(`${read}/todos`)).text)).toHaveLength(100);
     const res = await get(`${write}/todos`, {

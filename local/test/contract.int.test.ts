@@ -55,7 +55,7 @@ async function startDeadDependencyApps(): Promise<void> {
           ...common,
           HTTP_PORT: String(readPort),
           ADMIN_PORT: String(readAdmin),
-          READ_WORKERS: "1",
+          READ_PROCESSES: "1",
           DB_TIMEOUT_MS: "300",
           REDIS_TIMEOUT_MS: "100",
         },

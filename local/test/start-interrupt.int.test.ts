@@ -77,7 +77,7 @@ const startEnv: Record<string, string> = {
   DATABASE_URL: `postgres://postgres@127.0.0.1:${ports.postgres}/million_rps`,
   REDIS_URL: `redis://127.0.0.1:${ports.redis}/0`,
   KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
-  READ_WORKERS: "1",
+  READ_PROCESSES: "1",
   KAFKA_PARTITIONS: "2",
   LOG_LEVEL: "warn",
 };

@@ -22,13 +22,13 @@ export async function runCases(stack: Stack, workDir: string) {
       REDIS_URL: stack.redisUrl,
       CACHE_KEY_PREFIX: settings.keyPrefix,
       CACHE_TTL_SEC: "3600",
-      READ_WORKERS: String(workers),
+      READ_PROCESSES: String(workers),
       LOG_LEVEL: "warn",
     });
     const port = await freePort();
     const adminPort = await freePort();
     const fleet = await m.start(
-      "fleet-1-worker",
+      "fleet-1-process",
       MAIN,
       {
         ...fleetEnv(port, 1),
@@ -52,7 +52,7 @@ export async function runCases(stack: Stack, workDir: string) {
       await m.withServer("bare-uws-identity", "bare-uws.ts", { BODY_FILE: identityFile }, (s) =>
         m.measure("bare uWS, identity", s, m.wrk(s.port), "reference: one prebuilt Buffer"),
       );
-      await m.measure("fleet 1 worker, identity", fleet, m.wrk(port));
+      await m.measure("fleet 1 process, identity", fleet, m.wrk(port));
       await m.withServer(
         "bare-uws-gzip",
         "bare-uws.ts",
@@ -66,19 +66,19 @@ export async function runCases(stack: Stack, workDir: string) {
           ),
       );
       await m.measure(
-        "fleet 1 worker, gzip",
+        "fleet 1 process, gzip",
         fleet,
         m.wrk(port, { headers: GZIP }),
         "Accept-Encoding: gzip",
       );
       await m.measure(
-        "fleet 1 worker, gzip+br",
+        "fleet 1 process, gzip+br",
         fleet,
         m.wrk(port, { headers: { "Accept-Encoding": "gzip, br" } }),
         "Accept-Encoding: gzip, br (answers br)",
       );
       await m.measure(
-        "fleet 1 worker, 304",
+        "fleet 1 process, 304",
         fleet,
         m.wrk(port, { headers: { ...GZIP, "If-None-Match": String(gzipped.headers.etag) } }),
         "If-None-Match hit",
@@ -102,26 +102,26 @@ export async function runCases(stack: Stack, workDir: string) {
       compare(
         summary,
         "fleet vs bare uWS, identity",
-        "fleet 1 worker, identity",
+        "fleet 1 process, identity",
         "bare uWS, identity",
         0.9,
       ),
-      compare(summary, "fleet vs bare uWS, gzip", "fleet 1 worker, gzip", "bare uWS, gzip", 0.9),
+      compare(summary, "fleet vs bare uWS, gzip", "fleet 1 process, gzip", "bare uWS, gzip", 0.9),
       compare(
         summary,
         "fleet (gzip, br: answers br) vs bare uWS gzip",
-        "fleet 1 worker, gzip+br",
+        "fleet 1 process, gzip+br",
         "bare uWS, gzip",
         0.9,
       ),
       compare(
         summary,
         "fleet vs Fastify + ioredis",
-        "fleet 1 worker, identity",
+        "fleet 1 process, identity",
         "Fastify + ioredis",
         4.5,
       ),
-      compare(summary, "fleet vs uWS + ioredis", "fleet 1 worker, identity", "uWS + ioredis", 2.5),
+      compare(summary, "fleet vs uWS + ioredis", "fleet 1 process, identity", "uWS + ioredis", 2.5),
     ].filter((c): c is Comparison => c !== null);
     return {
       cases: summary,

@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { readFleetWorkerPids } from "@million-rps/local";
+import { readFleetProcessPids } from "@million-rps/local";
 import type { Measurements } from "./measure";
 import type { PipelineVerdict } from "./results";
 import { fetchRaw, freePort, type ServerProcess } from "./servers";
@@ -12,30 +12,30 @@ export async function pipelinedCase(
   port: number,
   adminPort: number,
 ): Promise<PipelineVerdict> {
-  const workerPidsBefore = readFleetWorkerPids(fleet.pid);
+  const processPidsBefore = readFleetProcessPids(fleet.pid);
   const r = await m.measure(
-    `fleet 1 worker, pipelined x${settings.pipelineDepth}`,
+    `fleet 1 process, pipelined x${settings.pipelineDepth}`,
     fleet,
     m.wrk(port, { pipeline: settings.pipelineDepth, seconds: settings.pipelineSeconds }),
     `depth ${settings.pipelineDepth}, ${settings.pipelineSeconds} s`,
   );
   const metrics = (await fetchRaw(adminPort, "/metrics")).body.toString();
-  const line = metrics.split("\n").find((l) => l.startsWith("read_fleet_worker_restarts_total"));
+  const line = metrics.split("\n").find((l) => l.startsWith("read_fleet_process_restarts_total"));
   const restarts = line === undefined ? Number.NaN : Number(line.split(" ").pop());
-  const workerPidsAfter = readFleetWorkerPids(fleet.pid);
+  const processPidsAfter = readFleetProcessPids(fleet.pid);
   const supervisorAlive = fleet.alive();
   const ok =
     r.socketErrors === 0 &&
     r.non2xx === 0 &&
     supervisorAlive &&
     restarts === 0 &&
-    workerPidsAfter.length === 1 &&
-    workerPidsAfter.join() === workerPidsBefore.join();
+    processPidsAfter.length === 1 &&
+    processPidsAfter.join() === processPidsBefore.join();
   say(
     `pipelined: errors ${r.socketErrors}, non-2xx ${r.non2xx}, supervisor alive ${supervisorAlive}, ` +
-      `worker ${workerPidsBefore.join(",")} -> ${workerPidsAfter.join(",")}, restarts ${restarts}: ${ok ? "OK" : "FAILED"}`,
+      `worker ${processPidsBefore.join(",")} -> ${processPidsAfter.join(",")}, restarts ${restarts}: ${ok ? "OK" : "FAILED"}`,
   );
-  return { ok, restarts, workerPidsBefore, workerPidsAfter, supervisorAlive };
+  return { ok, restarts, processPidsBefore, processPidsAfter, supervisorAlive };
 }
 
 /** The whole fleet, one worker per CPU; nothing pinned, so wrk competes for the same cores. */

@@ -28,8 +28,8 @@ import {
 export interface PipelineVerdict {
   ok: boolean;
   restarts: number;
-  workerPidsBefore: number[];
-  workerPidsAfter: number[];
+  processPidsBefore: number[];
+  processPidsAfter: number[];
   supervisorAlive: boolean;
 }
 
@@ -161,7 +161,7 @@ export function publishResults(r: {
     const svg = worldChartSvg({
       title: "Reads while writes flow: whole fleet, CPU per read and p99",
       subtitle:
-        `${r.startedAt.toISOString().slice(0, 16)}Z; read fleet ${settings.world.readWorkers} processes, wrk -t${settings.world.wrkThreads} -c${settings.connections} unpinned, ` +
+        `${r.startedAt.toISOString().slice(0, 16)}Z; read fleet ${settings.world.readProcesses} processes, wrk -t${settings.world.wrkThreads} -c${settings.connections} unpinned, ` +
         `${settings.seconds} s per case, medians of ${settings.world.rounds}; whole native stack on ${availableParallelism()} shared CPUs`,
       summary: worldSummary,
       floorCpuUs: floorCpu,

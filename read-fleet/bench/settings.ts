@@ -53,7 +53,7 @@ export const settings = {
     updateRates: rates("BENCH_UPDATE_RATES", "100"),
     /** Alternating rounds of the rate cases (medians shown). */
     rounds: positive("BENCH_WORLD_ROUNDS", rounds),
-    readWorkers: positive("BENCH_READ_WORKERS", 2),
+    readProcesses: positive("BENCH_READ_PROCESSES", 2),
     partitions: positive("BENCH_PARTITIONS", 6),
     /** wrk threads of the whole-fleet cases (unpinned, sharing the box with the stack). */
     wrkThreads: 2,

@@ -1,7 +1,7 @@
 /**
  * Reads while the world changes (quality brief; issues 13 and 19): the whole native
  * stack (private Postgres, Redis and Kafka, the worker, the write API behind the
- * local adapter, the read fleet with BENCH_READ_WORKERS processes), seeded and
+ * local adapter, the read fleet with BENCH_READ_PROCESSES processes), seeded and
  * warm, read by wrk unpinned while a steady stream of POST /todos goes through
  * the write API; a pipelining client that checks every response, under writes and
  * from a cold start; cache busters against hot hits.
@@ -46,7 +46,7 @@ export interface PipelinedWorldCase {
   cpuUsPerRead: number;
   stack: StackDeltas;
   gauges: { before: Gauges; after: Gauges };
-  readWorkerPids: { before: number[]; after: number[] };
+  readProcessPids: { before: number[]; after: number[] };
   /** Cold start: ms from spawning the read fleet to its first accepted connection, and to /readyz 200. */
   coldStart?: { listenMs: number | null; readyMs: number };
   clean: boolean;
@@ -145,13 +145,13 @@ export async function runWorldCases(workDir: string): Promise<WorldRun> {
   const t0 = Date.now();
   let stopping = false;
   say(
-    `world: starting the whole native stack (Postgres, Redis, Kafka, worker, write API, read fleet x${w.readWorkers})`,
+    `world: starting the whole native stack (Postgres, Redis, Kafka, worker, write API, read fleet x${w.readProcesses})`,
   );
   const native: NativeStack = await launchNativeStack({
     area,
     seed: settings.todos,
     partitions: w.partitions,
-    readWorkers: w.readWorkers,
+    readProcesses: w.readProcesses,
     jwtSecret: DEV_JWT_SECRET,
     onProgress: (m) => say(`stack: ${m}`),
     onUnexpectedExit: (app, code) => {
@@ -311,7 +311,7 @@ async function runOn(
   const todosAtEnd = await countTodos(native.databaseUrl);
   const conditions =
     `Whole native stack on this machine: private Postgres, Redis and Kafka (KRaft, ${w.partitions} partitions), ` +
-    `the worker, the write API behind the local adapter and the read fleet with ${w.readWorkers} processes, ` +
+    `the worker, the write API behind the local adapter and the read fleet with ${w.readProcesses} processes, ` +
     `nothing pinned (everything, wrk and the bench's own write stream share the CPUs); ` +
     `${todosAtStart.toLocaleString("en-US")} todos at start, ${todosAtEnd.toLocaleString("en-US")} at the end; ` +
     `wrk -t${w.wrkThreads} -c${settings.connections}, ${settings.warmSeconds} s of warm-up (writes already flowing) then ${settings.seconds} s measured, ` +
@@ -365,7 +365,7 @@ async function pipelinedUnderWrites(ctx: WorldContext, port: number): Promise<Pi
   try {
     await new Promise((r) => setTimeout(r, 1_000)); // the stream is flowing before the client starts
     const before = await probe.scrape();
-    const pids = probe.native.stack.readWorkerPids();
+    const pids = probe.native.stack.readProcessPids();
     const w0 = stream.counts();
     const t0 = performance.now();
     const fleetPid = probe.fleetPid;
@@ -390,7 +390,7 @@ async function pipelinedUnderWrites(ctx: WorldContext, port: number): Promise<Pi
       cpu,
       before,
       after,
-      pids: { before: pids, after: probe.native.stack.readWorkerPids() },
+      pids: { before: pids, after: probe.native.stack.readProcessPids() },
     });
     return c;
   } finally {
@@ -446,7 +446,7 @@ async function pipelinedFromColdStart(
       cpu,
       before: { fleet: [], worker: [] },
       after,
-      pids: { before: [], after: probe.native.stack.readWorkerPids() },
+      pids: { before: [], after: probe.native.stack.readProcessPids() },
       coldStart: { listenMs: client.firstConnectMs, readyMs: Math.round(readyMs) },
     });
   } finally {
@@ -477,7 +477,7 @@ function pipelinedCase(o: {
     cpuUsPerRead: (o.cpu * 1e6) / Math.max(1, o.client.answered),
     stack: stackDeltas(o.before, o.after),
     gauges: { before: gauges(o.before.fleet), after: gauges(o.after.fleet) },
-    readWorkerPids: o.pids,
+    readProcessPids: o.pids,
     ...(o.coldStart && { coldStart: o.coldStart }),
     clean: pipelineClean(o.client) && samePids,
   };

@@ -42,7 +42,7 @@ export interface StackDeltas {
   changeLagSeconds: HistogramDelta;
   workerMoveSeconds: HistogramDelta;
   changesPublished: number;
-  workerRestarts: number;
+  processRestarts: number;
   /** Responses the fleet sent, by code (all routes). */
   responses: Record<string, number>;
 }
@@ -75,7 +75,7 @@ export interface WorldCase {
   stack: StackDeltas;
   /** Gauges before the warm-up, before the measured run and after it. */
   gauges: { atStart: Gauges; before: Gauges; after: Gauges };
-  readWorkerPids: { before: number[]; after: number[] };
+  readProcessPids: { before: number[]; after: number[] };
 }
 
 /** The parts of the whole native stack a measurement reads. */
@@ -175,7 +175,7 @@ export function stackDeltas(
     changeLagSeconds: histogramDelta(b.fleet, a.fleet, "read_change_lag_seconds"),
     workerMoveSeconds: histogramDelta(b.worker, a.worker, "worker_generation_move_seconds"),
     changesPublished: delta(b.worker, a.worker, "worker_cache_changes_published_total"),
-    workerRestarts: delta(b.fleet, a.fleet, "read_fleet_worker_restarts_total"),
+    processRestarts: delta(b.fleet, a.fleet, "read_fleet_process_restarts_total"),
     responses: byLabel(b.fleet, a.fleet, "read_http_responses_total", "code"),
   };
 }
@@ -238,7 +238,7 @@ export async function measureWorld(
   const stream = writeStream(ctx, spec.writeRate, `${ctx.round}-${spec.workload}`, spec.updates);
   try {
     await runWrk({ ...spec.wrk, seconds: settings.warmSeconds });
-    const pidsBefore = probe.native.stack.readWorkerPids();
+    const pidsBefore = probe.native.stack.readProcessPids();
     const before = await probe.scrape();
     const w0 = stream.counts();
     const t0 = performance.now();
@@ -270,7 +270,7 @@ export async function measureWorld(
       writes: writeWindow(w0, w1, seconds),
       stack: stackDeltas(before, after),
       gauges: { atStart, before: gauges(before.fleet), after: gauges(after.fleet) },
-      readWorkerPids: { before: pidsBefore, after: probe.native.stack.readWorkerPids() },
+      readProcessPids: { before: pidsBefore, after: probe.native.stack.readProcessPids() },
     };
     ctx.cases.push(c);
     const pg = c.stack.fleetPostgresQueries + c.stack.workerPostgresQueries;

@@ -99,7 +99,8 @@ export function summarizeWorld(cases: readonly WorldCase[]): WorldSummary[] {
       workerPostgresPerWrite: accepted > 0 ? workerPg / accepted : Number.NaN,
       postgresQueries: { fleet: fleetPg, worker: workerPg },
       l2BytesPerChangeSet: applied > 0 ? l2 / applied : Number.NaN,
-      changeSetsPerSecondPerProcess: applied / Math.max(1e-9, seconds) / settings.world.readWorkers,
+      changeSetsPerSecondPerProcess:
+        applied / Math.max(1e-9, seconds) / settings.world.readProcesses,
       l2BytesPerSecond: l2 / Math.max(1e-9, seconds),
       refreshP50Ms: ms(m((c) => c.stack.refreshSeconds.p50)),
       refreshP99Ms: ms(m((c) => c.stack.refreshSeconds.p99)),
@@ -389,7 +390,7 @@ export function worldNotes(run: WorldRun, summary: readonly WorldSummary[]): str
   }
   for (const e of run.unexpectedExits)
     notes.push(`${e.app} exited unexpectedly (code ${e.code}) ${e.atSec} s into the world cases.`);
-  const restarts = run.cases.reduce((n, c) => n + c.stack.workerRestarts, 0);
+  const restarts = run.cases.reduce((n, c) => n + c.stack.processRestarts, 0);
   if (restarts > 0) notes.push(`the read fleet's supervisor restarted ${restarts} worker(s).`);
   const lost = run.cases.reduce((n, c) => n + c.stack.changeSetsLost, 0);
   if (lost > 0)

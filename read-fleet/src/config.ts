@@ -7,6 +7,7 @@ import {
   int,
   oneOf,
   parseConfig,
+  renamed,
   str,
   vars,
 } from "@million-rps/shared/config";
@@ -43,7 +44,8 @@ export const readFleetSpec = {
   httpHost: host("HTTP_HOST", "0.0.0.0"),
   adminPort: vars.adminPort,
   adminHost: host("ADMIN_HOST", "127.0.0.1"),
-  workers: int("READ_WORKERS", Math.max(1, availableParallelism()), 1, 256),
+  /** uWS processes sharing HTTP_PORT (READ_WORKERS, the old name, still works and warns). */
+  processes: renamed(int("READ_PROCESSES", Math.max(1, availableParallelism()), 1, 256)),
   redisUrl: vars.redisUrl,
   redisPassword: vars.redisPassword,
   redisPoolSize: vars.redisPoolSize,

@@ -10,22 +10,22 @@ export interface MetricSnapshot {
 }
 export type ProcessMetrics = readonly MetricSnapshot[];
 
-export const WORKER_LABEL = "worker";
+export const PROCESS_LABEL = "process";
 
 /**
  * A gauge is a reading of one process (its generation, its L1, its event-loop
- * lag): each value gets the process's `worker` label, so aggregation keeps one
+ * lag): each value gets the process's `process` label, so aggregation keeps one
  * series per process (and a gauge prom-client would omit or average, such as
  * process_start_time_seconds, is kept per process too).
  */
-function gaugesPerWorker(metrics: ProcessMetrics, worker: string): MetricSnapshot[] {
+function gaugesPerProcess(metrics: ProcessMetrics, index: string): MetricSnapshot[] {
   return metrics.map((m) =>
     m.type !== "gauge"
       ? m
       : {
           ...m,
           aggregator: "sum",
-          values: m.values.map((v) => ({ ...v, labels: { ...v.labels, [WORKER_LABEL]: worker } })),
+          values: m.values.map((v) => ({ ...v, labels: { ...v.labels, [PROCESS_LABEL]: index } })),
         },
   );
 }
@@ -38,17 +38,17 @@ export function monotonicPart(metrics: ProcessMetrics): MetricSnapshot[] {
 /**
  * The fleet's exposition, merged with prom-client's AggregatorRegistry.aggregate:
  * counters summed across processes, histograms summed bucket by bucket, gauges one
- * series per process (`worker` label). `retired` holds the last counters and
+ * series per process (`process` label). `retired` holds the last counters and
  * histograms seen from processes that have since exited, so a restart never makes
  * a fleet counter go down (which Prometheus would read as a reset). `own` is the
- * supervisor's registry (its names must not collide with the workers').
+ * supervisor's registry (its names must not collide with the processes').
  */
 export function mergeFleetMetrics(
-  live: readonly { worker: string; metrics: ProcessMetrics }[],
+  live: readonly { process: string; metrics: ProcessMetrics }[],
   retired: ProcessMetrics,
   own?: Registry,
 ): Registry<PrometheusContentType> {
-  const parts: ProcessMetrics[] = live.map((p) => gaugesPerWorker(p.metrics, p.worker));
+  const parts: ProcessMetrics[] = live.map((p) => gaugesPerProcess(p.metrics, p.process));
   if (retired.length > 0) parts.push(retired);
   const merged = AggregatorRegistry.aggregate<PrometheusContentType>(parts as MetricSnapshot[][]);
   return own === undefined ? merged : Registry.merge([merged, own]);

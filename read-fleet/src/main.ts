@@ -1,17 +1,18 @@
 /**
  * Read fleet entry point: `npx tsx read-fleet/src/main.ts` (or the bundled main.mjs).
- * Without READ_FLEET_ROLE it is the supervisor and forks itself once per worker.
+ * Without READ_FLEET_ROLE it is the supervisor and forks itself once per uWS process
+ * (READ_PROCESSES).
  */
-import { ConfigError, loadDotEnv } from "@million-rps/shared/config";
+import { ConfigError, deprecatedVariables, loadDotEnv } from "@million-rps/shared/config";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import { loadConfig } from "./config";
-import { ROLE_VARIABLE, WORKER_INDEX_VARIABLE } from "./ipc";
+import { PROCESS_INDEX_VARIABLE, ROLE_VARIABLE } from "./ipc";
 import { endOfLifeNotice, loadUws, UwsFallbackError } from "./native-uws";
 import { runSupervisor } from "./supervisor";
-import { runWorker } from "./worker";
+import { runUwsProcess } from "./uws-process";
 
 loadDotEnv();
-const role = process.env[ROLE_VARIABLE] === "worker" ? "worker" : "supervisor";
+const role = process.env[ROLE_VARIABLE] === "process" ? "process" : "supervisor";
 // At info until LOG_LEVEL is read (a bad one is a ConfigError, printed below).
 let log = createLogger("read-fleet", { level: "info", base: { role } });
 
@@ -20,15 +21,16 @@ try {
   log = createLogger("read-fleet", { level: config.logLevel, base: { role } });
   const { build, description } = loadUws(config.uwsBuild);
   if (role === "supervisor") {
+    for (const warning of deprecatedVariables()) log.warn(warning);
     log.info("uWS build", { uws: description });
     const notice = endOfLifeNotice(build);
     if (notice !== null) log.warn(notice, { node: process.versions.node });
   }
-  if (role === "worker") {
-    await runWorker(config, process.env[WORKER_INDEX_VARIABLE] ?? "0");
+  if (role === "process") {
+    await runUwsProcess(config, process.env[PROCESS_INDEX_VARIABLE] ?? "0");
   } else {
     const entry = process.argv[1];
-    if (entry === undefined) throw new Error("cannot tell which script to fork for the workers");
+    if (entry === undefined) throw new Error("cannot tell which script to fork for the processes");
     await runSupervisor(config, log, { entry, args: process.argv.slice(2) });
   }
 } catch (err) {

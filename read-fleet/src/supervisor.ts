@@ -9,9 +9,9 @@ import {
   type ProcessMetrics,
   retire,
 } from "./fleet-metrics-merge";
-import { ROLE_VARIABLE, type ToSupervisor, type ToWorker, WORKER_INDEX_VARIABLE } from "./ipc";
+import { PROCESS_INDEX_VARIABLE, ROLE_VARIABLE, type ToProcess, type ToSupervisor } from "./ipc";
 
-interface WorkerSlot {
+interface ProcessSlot {
   index: number;
   child: ChildProcess | undefined;
   ready: boolean;
@@ -22,7 +22,7 @@ interface WorkerSlot {
 }
 
 export interface SupervisorOptions {
-  /** Script the workers run (this same entry point), its arguments and Node flags (tsx loader). */
+  /** Script the processes run (this same entry point), its arguments and Node flags (tsx loader). */
   entry: string;
   args?: readonly string[];
   execArgv?: readonly string[];
@@ -32,21 +32,21 @@ const STABLE_AFTER_MS = 10_000;
 const METRICS_TIMEOUT_MS = 1_000;
 
 /**
- * Sends on a worker's IPC channel. The worker may have died after the caller checked
+ * Sends on a process's IPC channel. The process may have died after the caller checked
  * `connected` and before the parent noticed: the EPIPE then comes to `onFailed`, not
  * as an 'error' event that would crash the supervisor.
  */
-export function sendToWorker(child: ChildProcess, message: ToWorker, onFailed: () => void): void {
+export function sendToProcess(child: ChildProcess, message: ToProcess, onFailed: () => void): void {
   child.send(message, (err) => {
     if (err !== null) onFailed();
   });
 }
 
 /**
- * One uWS process per worker, all listening on HTTP_PORT (uWS sets SO_REUSEPORT,
- * so the kernel spreads connections). A worker that dies is restarted with a
- * capped backoff; SIGTERM drains every worker, then exits. The admin port
- * serves /metrics merged from all workers.
+ * READ_PROCESSES uWS processes, all listening on HTTP_PORT (uWS sets SO_REUSEPORT,
+ * so the kernel spreads connections). A process that dies is restarted with a
+ * capped backoff; SIGTERM drains every process, then exits. The admin port
+ * serves /metrics merged from all processes.
  */
 export async function runSupervisor(
   config: ReadFleetConfig,
@@ -55,18 +55,18 @@ export async function runSupervisor(
 ): Promise<void> {
   const registry = new Registry();
   const restarts = new Counter({
-    name: "read_fleet_worker_restarts_total",
-    help: "Workers restarted after dying.",
+    name: "read_fleet_process_restarts_total",
+    help: "uWS processes restarted after dying.",
     registers: [registry],
   });
   const alive = new Gauge({
-    name: "read_fleet_workers",
-    help: "Worker processes serving now.",
+    name: "read_fleet_processes",
+    help: "uWS processes serving now.",
     registers: [registry],
   });
-  /** Counters and histograms of exited workers, so fleet totals never go down. */
+  /** Counters and histograms of exited processes, so fleet totals never go down. */
   let retired: ProcessMetrics = [];
-  const slots: WorkerSlot[] = Array.from({ length: config.workers }, (_, index) => ({
+  const slots: ProcessSlot[] = Array.from({ length: config.processes }, (_, index) => ({
     index,
     child: undefined,
     ready: false,
@@ -85,12 +85,12 @@ export async function runSupervisor(
     bootFailed = reject;
   });
 
-  function start(slot: WorkerSlot): void {
+  function start(slot: ProcessSlot): void {
     const child = fork(options.entry, [...(options.args ?? [])], {
       env: {
         ...process.env,
-        [ROLE_VARIABLE]: "worker",
-        [WORKER_INDEX_VARIABLE]: String(slot.index),
+        [ROLE_VARIABLE]: "process",
+        [PROCESS_INDEX_VARIABLE]: String(slot.index),
       },
       execArgv: [...(options.execArgv ?? process.execArgv)],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -110,8 +110,8 @@ export async function runSupervisor(
         replies.get(message.id)?.(message.metrics);
       }
     });
-    // IPC errors (a send racing the worker's death) must not take the supervisor down.
-    child.on("error", (err) => log.warn("worker channel error", { worker: slot.index, err }));
+    // IPC errors (a send racing the process's death) must not take the supervisor down.
+    child.on("error", (err) => log.warn("process channel error", { process: slot.index, err }));
     child.on("exit", (code, signal) => {
       slot.child = undefined;
       slot.ready = false;
@@ -120,12 +120,12 @@ export async function runSupervisor(
       alive.set(slots.filter((s) => s.ready).length);
       if (stopping) return;
       if (!booted) {
-        bootFailed?.(new Error(`worker ${slot.index} exited during start-up (code ${code})`));
+        bootFailed?.(new Error(`process ${slot.index} exited during start-up (code ${code})`));
         return;
       }
       slot.crashes = Date.now() - slot.startedAt > STABLE_AFTER_MS ? 1 : slot.crashes + 1;
       const delay = Math.min(100 * 2 ** (slot.crashes - 1), 5_000);
-      log.error("worker died; restarting", { worker: slot.index, code, signal, in_ms: delay });
+      log.error("process died; restarting", { process: slot.index, code, signal, in_ms: delay });
       restarts.inc();
       setTimeout(() => {
         if (!stopping) start(slot);
@@ -133,7 +133,7 @@ export async function runSupervisor(
     });
   }
 
-  async function workerMetrics(slot: WorkerSlot): Promise<ProcessMetrics | null> {
+  async function processMetrics(slot: ProcessSlot): Promise<ProcessMetrics | null> {
     const child = slot.child;
     if (child === undefined || !slot.ready || !child.connected) return null;
     const id = nextRequest++;
@@ -148,7 +148,7 @@ export async function runSupervisor(
         // An answer from a process that has exited since is already counted in `retired`.
         resolve(slot.child === child ? metrics : null);
       });
-      sendToWorker(child, { type: "metrics", id }, () => {
+      sendToProcess(child, { type: "metrics", id }, () => {
         clearTimeout(timer);
         replies.delete(id);
         resolve(null);
@@ -157,16 +157,16 @@ export async function runSupervisor(
   }
 
   /**
-   * Every worker's metrics, merged (fleet-metrics-merge.ts). A worker that does not
+   * Every process's metrics, merged (fleet-metrics-merge.ts). A process that does not
    * answer in time still counts with the counters it last reported.
    */
   async function metrics(): Promise<string> {
-    const answers = await Promise.all(slots.map(workerMetrics));
+    const answers = await Promise.all(slots.map(processMetrics));
     const live = slots.flatMap((slot, i) => {
       const answer = answers[i] ?? null;
       if (answer !== null && slot.child !== undefined) slot.lastSeen = answer;
       const metrics = answer ?? (slot.lastSeen && monotonicPart(slot.lastSeen));
-      return metrics === undefined ? [] : [{ worker: String(i), metrics }];
+      return metrics === undefined ? [] : [{ process: String(i), metrics }];
     });
     return mergeFleetMetrics(live, retired, registry).metrics();
   }
@@ -209,7 +209,7 @@ export async function runSupervisor(
   }
   log.info("read fleet ready", {
     port: config.httpPort,
-    workers: config.workers,
+    processes: config.processes,
     admin_port: admin.port,
     pids: slots.map((s) => s.child?.pid),
   });

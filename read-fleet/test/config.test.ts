@@ -9,7 +9,7 @@ describe("loadConfig", () => {
     expect(c.httpPort).toBe(8080);
     expect(c.adminPort).toBe(9464);
     expect(c.adminHost).toBe("127.0.0.1");
-    expect(c.workers).toBe(Math.max(1, availableParallelism()));
+    expect(c.processes).toBe(Math.max(1, availableParallelism()));
     expect(c.dbPoolSize).toBe(2);
     expect(c.cacheControl).toBe(DEFAULT_CACHE_CONTROL);
     expect(Object.isFrozen(c)).toBe(true);
@@ -19,7 +19,7 @@ describe("loadConfig", () => {
     try {
       loadConfig({
         HTTP_PORT: "http",
-        READ_WORKERS: "0",
+        READ_PROCESSES: "0",
         CACHE_CONTROL: "max-age=1\r\nSet-Cookie: x=1",
         REDIS_URL: "http://x",
         ADMIN_HOST: "a b",
@@ -32,22 +32,22 @@ describe("loadConfig", () => {
         "ADMIN_HOST",
         "CACHE_CONTROL",
         "HTTP_PORT",
-        "READ_WORKERS",
+        "READ_PROCESSES",
         "REDIS_URL",
       ]);
-      expect((err as Error).message).toContain("READ_WORKERS");
+      expect((err as Error).message).toContain("READ_PROCESSES");
     }
   });
 
   it("reads the fleet's own variables", () => {
     const c = loadConfig({
-      READ_WORKERS: "3",
+      READ_PROCESSES: "3",
       CACHE_CONTROL: "no-cache",
       L1_MAX_ENTRIES: "50",
       CHANGE_POLL_MS: "200",
       ADMIN_HOST: "0.0.0.0",
     });
-    expect([c.workers, c.cacheControl, c.l1MaxEntries, c.changePollMs, c.adminHost]).toEqual([
+    expect([c.processes, c.cacheControl, c.l1MaxEntries, c.changePollMs, c.adminHost]).toEqual([
       3,
       "no-cache",
       50,

@@ -22,7 +22,7 @@ async function overIpc(registry: Registry): Promise<ProcessMetrics> {
 }
 
 describe("mergeFleetMetrics", () => {
-  it("sums counters, sums histograms bucket by bucket, keeps gauges per worker", async () => {
+  it("sums counters, sums histograms bucket by bucket, keeps gauges per process", async () => {
     const [a, b] = [processRegistry(), processRegistry()];
     a.served.inc({ route: "todos" }, 3);
     b.served.inc({ route: "todos" }, 4);
@@ -33,11 +33,11 @@ describe("mergeFleetMetrics", () => {
     b.fill.observe(0.5);
     b.fill.observe(2);
     const own = new Registry();
-    new Gauge({ name: "t_workers", help: "W.", registers: [own] }).set(2);
+    new Gauge({ name: "t_processes", help: "W.", registers: [own] }).set(2);
     const text = await mergeFleetMetrics(
       [
-        { worker: "0", metrics: await overIpc(a.registry) },
-        { worker: "1", metrics: await overIpc(b.registry) },
+        { process: "0", metrics: await overIpc(a.registry) },
+        { process: "1", metrics: await overIpc(b.registry) },
       ],
       [],
       own,
@@ -45,51 +45,51 @@ describe("mergeFleetMetrics", () => {
     const lines = text.split("\n");
     expect(lines).toContain('t_served_total{route="todos"} 7');
     expect(lines).toContain('t_served_total{route="todo"} 1');
-    expect(lines).toContain('t_held{worker="0"} 10');
-    expect(lines).toContain('t_held{worker="1"} 20');
+    expect(lines).toContain('t_held{process="0"} 10');
+    expect(lines).toContain('t_held{process="1"} 20');
     expect(lines).toContain('t_fill_seconds_bucket{le="0.1"} 1');
     expect(lines).toContain('t_fill_seconds_bucket{le="1"} 2');
     expect(lines).toContain('t_fill_seconds_bucket{le="+Inf"} 3');
     expect(lines).toContain("t_fill_seconds_sum 2.55");
     expect(lines).toContain("t_fill_seconds_count 3");
-    expect(lines).toContain("t_workers 2");
+    expect(lines).toContain("t_processes 2");
     // Each family's HELP and TYPE once.
     expect(lines.filter((l) => l === "# TYPE t_served_total counter")).toHaveLength(1);
     expect(lines.filter((l) => l === "# TYPE t_held gauge")).toHaveLength(1);
   });
 
-  it("never lets a fleet counter go down when a worker dies and restarts", async () => {
+  it("never lets a fleet counter go down when a process dies and restarts", async () => {
     const [a, b] = [processRegistry(), processRegistry()];
     a.served.inc({ route: "todos" }, 5);
     b.served.inc({ route: "todos" }, 7);
     a.fill.observe(0.05);
     a.held.set(3);
     const aLast = await overIpc(a.registry);
-    const total = async (live: { worker: string; metrics: ProcessMetrics }[], r: ProcessMetrics) =>
+    const total = async (live: { process: string; metrics: ProcessMetrics }[], r: ProcessMetrics) =>
       mergeFleetMetrics(live, r).metrics();
     const before = await total(
       [
-        { worker: "0", metrics: aLast },
-        { worker: "1", metrics: await overIpc(b.registry) },
+        { process: "0", metrics: aLast },
+        { process: "1", metrics: await overIpc(b.registry) },
       ],
       [],
     );
     expect(metricValue(before, "t_served_total")).toBe(12);
-    // Worker 0 dies; its successor starts from zero.
+    // Process 0 dies; its successor starts from zero.
     const retired = retire([], aLast);
     const successor = processRegistry();
     successor.served.inc({ route: "todos" }, 1);
     const after = await total(
       [
-        { worker: "0", metrics: await overIpc(successor.registry) },
-        { worker: "1", metrics: await overIpc(b.registry) },
+        { process: "0", metrics: await overIpc(successor.registry) },
+        { process: "1", metrics: await overIpc(b.registry) },
       ],
       retired,
     );
     expect(metricValue(after, "t_served_total")).toBe(13);
     expect(metricValue(after, "t_fill_seconds_count")).toBe(1);
     // The dead process's gauges are not carried over: a reading of a process that is gone.
-    expect(metricValue(after, "t_held", { worker: "0" })).toBe(0);
+    expect(metricValue(after, "t_held", { process: "0" })).toBe(0);
     // Retiring folds, so repeated restarts keep one snapshot's worth of series.
     const twice = retire(retired, await overIpc(successor.registry));
     expect(twice.find((m) => m.name === "t_served_total")?.values).toEqual([
@@ -103,7 +103,7 @@ describe("mergeFleetMetrics", () => {
     const expected = 't_served_total{route="a\\"b\\\\c\\nd"} 1';
     expect((await p.registry.metrics()).split("\n")).toContain(expected);
     const merged = await mergeFleetMetrics(
-      [{ worker: "0", metrics: await overIpc(p.registry) }],
+      [{ process: "0", metrics: await overIpc(p.registry) }],
       [],
     ).metrics();
     expect(merged.split("\n")).toContain(expected);

@@ -12,7 +12,7 @@ export interface Fleet {
   exited: Promise<number | null>;
 }
 
-/** Runs the fleet the way a container does: one supervisor process forking its workers. */
+/** Runs the fleet the way a container does: one supervisor process forking its uWS processes. */
 export function runFleet(env: Record<string, string>): Fleet {
   const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
     env: { ...process.env, LOG_LEVEL: "info", ...env },
@@ -45,7 +45,7 @@ export function runFleet(env: Record<string, string>): Fleet {
 
 export function readyLine(fleet: Fleet) {
   return fleet.lines.find((l) => l.msg === "read fleet ready") as
-    | { port: number; workers: number; pids: number[]; admin_port: number }
+    | { port: number; processes: number; pids: number[]; admin_port: number }
     | undefined;
 }
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminMetrics, type Fleet, readyLine, runFleet } from "./fleet-process";
 import { get, insertTodos, json, metricValue } from "./helpers";
 
-describe("fleet: supervisor and worker processes", () => {
+describe("fleet: supervisor and uWS processes", () => {
   let fleet: Fleet;
   let port: number;
   let adminPort: number;
@@ -30,7 +30,7 @@ describe("fleet: supervisor and worker processes", () => {
     fleet = runFleet({
       HTTP_PORT: String(port),
       ADMIN_PORT: String(adminPort),
-      READ_WORKERS: "2",
+      READ_PROCESSES: "2",
       DATABASE_URL: databaseUrl,
       REDIS_URL: testServices().redisUrl,
       CACHE_KEY_PREFIX: prefix,
@@ -49,19 +49,19 @@ describe("fleet: supervisor and worker processes", () => {
 
   it("logs one JSON ready line with the port, and serves on it", async () => {
     const ready = readyLine(fleet);
-    expect(ready).toMatchObject({ port, workers: 2, admin_port: adminPort });
+    expect(ready).toMatchObject({ port, processes: 2, admin_port: adminPort });
     expect(ready?.pids).toHaveLength(2);
     expect((await get(port, "/readyz")).status).toBe(200);
     expect((await get(port, "/todos?limit=10")).status).toBe(200);
     const text = await adminMetrics(adminPort);
-    expect(metricValue(text, "read_fleet_workers")).toBe(2);
+    expect(metricValue(text, "read_fleet_processes")).toBe(2);
     // /metrics lives on the admin port only.
     expect((await get(port, "/metrics")).status).toBe(404);
   });
 
-  it("every worker process applies a reset and serves the new data", async () => {
+  it("every uWS process applies a reset and serves the new data", async () => {
     const keys = cacheKeys(prefix);
-    for (let i = 0; i < 20; i++) await get(port, "/todos?limit=100"); // warm both workers
+    for (let i = 0; i < 20; i++) await get(port, "/todos?limit=100"); // warm both processes
     await db.query(
       `INSERT INTO todos (id, title, user_id, created_at, updated_at)
        VALUES (gen_random_uuid(), 'seen by all', 'dave', now(), now())`,
@@ -73,15 +73,15 @@ describe("fleet: supervisor and worker processes", () => {
       hotPages: DEFAULT_HOT_PAGES,
       ttlSec: 60,
     });
-    await waitUntil("both workers refreshed what they hold", async () => {
+    await waitUntil("both processes refreshed what they hold", async () => {
       const text = await adminMetrics(adminPort);
       return ["0", "1"].every(
         (w) =>
-          metricValue(text, "read_generation", { worker: w }) >= generation &&
-          metricValue(text, "read_refreshes_pending", { worker: w }) === 0,
+          metricValue(text, "read_generation", { process: w }) >= generation &&
+          metricValue(text, "read_refreshes_pending", { process: w }) === 0,
       );
     });
-    // Counters are summed across the processes (gauges stay per worker, as above).
+    // Counters are summed across the processes (gauges stay per process, as above).
     const served = async () =>
       metricValue(await adminMetrics(adminPort), "read_http_responses_total", {
         route: "todos",
@@ -95,31 +95,31 @@ describe("fleet: supervisor and worker processes", () => {
     }
     await waitUntil("the 40 answers counted", async () => (await served()) - before === 40);
     const text = await adminMetrics(adminPort);
-    expect(text).not.toMatch(/^read_http_responses_total\{[^}]*worker=/m);
+    expect(text).not.toMatch(/^read_http_responses_total\{[^}]*process=/m);
     for (const w of ["0", "1"]) {
-      // Process metrics, per worker: the event-loop lag and heap of each uWS process.
-      expect(text).toMatch(new RegExp(`^nodejs_eventloop_lag_seconds\\{worker="${w}"\\} `, "m"));
-      expect(metricValue(text, "nodejs_heap_size_used_bytes", { worker: w })).toBeGreaterThan(0);
+      // Process metrics, per process: the event-loop lag and heap of each uWS process.
+      expect(text).toMatch(new RegExp(`^nodejs_eventloop_lag_seconds\\{process="${w}"\\} `, "m"));
+      expect(metricValue(text, "nodejs_heap_size_used_bytes", { process: w })).toBeGreaterThan(0);
     }
     expect(metricValue(text, "process_cpu_seconds_total")).toBeGreaterThan(0);
   });
 
-  it("restarts a worker that dies", async () => {
+  it("restarts a uWS process that dies", async () => {
     const victim = readyLine(fleet)?.pids[0] as number;
     process.kill(victim, "SIGKILL");
     await waitUntil("the supervisor to restart the worker", async () => {
       const text = await adminMetrics(adminPort);
       return (
-        metricValue(text, "read_fleet_worker_restarts_total") === 1 &&
-        metricValue(text, "read_fleet_workers") === 2
+        metricValue(text, "read_fleet_process_restarts_total") === 1 &&
+        metricValue(text, "read_fleet_processes") === 2
       );
     });
     const results = await Promise.all(Array.from({ length: 20 }, () => get(port, "/todos")));
     expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
-    expect(fleet.lines.some((l) => l.msg === "worker died; restarting")).toBe(true);
+    expect(fleet.lines.some((l) => l.msg === "process died; restarting")).toBe(true);
   });
 
-  it("drains and exits 0 on SIGTERM, taking its workers with it", async () => {
+  it("drains and exits 0 on SIGTERM, taking its processes with it", async () => {
     const pids = readyLine(fleet)?.pids ?? [];
     fleet.child.kill("SIGTERM");
     expect(await fleet.exited).toBe(0);
@@ -139,10 +139,10 @@ describe("fleet: supervisor and worker processes", () => {
 
 describe("fleet: refusing to start", () => {
   it("exits non-zero naming the bad variable", async () => {
-    const fleet = runFleet({ READ_WORKERS: "0", HTTP_PORT: "http" });
+    const fleet = runFleet({ READ_PROCESSES: "0", HTTP_PORT: "http" });
     expect(await fleet.exited).toBe(1);
     const err = fleet.stderr.join("");
-    expect(err).toContain("READ_WORKERS");
+    expect(err).toContain("READ_PROCESSES");
     expect(err).toContain("HTTP_PORT");
     expect(err).not.toMatch(/\n\s+at /); // no stack trace
   });

@@ -35,7 +35,7 @@ beforeAll(async () => {
   fleet = runFleet({
     HTTP_PORT: String(port),
     ADMIN_PORT: String(adminPort),
-    READ_WORKERS: "1",
+    READ_PROCESSES: "1",
     DATABASE_URL: databaseUrl,
     REDIS_URL: testServices().redisUrl,
     CACHE_KEY_PREFIX: freshKeyPrefix(),
@@ -67,8 +67,8 @@ it("pipelined large responses on reset connections never abort the process", asy
   for (let i = 0; i < 150; i++) await burstAndReset(64);
   expect((await get(port, "/todos")).status).toBe(200);
   const text = await adminMetrics(adminPort);
-  expect(metricValue(text, "read_fleet_worker_restarts_total")).toBe(0);
-  expect(fleet.lines.some((l) => l.msg === "worker died; restarting")).toBe(false);
+  expect(metricValue(text, "read_fleet_process_restarts_total")).toBe(0);
+  expect(fleet.lines.some((l) => l.msg === "process died; restarting")).toBe(false);
   expect(fleet.stderr.join("")).not.toContain("forbidden");
   expect(() => process.kill(worker as number, 0)).not.toThrow();
 }, 60_000);

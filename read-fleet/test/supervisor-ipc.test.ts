@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
-import { sendToWorker } from "../src/supervisor";
+import { sendToProcess } from "../src/supervisor";
 
-describe("sendToWorker", () => {
+describe("sendToProcess", () => {
   it("reports a send to a worker that just died, instead of an EPIPE that crashes", async () => {
     const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], {
       stdio: ["ignore", "ignore", "ignore", "ipc"],
@@ -16,7 +16,7 @@ describe("sendToWorker", () => {
     const until = Date.now() + 200;
     while (Date.now() < until) {}
     expect(child.connected).toBe(true);
-    await new Promise<void>((resolve) => sendToWorker(child, { type: "metrics", id: 1 }, resolve));
+    await new Promise<void>((resolve) => sendToProcess(child, { type: "metrics", id: 1 }, resolve));
     await exited;
   });
 });

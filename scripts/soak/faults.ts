@@ -91,22 +91,22 @@ export async function injectFault(
   const start = recorder.now();
   let detail = "";
   if (fault.kind === "read-worker") {
-    const before = stack.readWorkerPids();
+    const before = stack.readProcessPids();
     const victim = before[0];
     if (victim === undefined) throw new Error("the read fleet has no worker to kill");
     process.kill(victim, "SIGKILL");
     await waitUntil(
       "the supervisor to replace the killed read worker",
       () => {
-        const now = stack.readWorkerPids();
-        return now.length === native.readWorkers && !now.includes(victim);
+        const now = stack.readProcessPids();
+        return now.length === native.readProcesses && !now.includes(victim);
       },
       { timeoutMs: 60_000, intervalMs: 50 },
     );
     await waitUntil("the read fleet to be ready", () => answers(`${stack.readUrl}/readyz`), {
       timeoutMs: 60_000,
     });
-    detail = `SIGKILL read worker ${victim}; replaced by ${stack.readWorkerPids().filter((p) => !before.includes(p))} in ${recorder.now() - start} ms`;
+    detail = `SIGKILL read worker ${victim}; replaced by ${stack.readProcessPids().filter((p) => !before.includes(p))} in ${recorder.now() - start} ms`;
   } else if (fault.kind === "worker") {
     const pid = stack.app("worker").child.pid;
     await stack.kill("worker", "SIGKILL");

@@ -11,7 +11,7 @@ export interface SoakOptions {
   pipelineDepth: number;
   /** Writes started per second. */
   writeRps: number;
-  readWorkers: number;
+  readProcesses: number;
   /** Todos seeded before traffic starts. */
   seed: number;
   partitions: number;
@@ -19,7 +19,7 @@ export interface SoakOptions {
   resultsDir: string;
 }
 
-export const USAGE = `npm run soak -- [--minutes 10] [--read-rps 2000] [--pipelined-rps 600] [--pipelined-connections 4] [--pipeline-depth 8] [--write-rps 250] [--read-workers 2] [--seed 2000] [--partitions 6] [--results results]`;
+export const USAGE = `npm run soak -- [--minutes 10] [--read-rps 2000] [--pipelined-rps 600] [--pipelined-connections 4] [--pipeline-depth 8] [--write-rps 250] [--read-processes 2] [--seed 2000] [--partitions 6] [--results results]`;
 
 function positive(name: string, raw: string | undefined, fallback: number, zero = false): number {
   if (raw === undefined) return fallback;
@@ -41,7 +41,7 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions {
       "pipelined-connections": { type: "string" },
       "pipeline-depth": { type: "string" },
       "write-rps": { type: "string" },
-      "read-workers": { type: "string" },
+      "read-processes": { type: "string" },
       seed: { type: "string" },
       partitions: { type: "string" },
       results: { type: "string" },
@@ -62,7 +62,7 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions {
     ),
     pipelineDepth: Math.round(positive("pipeline-depth", values["pipeline-depth"], 8)),
     writeRps: positive("write-rps", values["write-rps"], 250),
-    readWorkers: Math.round(positive("read-workers", values["read-workers"], 2)),
+    readProcesses: Math.round(positive("read-processes", values["read-processes"], 2)),
     seed: Math.round(positive("seed", values.seed, 2000)),
     partitions: Math.round(positive("partitions", values.partitions, 6)),
     resultsDir: values.results ?? "results",

@@ -18,7 +18,7 @@ const { values } = parseArgs({
     state: { type: "string" },
     area: { type: "string", default: "schemathesis" },
     seed: { type: "string", default: "300" },
-    "read-workers": { type: "string", default: "2" },
+    "read-processes": { type: "string", default: "2" },
   },
 });
 if (values.state === undefined) {
@@ -34,7 +34,7 @@ const launching = nativeStack({
   area: values.area,
   seed: Number(values.seed),
   partitions: 3,
-  readWorkers: Number(values["read-workers"]),
+  readProcesses: Number(values["read-processes"]),
   jwtSecret: JWT_SECRET,
   onProgress: (m) => console.log(`[stack] ${m}`),
   onUnexpectedExit: (name, code) => {

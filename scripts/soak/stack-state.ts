@@ -1,4 +1,4 @@
-import { isAlive, readFleetWorkerPids, type Stack } from "@million-rps/local";
+import { isAlive, readFleetProcessPids, type Stack } from "@million-rps/local";
 
 /** What a tool outside Node needs to drive the stack, and what proves afterwards that nothing died. */
 export interface StackState {
@@ -9,7 +9,7 @@ export interface StackState {
   /** A bearer token for the write API. */
   token: string;
   logDir: string;
-  pids: { worker: number; writeApi: number; readFleet: number; readWorkers: number[] };
+  pids: { worker: number; writeApi: number; readFleet: number; readProcesses: number[] };
 }
 
 function pidOf(stack: Stack, name: Parameters<Stack["app"]>[0]): number {
@@ -29,7 +29,7 @@ export function stackState(stack: Stack, extra: { token: string; logDir: string 
       worker: pidOf(stack, "worker"),
       writeApi: pidOf(stack, "write-api"),
       readFleet: pidOf(stack, "read-fleet"),
-      readWorkers: stack.readWorkerPids(),
+      readProcesses: stack.readProcessPids(),
     },
   };
 }
@@ -57,10 +57,10 @@ export async function checkStack(state: StackState): Promise<string[]> {
   })) {
     if (!isAlive(pid)) problems.push(`${name} (pid ${pid}) is dead`);
   }
-  const now = readFleetWorkerPids(state.pids.readFleet);
-  if (now.join(",") !== state.pids.readWorkers.join(",")) {
+  const now = readFleetProcessPids(state.pids.readFleet);
+  if (now.join(",") !== state.pids.readProcesses.join(",")) {
     problems.push(
-      `read-fleet workers changed: ${state.pids.readWorkers.join(",")} -> ${now.join(",")} (one died and was restarted)`,
+      `read-fleet workers changed: ${state.pids.readProcesses.join(",")} -> ${now.join(",")} (one died and was restarted)`,
     );
   }
   for (const url of [

@@ -134,6 +134,47 @@ export function url(
   };
 }
 
+/**
+ * Variables that were renamed, old name to new: the old name is still read when the
+ * new one is unset, and the deployable that reads it warns once at start
+ * (deprecatedVariables).
+ */
+export const RENAMED_VARIABLES: Readonly<Record<string, string>> = {
+  READ_WORKERS: "READ_PROCESSES",
+  WORKER_POOL_SIZE: "WORKER_CONCURRENCY",
+};
+
+/** `reader`, falling back to its variable's old name (RENAMED_VARIABLES) when the new one is unset. */
+export function renamed<T>(reader: Reader<T>): Reader<T> {
+  const old = Object.keys(RENAMED_VARIABLES).find((k) => RENAMED_VARIABLES[k] === reader.variable);
+  if (old === undefined) throw new Error(`${reader.variable} has no old name in RENAMED_VARIABLES`);
+  return {
+    variable: reader.variable,
+    read(env) {
+      if (raw(env, reader.variable) !== undefined || raw(env, old) === undefined) {
+        return reader.read(env);
+      }
+      try {
+        return reader.read({ ...env, [reader.variable]: env[old] });
+      } catch (err) {
+        if (!(err instanceof VariableProblem)) throw err;
+        throw new VariableProblem(`${err.message} (set as ${old}, its deprecated name)`);
+      }
+    },
+  };
+}
+
+/** A warning for each renamed variable set under its old name in `env`. */
+export function deprecatedVariables(env: Env = process.env): string[] {
+  return Object.entries(RENAMED_VARIABLES)
+    .filter(([old]) => raw(env, old) !== undefined)
+    .map(([old, now]) =>
+      raw(env, now) === undefined
+        ? `${old} is deprecated: set ${now} instead (read as ${now} for now)`
+        : `${old} is deprecated and ignored: ${now} is set`,
+    );
+}
+
 /** A reader derived from others, e.g. a default that depends on another variable. */
 export function custom<T>(variable: string, read: (env: Env) => T): Reader<T> {
   return {
@@ -287,7 +328,8 @@ export const vars = {
   kafkaGroupId: str("KAFKA_GROUP_ID", DEFAULT_WORKER_GROUP),
   kafkaDlqTriageGroup: str("KAFKA_DLQ_TRIAGE_GROUP", DEFAULT_DLQ_TRIAGE_GROUP),
   kafkaPartitions: int("KAFKA_PARTITIONS", 12, 1, 1000),
-  workerPoolSize: int("WORKER_POOL_SIZE", 2, 1, 256),
+  /** Partitions the worker applies at once, one Postgres transaction each (WORKER_POOL_SIZE, the old name, still read). */
+  workerConcurrency: renamed(int("WORKER_CONCURRENCY", 2, 1, 256)),
   jwtSecret: optionalStr("JWT_SECRET"),
   /** HMAC key of the tag inside every command id; write API and read fleet must share it. */
   commandIdSecret: custom("COMMAND_ID_SECRET", readCommandIdSecret),

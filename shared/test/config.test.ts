@@ -3,11 +3,14 @@ import { describe, expect, it } from "vitest";
 import {
   ConfigError,
   defaultOf,
+  deprecatedVariables,
   int,
   kafkaConnectionVars,
   list,
   oneOf,
   parseConfig,
+  RENAMED_VARIABLES,
+  renamed,
   url,
   vars,
 } from "../src/config";
@@ -103,5 +106,39 @@ describe("parseConfig", () => {
       auth: "none",
       region: undefined,
     });
+  });
+});
+
+describe("renamed variables", () => {
+  const spec = { concurrency: vars.workerConcurrency };
+
+  it("reads the new name, and the old one only when the new one is unset", () => {
+    expect(parseConfig(spec, {}).concurrency).toBe(2);
+    expect(parseConfig(spec, { WORKER_CONCURRENCY: "6" }).concurrency).toBe(6);
+    expect(parseConfig(spec, { WORKER_POOL_SIZE: "5" }).concurrency).toBe(5);
+    expect(parseConfig(spec, { WORKER_CONCURRENCY: "6", WORKER_POOL_SIZE: "5" }).concurrency).toBe(
+      6,
+    );
+  });
+
+  it("names the old variable in a problem found under it", () => {
+    expect(() => parseConfig(spec, { WORKER_POOL_SIZE: "0" })).toThrow(
+      'WORKER_CONCURRENCY: must be an integer from 1 to 256 (got "0") (set as WORKER_POOL_SIZE, its deprecated name)',
+    );
+  });
+
+  it("warns for each old name set, saying whether it is still read", () => {
+    expect(deprecatedVariables({})).toEqual([]);
+    expect(deprecatedVariables({ READ_WORKERS: "2" })).toEqual([
+      "READ_WORKERS is deprecated: set READ_PROCESSES instead (read as READ_PROCESSES for now)",
+    ]);
+    expect(deprecatedVariables({ WORKER_POOL_SIZE: "2", WORKER_CONCURRENCY: "3" })).toEqual([
+      "WORKER_POOL_SIZE is deprecated and ignored: WORKER_CONCURRENCY is set",
+    ]);
+  });
+
+  it("refuses a reader whose variable has no old name", () => {
+    expect(() => renamed(int("NOT_RENAMED", 1, 0, 2))).toThrow("NOT_RENAMED has no old name");
+    for (const now of Object.values(RENAMED_VARIABLES)) expect(now).toMatch(/^[A-Z][A-Z0-9_]+$/);
   });
 });

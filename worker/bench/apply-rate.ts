@@ -96,7 +96,7 @@ export async function measureApplyRate(
       KAFKA_TODO_TOPIC: topic,
       KAFKA_GROUP_ID: `bench-${topic}`,
       CACHE_KEY_PREFIX: `bench-${topic}`,
-      WORKER_POOL_SIZE: String(o.poolSize),
+      WORKER_CONCURRENCY: String(o.poolSize),
       WORKER_BATCH_SIZE: String(o.batchSize),
       DB_POOL_SIZE: String(o.poolSize + 1),
       ADMIN_PORT: "0",
@@ -129,7 +129,7 @@ export async function measureApplyRate(
         recorded >= model.outcomes.size && (await count(pool, "commands")) >= model.outcomes.size
       );
     };
-    say(`apply rate: a worker applies them (WORKER_POOL_SIZE=${o.poolSize})`);
+    say(`apply rate: a worker applies them (WORKER_CONCURRENCY=${o.poolSize})`);
     while (!(await done())) {
       if (worker.child.exitCode !== null) throw new Error(`worker exited; see ${worker.logFile}`);
       if (Date.now() > deadline) throw new Error(`worker did not finish; see ${worker.logFile}`);

@@ -95,7 +95,7 @@ export async function measureVisibility(
       await startProcess(
         "read-fleet",
         "read-fleet/src/main.ts",
-        { ...common, HTTP_PORT: String(readPort), HTTP_HOST: "127.0.0.1", READ_WORKERS: "1" },
+        { ...common, HTTP_PORT: String(readPort), HTTP_HOST: "127.0.0.1", READ_PROCESSES: "1" },
         o.logDir,
         `http://127.0.0.1:${readPort}/readyz`,
       ),

@@ -10,7 +10,7 @@ export interface ApplyQueueOptions {
   recent: RecentCommands;
   /** Most commands in one statement. */
   batchSize: number;
-  /** Transactions in flight at once (WORKER_POOL_SIZE). */
+  /** Transactions in flight at once (WORKER_CONCURRENCY). */
   concurrency: number;
   metrics: WorkerMetrics;
   /** Called after a transaction that changed todos committed, with what it changed. */

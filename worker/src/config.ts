@@ -28,7 +28,7 @@ export const workerConfigSpec = {
    */
   sessionTimeoutMs: int("KAFKA_SESSION_TIMEOUT_MS", 6_000, 6_000, 300_000),
   /** Partitions applied concurrently: one Postgres transaction in flight per partition. */
-  poolSize: vars.workerPoolSize,
+  concurrency: vars.workerConcurrency,
   /** Most commands applied in one transaction. */
   batchSize: int("WORKER_BATCH_SIZE", 2_000, 1, 50_000),
   hotPages: vars.hotPages,
@@ -50,11 +50,11 @@ export type WorkerConfig = ConfigOf<typeof workerConfigSpec>;
 export function parseWorkerConfig(env: Env = process.env): WorkerConfig {
   const config = parseConfig(workerConfigSpec, env);
   // Each partition in flight holds a connection for its transaction; the cache refill needs one more.
-  if (config.dbPoolSize < config.poolSize + 1) {
+  if (config.dbPoolSize < config.concurrency + 1) {
     throw new ConfigError([
       {
         variable: "DB_POOL_SIZE",
-        message: `must be at least WORKER_POOL_SIZE + 1 = ${config.poolSize + 1} (got ${config.dbPoolSize})`,
+        message: `must be at least WORKER_CONCURRENCY + 1 = ${config.concurrency + 1} (got ${config.dbPoolSize})`,
       },
     ]);
   }

@@ -1,8 +1,8 @@
 /**
  * The worker process: Kafka `todo-commands` -> Postgres, effectively once, then
- * the cache generation. `npx tsx worker/src/main.ts`; configured by environment.
+ * the change set it publishes. `npx tsx worker/src/main.ts`; configured by environment.
  */
-import { ConfigError, loadDotEnv } from "@million-rps/shared/config";
+import { ConfigError, deprecatedVariables, loadDotEnv } from "@million-rps/shared/config";
 import { collectProcessMetrics } from "@million-rps/shared/metrics";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import { parseWorkerConfig } from "./config";
@@ -19,6 +19,7 @@ try {
 }
 
 const log = createLogger("worker", { level: config.logLevel });
+for (const warning of deprecatedVariables()) log.warn(warning);
 try {
   const worker = await startWorker(config, { log });
   collectProcessMetrics(worker.metrics.registry);

@@ -85,7 +85,7 @@ export async function startWorker(
     pool,
     recent: new RecentCommands(RECENT_COMMANDS),
     batchSize: config.batchSize,
-    concurrency: config.poolSize,
+    concurrency: config.concurrency,
     metrics,
     onChanged: (changes) => publisher.publish(changes),
   });
@@ -143,7 +143,7 @@ export async function startWorker(
   log.info("ready", {
     topic: config.topic,
     group: config.groupId,
-    pool_size: config.poolSize,
+    concurrency: config.concurrency,
     batch_size: config.batchSize,
     admin_port: admin.port,
   });

@@ -21,7 +21,7 @@ describe("worker config", () => {
       topic: "todo-commands",
       dlqTopic: "todo-commands.dlq",
       groupId: "todo-workers",
-      poolSize: 2,
+      concurrency: 2,
       batchSize: 2000,
       dbPoolSize: 10,
       hotPages: [{ limit: 100, pages: 1 }],
@@ -36,23 +36,23 @@ describe("worker config", () => {
     expect(
       problems({
         WORKER_BATCH_SIZE: "0",
-        WORKER_POOL_SIZE: "x",
+        WORKER_CONCURRENCY: "x",
         HOT_PAGES: "100,abc",
         DATABASE_URL: "mysql://x",
       }),
     ).toEqual([
       "DATABASE_URL: must use postgres: or postgresql: (got mysql:)",
-      'WORKER_POOL_SIZE: must be an integer from 1 to 256 (got "x")',
+      'WORKER_CONCURRENCY: must be an integer from 1 to 256 (got "x")',
       'WORKER_BATCH_SIZE: must be an integer from 1 to 50000 (got "0")',
       'HOT_PAGES: "abc": limit must be an integer from 1 to 1000',
     ]);
   });
 
   it("needs a connection per partition in flight plus one for cache refills", () => {
-    expect(problems({ WORKER_POOL_SIZE: "8", DB_POOL_SIZE: "8" })).toEqual([
-      "DB_POOL_SIZE: must be at least WORKER_POOL_SIZE + 1 = 9 (got 8)",
+    expect(problems({ WORKER_CONCURRENCY: "8", DB_POOL_SIZE: "8" })).toEqual([
+      "DB_POOL_SIZE: must be at least WORKER_CONCURRENCY + 1 = 9 (got 8)",
     ]);
-    expect(problems({ WORKER_POOL_SIZE: "8", DB_POOL_SIZE: "9" })).toEqual([]);
+    expect(problems({ WORKER_CONCURRENCY: "8", DB_POOL_SIZE: "9" })).toEqual([]);
   });
 
   it("refuses MSK IAM auth without a region", () => {

@@ -107,9 +107,9 @@ describe("worker process", () => {
   it("exits non-zero naming the bad variable", async () => {
     const { env } = await setUp(1);
     const { spawnWorker } = await import("./support/worker-process");
-    const worker = spawnWorker({ ...env, WORKER_POOL_SIZE: "0" });
+    const worker = spawnWorker({ ...env, WORKER_CONCURRENCY: "0" });
     const { code } = await worker.exited;
     expect(code).not.toBe(0);
-    expect(worker.output()).toContain("WORKER_POOL_SIZE: must be an integer from 1 to 256");
+    expect(worker.output()).toContain("WORKER_CONCURRENCY: must be an integer from 1 to 256");
   }, 60_000);
 });

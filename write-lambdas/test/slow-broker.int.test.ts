@@ -126,7 +126,7 @@ beforeAll(async () => {
   stack = await startStack(services, {
     profile: `test-${process.pid}-slow-broker`,
     jwt: { JWT_SECRET: TEST_JWT_SECRET },
-    readWorkers: 1,
+    readProcesses: 1,
     appEnv: { "write-api": { KAFKA_SEND_TIMEOUT_MS: String(STACK_DEADLINE_MS) } },
   });
   quick = await startWriteServer({

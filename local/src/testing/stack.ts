@@ -32,7 +32,7 @@ export interface StackOptions {
   profile: string;
   /** JWT settings of the write API, e.g. `{ JWT_SECRET }` or `{ JWKS_URL, JWT_ISSUER, JWT_AUDIENCE }`. */
   jwt: Readonly<Record<string, string>>;
-  readWorkers?: number;
+  readProcesses?: number;
   /** Extra environment for every app (e.g. LOG_LEVEL, KAFKA_SEND_TIMEOUT_MS). */
   env?: Readonly<Record<string, string>>;
   /** Extra environment per app. */
@@ -56,7 +56,7 @@ export interface Stack {
   /** Sends `signal` to the app's process and waits until it has exited. */
   kill(name: StackAppName, signal: NodeJS.Signals): Promise<void>;
   /** Pids of the read fleet's worker processes (children of its supervisor), sorted. */
-  readWorkerPids(): number[];
+  readProcessPids(): number[];
   /** Stops every app (SIGTERM, then SIGKILL), read fleet first. */
   stop(): Promise<void>;
 }
@@ -78,15 +78,15 @@ export function childPids(parent: number): number[] {
 
 /**
  * Pids of the read fleet's worker processes: children of its supervisor that the
- * supervisor forked with READ_FLEET_ROLE=worker. Other children are left out, such
+ * supervisor forked with READ_FLEET_ROLE=process. Other children are left out, such
  * as the esbuild service tsx spawns while its transform cache is cold.
  */
-export function readFleetWorkerPids(supervisor: number): number[] {
+export function readFleetProcessPids(supervisor: number): number[] {
   return childPids(supervisor).filter((pid) => {
     try {
       return readFileSync(`/proc/${pid}/environ`, "utf8")
         .split("\0")
-        .includes("READ_FLEET_ROLE=worker");
+        .includes("READ_FLEET_ROLE=process");
     } catch {
       return false; // ended while we looked
     }
@@ -136,7 +136,7 @@ export async function startStack(services: StackServices, options: StackOptions)
         ...env,
         HTTP_PORT: String(readPort),
         ADMIN_PORT: String(readAdmin),
-        READ_WORKERS: String(options.readWorkers ?? 2),
+        READ_PROCESSES: String(options.readProcesses ?? 2),
         ...options.appEnv?.["read-fleet"],
       },
       ready: () => answers200(`${readUrl}/readyz`),
@@ -207,9 +207,9 @@ export async function startStack(services: StackServices, options: StackOptions)
     app,
     start,
     kill,
-    readWorkerPids: () => {
+    readProcessPids: () => {
       const pid = running.get("read-fleet")?.child.pid;
-      return pid === undefined ? [] : readFleetWorkerPids(pid);
+      return pid === undefined ? [] : readFleetProcessPids(pid);
     },
     stop,
   };
