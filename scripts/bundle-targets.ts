@@ -37,7 +37,7 @@ export const TARGETS: Record<string, BundleTarget> = {
   },
   // The Lambda handlers behind their local HTTP adapter, for docker compose.
   "write-api": {
-    entries: { main: "write-lambdas/src/local/main.ts" },
+    entries: { main: "write-lambdas/src/adapter/main.ts" },
     external: [],
   },
 };

@@ -245,7 +245,7 @@ if (flags["services-only"]) {
   });
   await launch("write API (Lambda handlers behind the local adapter)", {
     name: "write-api",
-    entry: "write-lambdas/src/local/main.ts",
+    entry: "write-lambdas/src/adapter/main.ts",
     env: { ...env, WRITE_HTTP_PORT: String(config.writeHttpPort), JWT_SECRET: jwtSecret },
     ready: () => answers200(`http://127.0.0.1:${config.writeHttpPort}/healthz`),
   });

@@ -205,7 +205,7 @@ describe("path ids and methods", () => {
   });
 
   // Regression: the adapter's local liveness route answered 404 "no such route" to other
-  // methods (write-lambdas/src/local/server.ts matches /healthz for GET and HEAD only).
+  // methods (write-lambdas/src/adapter/server.ts matches /healthz for GET and HEAD only).
   it("write adapter: a wrong method on /healthz is a JSON 405 with Allow: GET, HEAD", async () => {
     for (const method of ["POST", "PUT", "DELETE"]) {
       const r = await get(`${write}/healthz`, { method });

@@ -43,7 +43,7 @@ beforeAll(async () => {
   jwksApi = await startApp(
     {
       name: "write-api-jwks",
-      entry: "write-lambdas/src/local/main.ts",
+      entry: "write-lambdas/src/adapter/main.ts",
       env: {
         ...env,
         WRITE_HTTP_PORT: String(port),

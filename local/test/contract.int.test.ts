@@ -67,7 +67,7 @@ async function startDeadDependencyApps(): Promise<void> {
     startApp(
       {
         name: "write-api-no-kafka",
-        entry: "write-lambdas/src/local/main.ts",
+        entry: "write-lambdas/src/adapter/main.ts",
         env: {
           ...common,
           WRITE_HTTP_PORT: String(writePort),

@@ -7,7 +7,7 @@ import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import { type BenchProcess, freePort, scrapeMetrics, startProcess } from "./processes";
 
 /** The deployables the second half of the benchmark drives, as the local stack runs them. */
-export const VISIBILITY_ENTRIES = ["write-lambdas/src/local/main.ts", "read-fleet/src/main.ts"];
+export const VISIBILITY_ENTRIES = ["write-lambdas/src/adapter/main.ts", "read-fleet/src/main.ts"];
 
 export interface VisibilityOptions {
   writesPerSec: number;
@@ -103,7 +103,7 @@ export async function measureVisibility(
     started.push(
       await startProcess(
         "write-api",
-        "write-lambdas/src/local/main.ts",
+        "write-lambdas/src/adapter/main.ts",
         { ...common, WRITE_HTTP_PORT: String(writePort), JWT_SECRET: secret },
         o.logDir,
       ),

@@ -14,9 +14,9 @@ import { encodeCommand } from "@million-rps/shared";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { apiGatewayEvent, matchRoute } from "../src/adapter/api-gateway-event";
 import { parseWriteConfig } from "../src/config";
 import type { CommandSender } from "../src/kafka/command-sender";
-import { apiGatewayEvent, matchRoute } from "../src/local/api-gateway-event";
 import { createWriteRuntime, type WriteRuntime } from "../src/runtime";
 import { quantile, type Row, report } from "./report";
 

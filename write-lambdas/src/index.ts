@@ -1,4 +1,6 @@
 /** The write path: Lambda handlers (see handlers/), their runtime, and the local HTTP adapter. */
+
+export { startWriteServer, type WriteServer, type WriteServerOptions } from "./adapter/server";
 export {
   type SecretFetcher,
   secretFromSecretString,
@@ -17,6 +19,5 @@ export {
 export { BODY_MAX_BYTES } from "./http/request";
 export type { WriteResponse } from "./http/response";
 export { type CommandSender, kafkaCommandSender } from "./kafka/command-sender";
-export { startWriteServer, type WriteServer, type WriteServerOptions } from "./local/server";
 export { createWriteRuntime, type WriteRuntime } from "./runtime";
 export type { WriteHandler } from "./write-api";

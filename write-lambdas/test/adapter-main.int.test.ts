@@ -8,8 +8,8 @@ import { freePort, freshTopics, testServices, waitUntil } from "@million-rps/loc
 import { DEV_JWT_SECRET, mintDevToken } from "@million-rps/shared/dev-token";
 import { afterAll, describe, expect, it } from "vitest";
 
-/** `write-lambdas/src/local/main.ts` as a process: JSON logs, one ready line, graceful SIGTERM. */
-const MAIN = join(import.meta.dirname, "..", "src", "local", "main.ts");
+/** `write-lambdas/src/adapter/main.ts` as a process: JSON logs, one ready line, graceful SIGTERM. */
+const MAIN = join(import.meta.dirname, "..", "src", "adapter", "main.ts");
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 // No .env in the working directory, so only what the test passes counts.
 const cwd = mkdtempSync(join(tmpdir(), "write-main-"));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { apiGatewayEvent, matchRoute } from "../src/local/api-gateway-event";
+import { apiGatewayEvent, matchRoute } from "../src/adapter/api-gateway-event";
 
 const ID = "0190b5e2-7c4d-7a3e-8f00-123456789abc";
 

@@ -4,7 +4,7 @@ import { freshTopics, testServices } from "@million-rps/local/testing";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWriteServer, type WriteServer } from "../src/local/server";
+import { startWriteServer, type WriteServer } from "../src/adapter/server";
 import { messagesOn } from "./kafka-support";
 
 /**

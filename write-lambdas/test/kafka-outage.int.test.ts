@@ -7,7 +7,7 @@ import { ensureCommandTopics } from "@million-rps/shared/topics";
 import { SignJWT } from "jose";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWriteServer, type WriteServer } from "../src/local/server";
+import { startWriteServer, type WriteServer } from "../src/adapter/server";
 import { topicReader } from "./kafka-support";
 
 /**

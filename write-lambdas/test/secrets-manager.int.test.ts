@@ -5,7 +5,7 @@ import { freshTopics, testServices } from "@million-rps/local/testing";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWriteServer } from "../src/local/server";
+import { startWriteServer } from "../src/adapter/server";
 
 /**
  * JWT_SECRET_ARN through the real AWS SDK client: the endpoint is a loopback

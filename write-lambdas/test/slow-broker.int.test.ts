@@ -19,8 +19,8 @@ import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWriteServer, type WriteServer } from "../src/adapter/server";
 import { idempotencyRedisKey } from "../src/idempotency/fingerprint";
-import { startWriteServer, type WriteServer } from "../src/local/server";
 import { topicReader } from "./kafka-support";
 
 /**

@@ -12,7 +12,7 @@ import { parseCommand } from "@million-rps/shared";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import { generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWriteServer, type WriteServer } from "../src/local/server";
+import { startWriteServer, type WriteServer } from "../src/adapter/server";
 import { messagesOn, type Received, topicReader } from "./kafka-support";
 
 /**

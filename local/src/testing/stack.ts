@@ -125,7 +125,7 @@ export async function startStack(services: StackServices, options: StackOptions)
     },
     "write-api": {
       name: "write-api",
-      entry: "write-lambdas/src/local/main.ts",
+      entry: "write-lambdas/src/adapter/main.ts",
       env: { ...env, WRITE_HTTP_PORT: String(writePort), ...options.appEnv?.["write-api"] },
       ready: () => answers200(`${writeUrl}/healthz`),
     },

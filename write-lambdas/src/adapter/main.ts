@@ -1,5 +1,5 @@
 /**
- * The local write API: `npx tsx write-lambdas/src/local/main.ts`. Real HTTP on
+ * The local write API: `npx tsx write-lambdas/src/adapter/main.ts`. Real HTTP on
  * WRITE_HTTP_PORT (default 8081), API Gateway v2 events, the Lambda handlers.
  */
 import { ConfigError, int, loadDotEnv, parseConfig, str, vars } from "@million-rps/shared/config";
