@@ -4,7 +4,14 @@ import type { RouteIndex } from "./fleet-metrics";
 import { ifNoneMatchMatches } from "./negotiation";
 import type { ReadService } from "./read-service";
 import { ownBuffer, type Representation, type Variant, wireOf } from "./representation";
-import { noop, writeBody, writeError, writeJson, writeNotModified, writeVariant } from "./respond";
+import {
+  noop,
+  writeBody,
+  writeError,
+  writeJson,
+  writeNotModified,
+  writeVariant,
+} from "./response-writers";
 
 /** What a deferred answer needs from the request: `req` is gone after the handler returns. */
 export interface Deferred {
@@ -38,7 +45,7 @@ export class Responder {
   now(res: HttpResponse, req: HttpRequest, rep: Representation, route: RouteIndex, head: boolean) {
     const variant = rep.variants[this.service.negotiate(req.getHeader(ACCEPT_ENCODING))];
     const inm = req.getHeader(IF_NONE_MATCH);
-    res.onAborted(noop); // see respond.ts: keeps a dropped write from terminating the process
+    res.onAborted(noop); // see response-writers.ts: keeps a dropped write from terminating the process
     this.res = res;
     this.variant = variant;
     this.head = head;

@@ -15,7 +15,7 @@ import { get, metricValue } from "./helpers";
 // cork buffer, written with res.cork on a connection the client resets, left the
 // response pending and uWS called std::terminate() ("Returning from a request
 // handler without responding or attaching an abort handler is forbidden!").
-// wrk triggers it when it closes its pipelined connections. See respond.ts.
+// wrk triggers it when it closes its pipelined connections. See response-writers.ts.
 
 let fleet: Fleet;
 let port: number;

@@ -3,8 +3,10 @@ import { errorBody, type HttpError } from "@million-rps/shared";
 import type { Variant } from "./representation";
 
 /**
- * Writing responses with the uWS build we can install (uWS.js 20.30). Every
- * function here must run inside `res.cork`.
+ * The writers of one response's bytes (status line, headers, body) onto a uWS
+ * response, for the uWS build we can install (uWS.js 20.30). Every function here
+ * must run inside `res.cork`; `Responder` (responder.ts) decides which to call,
+ * when, and counts the response.
  *
  * Why every response gets an abort handler, even one answered synchronously: in
  * this build `AsyncSocket::uncork(src)` returns "0 written" WITHOUT writing `src`
