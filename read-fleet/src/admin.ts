@@ -1,48 +1,18 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-
-export interface AdminServer {
-  readonly port: number;
-  close(): Promise<void>;
-}
+import {
+  type AdminServer,
+  startAdminServer as startAdminPort,
+} from "@million-rps/shared/admin-server";
+import { Registry } from "prom-client";
 
 /**
- * The admin port: Prometheus `/metrics` and a liveness `/healthz`, never on the
- * public port (bound to 127.0.0.1 unless ADMIN_HOST says otherwise).
+ * The read fleet's admin port (shared/src/admin-server.ts): the supervisor's merged
+ * metrics, and a `/healthz` that answers while the supervisor does. Bound to
+ * 127.0.0.1 unless ADMIN_HOST says otherwise.
  */
-export async function startAdminServer(
+export function startAdminServer(
   host: string,
   port: number,
   metrics: () => Promise<string>,
 ): Promise<AdminServer> {
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      res.writeHead(405, { Allow: "GET, HEAD" }).end();
-    } else if (path === "/metrics") {
-      metrics().then(
-        (text) => {
-          res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
-          res.end(req.method === "HEAD" ? undefined : text);
-        },
-        () => res.writeHead(500).end(),
-      );
-    } else if (path === "/healthz") {
-      res.writeHead(200, { "Content-Type": "application/json" }).end('{"status":"ok"}');
-    } else {
-      res.writeHead(404, { "Content-Type": "application/json" }).end('{"error":"not found"}');
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return startAdminPort(host, port, { metrics, contentType: Registry.PROMETHEUS_CONTENT_TYPE });
 }

@@ -1,10 +1,10 @@
 import { cacheKeys } from "@million-rps/shared";
+import { startAdminServer } from "@million-rps/shared/admin-server";
 import { createKafka } from "@million-rps/shared/kafka";
 import type { Logger } from "@million-rps/shared/log";
 import { sampleSum } from "@million-rps/shared/metrics";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import { Partitioners } from "kafkajs";
-import { startAdminServer } from "./admin";
 import { AppliedOffsets, OFFSET_COMMIT_INTERVAL_MS } from "./applied-offsets";
 import { ApplyQueue } from "./apply-queue";
 import { ChangePublisher } from "./change-publisher";
