@@ -9,7 +9,7 @@ import {
   vars,
 } from "@million-rps/shared/config";
 
-export const workerConfigSpec = {
+const workerConfigSpec = {
   databaseUrl: vars.databaseUrl,
   dbPoolSize: vars.dbPoolSize,
   redisUrl: vars.redisUrl,

@@ -24,7 +24,7 @@ export interface InvalidCommand {
 }
 
 /** A command the database refused: everything about it is known. */
-export function refusedCommand(c: CommandEnvelope): InvalidCommand {
+function refusedCommand(c: CommandEnvelope): InvalidCommand {
   const { command_id, todo_id, actor, type, issued_at } = c;
   return { command_id, todo_id, actor, type, issued_at };
 }
