@@ -1,3 +1,13 @@
+export {
+  type BenchFigure,
+  type FigureResults,
+  figureTable,
+  markdownTable,
+  quantile,
+  reportFigures,
+  textTable,
+  writeFigureResults,
+} from "./bench-report";
 export { isStopRequested, MissingBinaryError, StartupError, StopRequested } from "./errors";
 export { ensureKafkaJars, KAFKA_VERSION, kafkaJarsCached } from "./kafka";
 export { reclaimLeftovers, stopStrays } from "./leftovers";

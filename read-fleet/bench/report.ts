@@ -131,29 +131,3 @@ export function comparisonRows(comparisons: readonly Comparison[]): string[][] {
     ]),
   ];
 }
-
-export function textTable(rows: readonly string[][]): string {
-  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows
-    .map((r, n) => {
-      const line = r
-        .map((cell, i) =>
-          i === 0 || i === r.length - 1
-            ? cell.padEnd(widths[i] ?? 0)
-            : cell.padStart(widths[i] ?? 0),
-        )
-        .join("  ");
-      return n === 0 ? `${line}\n${widths.map((w) => "-".repeat(w)).join("  ")}` : line;
-    })
-    .join("\n");
-}
-
-export function markdownTable(rows: readonly string[][]): string {
-  const [head, ...body] = rows;
-  if (head === undefined) return "";
-  return [
-    `| ${head.join(" | ")} |`,
-    `| ${head.map((_, i) => (i === 0 || i === head.length - 1 ? "---" : "---:")).join(" | ")} |`,
-    ...body.map((r) => `| ${r.join(" | ")} |`),
-  ].join("\n");
-}

@@ -1,16 +1,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { repoRoot } from "@million-rps/local";
+import { markdownTable, repoRoot, textTable } from "@million-rps/local";
 import { worldChartSvg } from "./chart";
-import {
-  type CaseResult,
-  type Comparison,
-  caseRows,
-  comparisonRows,
-  markdownTable,
-  textTable,
-} from "./report";
+import { type CaseResult, type Comparison, caseRows, comparisonRows } from "./report";
 import { say, settings } from "./settings";
 import type { WorldRun } from "./world-cases";
 import {

@@ -12,13 +12,19 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { dataDir, repoRoot, startServices } from "@million-rps/local";
+import {
+  type BenchFigure,
+  dataDir,
+  figureTable,
+  repoRoot,
+  startServices,
+  writeFigureResults,
+} from "@million-rps/local";
 import { migrate } from "@million-rps/shared/migrations";
 import pg from "pg";
 import { measureApplyRate } from "./apply-rate";
 import { measureVisibility, VISIBILITY_ENTRIES } from "./latency";
 import { freePort } from "./processes";
-import { type Row, renderTable, writeResults } from "./report";
 
 const { values: args } = parseArgs({
   options: {
@@ -63,7 +69,7 @@ const services = await startServices({
   },
   onProgress: say,
 });
-const rows: Row[] = [];
+const rows: BenchFigure[] = [];
 const details: Record<string, unknown> = { options: o };
 try {
   const pool = new pg.Pool({ connectionString: services.endpoints.databaseUrl, max: 1 });
@@ -210,8 +216,16 @@ if (!rows.some((r) => r.ok === false) && process.env.BENCH_KEEP_LOGS === undefin
   rmSync(dataDir(logDir), { recursive: true, force: true });
 else say(`process logs: ${dataDir(logDir)}`);
 
-console.log(renderTable(rows));
-console.log(`\nresults: ${writeResults(rows, details, command)}`);
+console.log(figureTable(rows));
+const written = writeFigureResults({
+  name: "write",
+  title: "Write path benchmark",
+  command,
+  figures: rows,
+  details,
+  detailsInMarkdown: true,
+});
+console.log(`\nresults: ${written}`);
 process.exitCode = rows.some((r) => r.ok === false) ? 1 : 0;
 
 /** Writes never seen on the first two pages, and how many GET /todos/:id found anyway. */

@@ -12,9 +12,8 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
-import { repoRoot } from "@million-rps/local";
+import { type BenchFigure, quantile, repoRoot, reportFigures } from "@million-rps/local";
 import { build } from "esbuild";
-import { quantile, type Row, report } from "./report";
 
 const HANDLERS = ["create-todo", "update-todo", "delete-todo"] as const;
 const SIZE_TARGET = 1024 * 1024;
@@ -96,7 +95,7 @@ function median(values: number[]): number {
   );
 }
 
-const rows: Row[] = [];
+const rows: BenchFigure[] = [];
 const details: Record<string, unknown> = { node: process.version, runs };
 for (const name of HANDLERS) {
   const file = await bundle(name);
@@ -135,9 +134,9 @@ const load = loadavg()
   .map((l) => l.toFixed(2))
   .join(" ");
 rows.push({ figure: "load average (1/5/15 min) after the run", value: load, target: "", ok: null });
-report(
-  "write-lambdas-bundle",
-  `npx tsx write-lambdas/bench/bundle.ts --runs ${runs}`,
-  rows,
+reportFigures({
+  name: "write-lambdas-bundle",
+  command: `npx tsx write-lambdas/bench/bundle.ts --runs ${runs}`,
+  figures: rows,
   details,
-);
+});

@@ -10,6 +10,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
+import { type BenchFigure, quantile, reportFigures } from "@million-rps/local";
 import { encodeCommand } from "@million-rps/shared";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
@@ -18,7 +19,6 @@ import { apiGatewayEvent, matchRoute } from "../src/adapter/api-gateway-event";
 import { parseWriteConfig } from "../src/config";
 import type { CommandSender } from "../src/kafka/command-sender";
 import { createWriteRuntime, type WriteRuntime } from "../src/runtime";
-import { quantile, type Row, report } from "./report";
 
 const { values } = parseArgs({ options: { iterations: { type: "string", default: "20000" } } });
 const iterations = Number(values.iterations);
@@ -85,7 +85,7 @@ async function measure(
   return { sorted: [...ms].sort((a, b) => a - b), cpuUs: (cpu.user + cpu.system) / iterations };
 }
 
-const rows: Row[] = [];
+const rows: BenchFigure[] = [];
 const details: Record<string, unknown> = {
   node: process.version,
   iterations,
@@ -174,9 +174,9 @@ const load = loadavg()
   .join(" ");
 rows.push({ figure: "load average (1/5/15 min) after the run", value: load, target: "", ok: null });
 
-report(
-  "write-lambdas-handler",
-  `npx tsx write-lambdas/bench/handler-latency.ts --iterations ${iterations}`,
-  rows,
+reportFigures({
+  name: "write-lambdas-handler",
+  command: `npx tsx write-lambdas/bench/handler-latency.ts --iterations ${iterations}`,
+  figures: rows,
   details,
-);
+});
