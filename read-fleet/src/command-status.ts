@@ -3,6 +3,7 @@ import type { Pool } from "pg";
 import type { CircuitBreaker } from "./circuit-breaker";
 import { type FleetMetrics, PG_ERROR, PG_HIT, PG_NOT_FOUND } from "./fleet-metrics";
 import { buildRepresentation, type Representation } from "./representation";
+import { SingleFlight } from "./single-flight";
 
 /** Applied and rejected are final: the answer never changes, so caches may keep it. */
 export const FINAL_CACHE_CONTROL = "public, max-age=86400, immutable";
@@ -16,7 +17,7 @@ export type CommandOutcome = { final: true; rep: Representation } | { final: fal
  */
 export class CommandStatuses {
   private readonly finals = new Map<string, Representation>();
-  private readonly inflight = new Map<string, Promise<CommandOutcome>>();
+  private readonly flights = new SingleFlight<string, CommandOutcome>();
 
   constructor(
     private readonly db: Pool,
@@ -34,11 +35,7 @@ export class CommandStatuses {
   }
 
   lookup(commandId: string): Promise<CommandOutcome> {
-    const running = this.inflight.get(commandId);
-    if (running !== undefined) return running;
-    const flight = this.query(commandId).finally(() => this.inflight.delete(commandId));
-    this.inflight.set(commandId, flight);
-    return flight;
+    return this.flights.run(commandId, () => this.query(commandId));
   }
 
   private async query(commandId: string): Promise<CommandOutcome> {

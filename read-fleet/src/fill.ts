@@ -32,6 +32,7 @@ import {
 } from "./fleet-metrics";
 import type { PageQuery } from "./page-query";
 import type { RedisClients } from "./redis-clients";
+import { SingleFlight } from "./single-flight";
 
 export interface FillDeps {
   redis: RedisClients;
@@ -66,12 +67,12 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * DependencyError for the caller's stale-if-error.
  */
 export class Filler {
-  private readonly inflight = new Map<string, Promise<CacheEntry>>();
+  private readonly flights = new SingleFlight<string, CacheEntry>();
 
   constructor(private readonly deps: FillDeps) {}
 
   get inflightCount(): number {
-    return this.inflight.size;
+    return this.flights.size;
   }
 
   page(query: PageQuery, want: number): Promise<CacheEntry> {
@@ -98,15 +99,12 @@ export class Filler {
     want: number,
     load: (stamp: number) => Promise<CacheEntry>,
   ): Promise<CacheEntry> {
-    const running = this.inflight.get(key);
-    if (running !== undefined) return running;
-    const started = performance.now();
-    const flight = this.fill(key, want, load).finally(() => {
-      this.inflight.delete(key);
-      this.deps.metrics.fillSeconds.observe((performance.now() - started) / 1000);
+    return this.flights.run(key, () => {
+      const started = performance.now();
+      return this.fill(key, want, load).finally(() =>
+        this.deps.metrics.fillSeconds.observe((performance.now() - started) / 1000),
+      );
     });
-    this.inflight.set(key, flight);
-    return flight;
   }
 
   private async fill(
