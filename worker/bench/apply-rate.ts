@@ -123,10 +123,10 @@ export async function measureApplyRate(
       const recorded = recordedByWorker(await scrapeMetrics(adminPort));
       if (performance.now() - reported > 10_000) {
         reported = performance.now();
-        say(`applied ${recorded} of ${model.outcomes.size} distinct commands`);
+        say(`applied ${recorded} of ${model.results.size} distinct commands`);
       }
       return (
-        recorded >= model.outcomes.size && (await count(pool, "commands")) >= model.outcomes.size
+        recorded >= model.results.size && (await count(pool, "commands")) >= model.results.size
       );
     };
     say(`apply rate: a worker applies them (WORKER_CONCURRENCY=${o.poolSize})`);
@@ -147,10 +147,10 @@ export async function measureApplyRate(
     const perSecond = timing.perSecond;
     return {
       produced: stream.length,
-      distinct: model.outcomes.size,
+      distinct: model.results.size,
       produceSeconds,
       applySeconds: timing.seconds,
-      rate: model.outcomes.size / timing.seconds,
+      rate: model.results.size / timing.seconds,
       slowestSecond: perSecond.length > 2 ? Math.min(...perSecond.slice(1, -1)) : Number.NaN,
       perSecond,
       raw,
@@ -320,9 +320,9 @@ async function compareWithModel(pool: pg.Pool, model: CommandStreamModel): Promi
   const statuses = await pool.query<{ id: string; status: string; reason: string | null }>(
     "SELECT command_id::text AS id, status, reason FROM commands",
   );
-  if (statuses.rows.length !== model.outcomes.size) return "command count differs";
+  if (statuses.rows.length !== model.results.size) return "command count differs";
   for (const s of statuses.rows) {
-    const m = model.outcomes.get(s.id);
+    const m = model.results.get(s.id);
     if (m?.status !== s.status || m.reason !== s.reason) return `command ${s.id} differs`;
   }
   return null;

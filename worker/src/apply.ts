@@ -130,9 +130,9 @@ async function attempt(
     redone: false,
     changes: changedTodos(commands, fold, lookup, mode === "careful" ? recorded : null),
   };
-  for (const { outcome } of fold.recorded) {
-    if (outcome.status === "applied") result.applied++;
-    else if (outcome.reason === "forbidden") result.forbidden++;
+  for (const r of fold.recorded) {
+    if (r.result.status === "applied") result.applied++;
+    else if (r.result.reason === "forbidden") result.forbidden++;
     else result.notFound++;
   }
   return { result, recordedIds: [...recorded, ...fold.recorded.map((r) => r.command.command_id)] };

@@ -1,29 +1,27 @@
-import type { CommandEnvelope, RejectReason } from "@million-rps/shared";
+import type { CommandEnvelope, CommandStatus, RejectReason, Todo } from "@million-rps/shared";
 
 /**
  * The pure model of the command stream: what one command does to one todo.
  * The worker folds each batch through it; tests fold a whole stream through it
  * to compute the table the database must end with.
  */
-export interface TodoRow {
-  id: string;
-  title: string;
-  description: string;
-  completed: boolean;
-  user_id: string;
-  /** Timestamps as Postgres accepts them (RFC 3339); a create's `issued_at` becomes `created_at`. */
-  created_at: string;
-  updated_at: string;
+
+/**
+ * A todo as the worker holds it: the todo every surface shows, with the timestamps as
+ * Postgres accepts them (a create's `issued_at` becomes `created_at`), and its version.
+ */
+export interface TodoRow extends Todo {
   /** 1 on create, +1 per applied update. */
   version: number;
 }
 
-export type Outcome =
-  | { status: "applied"; reason: null }
-  | { status: "rejected"; reason: RejectReason };
+/** What applying one command produced: the status and reason the `commands` table records. */
+export type CommandResult =
+  | { status: Extract<CommandStatus, "applied">; reason: null }
+  | { status: Extract<CommandStatus, "rejected">; reason: RejectReason };
 
-const APPLIED: Outcome = { status: "applied", reason: null };
-const reject = (reason: RejectReason): Outcome => ({ status: "rejected", reason });
+const APPLIED: CommandResult = { status: "applied", reason: null };
+const reject = (reason: RejectReason): CommandResult => ({ status: "rejected", reason });
 
 /**
  * One command against the current state of its todo (null: no such todo).
@@ -32,15 +30,15 @@ const reject = (reason: RejectReason): Outcome => ({ status: "rejected", reason 
 export function applyCommand(
   current: TodoRow | null,
   command: CommandEnvelope,
-): { next: TodoRow | null; outcome: Outcome } {
+): { next: TodoRow | null; result: CommandResult } {
   switch (command.type) {
     case "create": {
       if (current !== null) {
         // Ids are minted by the write API, so this is the same todo created again: a no-op
         // for its owner, and never a way to take over someone else's todo.
         return current.user_id === command.actor
-          ? { next: current, outcome: APPLIED }
-          : { next: current, outcome: reject("forbidden") };
+          ? { next: current, result: APPLIED }
+          : { next: current, result: reject("forbidden") };
       }
       const { title, description, completed } = command.data;
       return {
@@ -54,12 +52,12 @@ export function applyCommand(
           updated_at: command.issued_at,
           version: 1,
         },
-        outcome: APPLIED,
+        result: APPLIED,
       };
     }
     case "update": {
-      if (current === null) return { next: null, outcome: reject("not_found") };
-      if (current.user_id !== command.actor) return { next: current, outcome: reject("forbidden") };
+      if (current === null) return { next: null, result: reject("not_found") };
+      if (current.user_id !== command.actor) return { next: current, result: reject("forbidden") };
       // Validation keeps only the fields that were sent, so `??` is a field-wise merge.
       const { title, description, completed } = command.data;
       return {
@@ -73,26 +71,26 @@ export function applyCommand(
           updated_at: command.issued_at,
           version: current.version + 1,
         },
-        outcome: APPLIED,
+        result: APPLIED,
       };
     }
     case "delete": {
-      if (current === null) return { next: null, outcome: reject("not_found") };
-      if (current.user_id !== command.actor) return { next: current, outcome: reject("forbidden") };
-      return { next: null, outcome: APPLIED };
+      if (current === null) return { next: null, result: reject("not_found") };
+      if (current.user_id !== command.actor) return { next: current, result: reject("forbidden") };
+      return { next: null, result: APPLIED };
     }
   }
 }
 
 export interface RecordedCommand {
   command: CommandEnvelope;
-  outcome: Outcome;
+  result: CommandResult;
 }
 
 export interface Fold {
   /** Final state of every todo the commands touched (null: absent at the end). */
   readonly after: Map<string, TodoRow | null>;
-  /** Outcomes of the commands that were new, in stream order. */
+  /** Results of the commands that were new, in stream order. */
   readonly recorded: RecordedCommand[];
   /** Commands skipped because their id was already recorded (redelivery or duplicate send). */
   duplicates: number;
@@ -119,9 +117,9 @@ export function foldCommands(
     const current = fold.after.has(command.todo_id)
       ? (fold.after.get(command.todo_id) ?? null)
       : before(command.todo_id);
-    const { next, outcome } = applyCommand(current, command);
+    const { next, result } = applyCommand(current, command);
     fold.after.set(command.todo_id, next);
-    fold.recorded.push({ command, outcome });
+    fold.recorded.push({ command, result });
   }
   return fold;
 }
@@ -129,19 +127,18 @@ export function foldCommands(
 /** The whole stream in memory: what tests and the benchmark expect the database to hold. */
 export class CommandStreamModel {
   readonly todos = new Map<string, TodoRow>();
-  readonly outcomes = new Map<string, Outcome>();
+  readonly results = new Map<string, CommandResult>();
 
   apply(commands: Iterable<CommandEnvelope>): void {
     const fold = foldCommands(
       commands,
       (id) => this.todos.get(id) ?? null,
-      (id) => this.outcomes.has(id),
+      (id) => this.results.has(id),
     );
     for (const [id, row] of fold.after) {
       if (row === null) this.todos.delete(id);
       else this.todos.set(id, row);
     }
-    for (const { command, outcome } of fold.recorded)
-      this.outcomes.set(command.command_id, outcome);
+    for (const { command, result } of fold.recorded) this.results.set(command.command_id, result);
   }
 }

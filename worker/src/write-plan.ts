@@ -13,7 +13,7 @@ export interface WritePlan {
   updates: { row: TodoRow; expectedVersion: number }[];
   /** Todos present before and absent after. */
   deletes: { id: string; expectedVersion: number }[];
-  /** Outcomes to record in `commands`, one per new command. */
+  /** Results to record in `commands`, one per new command. */
   recorded: RecordedCommand[];
 }
 
@@ -57,8 +57,8 @@ export function commandColumns(recorded: readonly RecordedCommand[]): string[] {
     plainArray(recorded.map((r) => r.command.todo_id)),
     textArray(recorded.map((r) => r.command.actor)),
     plainArray(recorded.map((r) => r.command.type)),
-    plainArray(recorded.map((r) => r.outcome.status)),
-    textArray(recorded.map((r) => r.outcome.reason)),
+    plainArray(recorded.map((r) => r.result.status)),
+    textArray(recorded.map((r) => r.result.reason)),
     textArray(recorded.map((r) => r.command.issued_at)),
   ];
 }

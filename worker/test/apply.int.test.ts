@@ -9,7 +9,7 @@ import { CommandStreamModel, type TodoRow } from "../src/model";
 import { plainArray, textArray } from "../src/pg-arrays";
 import { RecentCommands } from "../src/recent-commands";
 import { commandColumns, todoColumns } from "../src/write-plan";
-import { expectedTodos, readOutcomes, readTodos } from "./support/stream";
+import { expectedTodos, readResults, readTodos } from "./support/stream";
 
 let pool: pg.Pool;
 beforeAll(async () => {
@@ -34,7 +34,7 @@ function planned(commandId: string, todoId: string, row: TodoRow, expected: numb
           type: "update",
           data: { title: row.title },
         },
-        outcome: { status: "applied", reason: null },
+        result: { status: "applied", reason: null },
       },
     ]),
     ...empty,
@@ -53,9 +53,9 @@ async function expectModelled(stream: readonly CommandEnvelope[]) {
   const ids = new Set(stream.map((c) => c.todo_id));
   const todos = new Map([...(await readTodos(pool))].filter(([id]) => ids.has(id)));
   const commandIds = new Set(stream.map((c) => c.command_id));
-  const outcomes = new Map([...(await readOutcomes(pool))].filter(([id]) => commandIds.has(id)));
+  const results = new Map([...(await readResults(pool))].filter(([id]) => commandIds.has(id)));
   expect(todos).toEqual(expectedTodos(model.todos));
-  expect(outcomes).toEqual(model.outcomes);
+  expect(results).toEqual(model.results);
 }
 
 describe("array literals", () => {

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { generateWorkload } from "../bench/workload";
 import { CommandStreamModel } from "../src/model";
 import { workerEnv } from "./support/env";
-import { countCommands, expectedTodos, produce, readOutcomes, readTodos } from "./support/stream";
+import { countCommands, expectedTodos, produce, readResults, readTodos } from "./support/stream";
 import { startWorkerProcess } from "./support/worker-process";
 
 const pools: pg.Pool[] = [];
@@ -50,21 +50,21 @@ describe("worker process", () => {
     first.child.kill("SIGKILL");
     expect((await first.exited).signal).toBe("SIGKILL");
     const atKill = await countCommands(pool);
-    expect(atKill).toBeLessThan(model.outcomes.size); // the kill really landed mid-stream
+    expect(atKill).toBeLessThan(model.results.size); // the kill really landed mid-stream
 
     const second = await startWorkerProcess(env);
     await waitUntil(
       "every command recorded",
-      async () => (await countCommands(pool)) === model.outcomes.size,
+      async () => (await countCommands(pool)) === model.results.size,
       { timeoutMs: 150_000, intervalMs: 200 },
     );
     second.child.kill("SIGTERM");
     expect((await second.exited).code).toBe(0);
 
     // No lost and no doubled command: every status, every row, every version as modelled.
-    expect(await readOutcomes(pool)).toEqual(model.outcomes);
+    expect(await readResults(pool)).toEqual(model.results);
     expect(await readTodos(pool)).toEqual(expectedTodos(model.todos));
-    const reasons = new Set([...model.outcomes.values()].map((o) => o.reason ?? o.status));
+    const reasons = new Set([...model.results.values()].map((o) => o.reason ?? o.status));
     expect(reasons).toEqual(new Set(["applied", "forbidden", "not_found"]));
   }, 300_000);
 

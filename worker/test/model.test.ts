@@ -30,8 +30,8 @@ const createBy = (actor: string, todoId = ID) =>
 describe("applyCommand", () => {
   it("creates a todo owned by the actor, timestamped by issued_at, version 1", () => {
     const c = createBy("alice");
-    const { next, outcome } = applyCommand(null, c);
-    expect(outcome).toEqual({ status: "applied", reason: null });
+    const { next, result } = applyCommand(null, c);
+    expect(result).toEqual({ status: "applied", reason: null });
     expect(next).toEqual({
       id: ID,
       title: "milk",
@@ -47,8 +47,8 @@ describe("applyCommand", () => {
   it("lets the owner update only the fields sent, bumping version and updated_at", () => {
     const created = applyCommand(null, createBy("alice")).next;
     const u = cmd("update", "alice", { completed: true });
-    const { next, outcome } = applyCommand(created, u);
-    expect(outcome.status).toBe("applied");
+    const { next, result } = applyCommand(created, u);
+    expect(result.status).toBe("applied");
     expect(next).toMatchObject({
       title: "milk",
       completed: true,
@@ -62,34 +62,34 @@ describe("applyCommand", () => {
     const created = applyCommand(null, createBy("alice")).next;
     for (const c of [cmd("update", "bob", { title: "mine now" }), cmd("delete", "bob")]) {
       const r = applyCommand(created, c);
-      expect(r.outcome).toEqual({ status: "rejected", reason: "forbidden" });
+      expect(r.result).toEqual({ status: "rejected", reason: "forbidden" });
       expect(r.next).toBe(created);
     }
   });
 
   it("rejects updates and deletes of a todo that does not exist", () => {
-    expect(applyCommand(null, cmd("update", "alice", { completed: true })).outcome).toEqual({
+    expect(applyCommand(null, cmd("update", "alice", { completed: true })).result).toEqual({
       status: "rejected",
       reason: "not_found",
     });
-    expect(applyCommand(null, cmd("delete", "alice")).outcome.reason).toBe("not_found");
+    expect(applyCommand(null, cmd("delete", "alice")).result.reason).toBe("not_found");
   });
 
   it("deletes for the owner", () => {
     const created = applyCommand(null, createBy("alice")).next;
     expect(applyCommand(created, cmd("delete", "alice"))).toEqual({
       next: null,
-      outcome: { status: "applied", reason: null },
+      result: { status: "applied", reason: null },
     });
   });
 
   it("never lets a create take over an existing todo; the owner's re-create is a no-op", () => {
     const created = applyCommand(null, createBy("alice")).next;
     const theft = applyCommand(created, createBy("bob"));
-    expect(theft.outcome.reason).toBe("forbidden");
+    expect(theft.result.reason).toBe("forbidden");
     expect(theft.next).toBe(created);
     const again = applyCommand(created, createBy("alice"));
-    expect(again.outcome.status).toBe("applied");
+    expect(again.result.status).toBe("applied");
     expect(again.next).toBe(created);
   });
 });
@@ -110,7 +110,7 @@ describe("foldCommands", () => {
       () => false,
     );
     expect(fold.after.get(ID)).toBeNull();
-    expect(fold.recorded.map((r) => r.outcome.reason ?? r.outcome.status)).toEqual([
+    expect(fold.recorded.map((r) => r.result.reason ?? r.result.status)).toEqual([
       "applied",
       "applied",
       "forbidden",
@@ -130,7 +130,7 @@ describe("foldCommands", () => {
     );
     expect(fold.duplicates).toBe(3);
     // The create was recorded earlier but its todo is not in `before`: the update finds nothing.
-    expect(fold.recorded.map((r) => r.outcome.reason)).toEqual(["not_found"]);
+    expect(fold.recorded.map((r) => r.result.reason)).toEqual(["not_found"]);
   });
 
   it("gives the same final state whatever the batch boundaries are", () => {
@@ -147,11 +147,11 @@ describe("foldCommands", () => {
       sliced.apply(stream.slice(i, i + size));
     }
     expect(sliced.todos).toEqual(whole.todos);
-    expect(sliced.outcomes).toEqual(whole.outcomes);
-    // The stream really has every kind of outcome in it.
-    const reasons = new Set([...whole.outcomes.values()].map((o) => o.reason ?? o.status));
+    expect(sliced.results).toEqual(whole.results);
+    // The stream really has every kind of result in it.
+    const reasons = new Set([...whole.results.values()].map((o) => o.reason ?? o.status));
     expect(reasons).toEqual(new Set(["applied", "forbidden", "not_found"]));
-    expect(whole.outcomes.size).toBeLessThan(stream.length);
+    expect(whole.results.size).toBeLessThan(stream.length);
   });
 });
 
@@ -206,7 +206,7 @@ describe("planWrites", () => {
       lookup,
     );
     expect([plan.inserts, plan.updates, plan.deletes]).toEqual([[], [], []]);
-    expect(plan.recorded.map((r) => r.outcome.reason ?? r.outcome.status)).toEqual([
+    expect(plan.recorded.map((r) => r.result.reason ?? r.result.status)).toEqual([
       "forbidden",
       "applied",
       "applied",

@@ -18,7 +18,7 @@ import { parseWorkerConfig } from "../src/config";
 import { CommandStreamModel } from "../src/model";
 import { startWorker, type WorkerHandle } from "../src/worker";
 import { workerEnv } from "./support/env";
-import { countCommands, expectedTodos, produce, readOutcomes, readTodos } from "./support/stream";
+import { countCommands, expectedTodos, produce, readResults, readTodos } from "./support/stream";
 
 /** Commands the worker got through Postgres (any outcome). */
 async function handled(worker: WorkerHandle): Promise<number> {
@@ -82,10 +82,10 @@ describe("Postgres stopped mid-stream", () => {
     await postgres.start();
     await waitUntil(
       "every command recorded",
-      async () => (await countCommands(pool)) === model.outcomes.size,
+      async () => (await countCommands(pool)) === model.results.size,
       { timeoutMs: 120_000, intervalMs: 200 },
     );
-    expect(await readOutcomes(pool)).toEqual(model.outcomes);
+    expect(await readResults(pool)).toEqual(model.results);
     expect(await readTodos(pool)).toEqual(expectedTodos(model.todos));
   }, 240_000);
 });

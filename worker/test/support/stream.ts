@@ -2,7 +2,7 @@ import { testServices } from "@million-rps/local/testing";
 import { type CommandEnvelope, encodeCommand } from "@million-rps/shared";
 import { Kafka, logLevel, type Message, Partitioners } from "kafkajs";
 import type pg from "pg";
-import type { Outcome, TodoRow } from "../../src/model";
+import type { CommandResult, TodoRow } from "../../src/model";
 
 /** Produces in order (one send at a time), keyed by todo id as the write API does. */
 export async function produce(topic: string, messages: readonly (CommandEnvelope | Message)[]) {
@@ -41,11 +41,11 @@ export async function readTodos(pool: pg.Pool): Promise<Map<string, TodoRow>> {
   return new Map(rows.map((r) => [r.id, r]));
 }
 
-export async function readOutcomes(pool: pg.Pool): Promise<Map<string, Outcome>> {
-  const { rows } = await pool.query<{ id: string } & Outcome>(
+export async function readResults(pool: pg.Pool): Promise<Map<string, CommandResult>> {
+  const { rows } = await pool.query<{ id: string } & CommandResult>(
     "SELECT command_id::text AS id, status, reason FROM commands",
   );
-  return new Map(rows.map(({ id, status, reason }) => [id, { status, reason } as Outcome]));
+  return new Map(rows.map(({ id, status, reason }) => [id, { status, reason } as CommandResult]));
 }
 
 /** The model's table in the form the database returns it, for an exact comparison. */
