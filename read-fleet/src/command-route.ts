@@ -29,8 +29,8 @@ export function commandRoute(service: ReadService, respond: Responder) {
     }
     const d = respond.defer(res, req, head);
     service.commands.lookup(id).then(
-      (outcome) => {
-        if (outcome.final) respond.later(res, d, outcome.rep, ROUTE_COMMAND);
+      (found) => {
+        if (found.final) respond.later(res, d, found.rep, ROUTE_COMMAND);
         else if (isIssuedCommandId(id, secret))
           respond.laterJson(res, d, pendingCommandJson(id), ROUTE_COMMAND);
         else respond.failLater(res, d, NO_SUCH_COMMAND, ROUTE_COMMAND);

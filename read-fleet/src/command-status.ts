@@ -8,7 +8,8 @@ import { SingleFlight } from "./single-flight";
 /** Applied and rejected are final: the answer never changes, so caches may keep it. */
 export const FINAL_CACHE_CONTROL = "public, max-age=86400, immutable";
 
-export type CommandOutcome = { final: true; rep: Representation } | { final: false };
+/** What looking up a command's status found: its final status, or nothing recorded yet. */
+export type CommandLookup = { final: true; rep: Representation } | { final: false };
 
 /**
  * Status of accepted commands (async request-reply). Final statuses are immutable
@@ -17,7 +18,7 @@ export type CommandOutcome = { final: true; rep: Representation } | { final: fal
  */
 export class CommandStatuses {
   private readonly finals = new Map<string, Representation>();
-  private readonly flights = new SingleFlight<string, CommandOutcome>();
+  private readonly flights = new SingleFlight<string, CommandLookup>();
 
   constructor(
     private readonly db: Pool,
@@ -34,11 +35,11 @@ export class CommandStatuses {
     return this.finals.get(commandId);
   }
 
-  lookup(commandId: string): Promise<CommandOutcome> {
+  lookup(commandId: string): Promise<CommandLookup> {
     return this.flights.run(commandId, () => this.query(commandId));
   }
 
-  private async query(commandId: string): Promise<CommandOutcome> {
+  private async query(commandId: string): Promise<CommandLookup> {
     let json: string | null;
     try {
       json = await this.breaker.run(() => queryCommandJson(this.db, commandId));
