@@ -8,6 +8,7 @@
  */
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { launchNativeStack, type NativeStack, repoRoot } from "@million-rps/local";
 import { DEV_JWT_SECRET, mintDevToken } from "@million-rps/shared/dev-token";
 import pg from "pg";
@@ -190,7 +191,7 @@ async function runOn(
 
   // One write, checked end to end, so a broken write path is a clear error and not a column of zeros.
   const probeWrite = writeStream(ctx, 50, "probe");
-  await new Promise((r) => setTimeout(r, 400));
+  await sleep(400);
   const probed = await probeWrite.stop();
   if (probed.accepted === 0)
     throw new Error(`the write API accepted no write: ${JSON.stringify(probed)}`);
@@ -200,10 +201,10 @@ async function runOn(
   let writeCapacity: WriteWindow | null = null;
   if (capacityRate > 0) {
     const stream = writeStream(ctx, capacityRate, "capacity");
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
     const c0 = stream.counts();
     const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, 4_000));
+    await sleep(4_000);
     writeCapacity = writeWindow(c0, stream.counts(), (performance.now() - t0) / 1000);
     await stream.stop();
     say(
@@ -363,7 +364,7 @@ async function pipelinedUnderWrites(ctx: WorldContext, port: number): Promise<Pi
   const { probe } = ctx;
   const stream = writeStream(ctx, w.pipelineWrites, "pipelined");
   try {
-    await new Promise((r) => setTimeout(r, 1_000)); // the stream is flowing before the client starts
+    await sleep(1_000); // the stream is flowing before the client starts
     const before = await probe.scrape();
     const pids = probe.native.stack.readProcessPids();
     const w0 = stream.counts();
@@ -412,7 +413,7 @@ async function pipelinedFromColdStart(
   const { probe } = ctx;
   const stream = writeStream(ctx, w.pipelineWrites, "cold");
   try {
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
     say("world: restarting the read fleet for the cold start");
     await native.stack.kill("read-fleet", "SIGTERM");
     const w0 = stream.counts();

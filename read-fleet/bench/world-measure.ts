@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { NativeStack } from "@million-rps/local";
 import { boxBusySeconds, treeCpuSeconds } from "./cpu";
 import {
@@ -298,8 +299,8 @@ export async function settle(probe: WorldProbe, timeoutMs = 10_000): Promise<num
       total(fleet, "read_fills_in_flight") +
       total(worker, "worker_partition_lag");
     if (busy === 0 || performance.now() - t0 > timeoutMs) break;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
-  await new Promise((r) => setTimeout(r, 300));
+  await sleep(300);
   return performance.now() - t0;
 }

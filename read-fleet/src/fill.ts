@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   buildEntry,
   type CacheEntry,
@@ -53,8 +54,6 @@ export const UNREPRESENTABLE = new HttpError(
   "bad_request",
   "the request names a value the database cannot represent",
 );
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Brings in an answer at least as new as `want` (a generation): from L2 when its

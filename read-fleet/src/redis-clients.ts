@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { Redis, type RedisOptions } from "ioredis";
 import type { ReadFleetConfig } from "./config";
 
@@ -63,7 +64,7 @@ export class RedisClients {
     const deadline = Date.now() + timeoutMs;
     while (!this.connected) {
       if (Date.now() > deadline) return false;
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
     return true;
   }

@@ -1,5 +1,6 @@
 import type { TemplatedApp, us_listen_socket } from "uWebSockets.js";
 import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "@million-rps/shared/log";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import pg from "pg";
@@ -76,7 +77,7 @@ export async function startReadServer(
       uws.us_listen_socket_close(listenSocket);
       const deadline = Date.now() + graceMs;
       while (service.pending > 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 10));
+        await sleep(10);
       }
       app.close?.();
       service.stop();

@@ -1,9 +1,9 @@
 import { rmSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   dataDir,
   freePort,
   postgresInstance,
-  sleep,
   testServices,
   waitUntil,
 } from "@million-rps/local/testing";

@@ -1,10 +1,10 @@
 import { rmSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   dataDir,
   freePort,
   freshDatabase,
   redisInstance,
-  sleep,
   waitUntil,
 } from "@million-rps/local/testing";
 import { cacheKeys, DEFAULT_HOT_PAGES, refreshGeneration } from "@million-rps/shared";
