@@ -9,6 +9,7 @@ export {
   writeFigureResults,
 } from "./bench-report";
 export { isStopRequested, MissingBinaryError, StartupError, StopRequested } from "./errors";
+export { FramingError, header, type Response1, ResponseParser } from "./http1-framing";
 export { ensureKafkaJars, KAFKA_VERSION, kafkaJarsCached } from "./kafka";
 export { reclaimLeftovers, stopStrays } from "./leftovers";
 export {

@@ -1,8 +1,10 @@
 import { connect, type Socket } from "node:net";
+import { FramingError, header, type Response1, ResponseParser } from "@million-rps/local";
 
 /**
  * A pipelining HTTP/1.1 client that checks what wrk does not: it parses every
- * response (status line, headers, Content-Length framing, body length), keeps
+ * response (status line, headers, Content-Length framing, body length:
+ * local/src/http1-framing.ts), keeps
  * `depth` requests in flight on each connection, and counts the connections the
  * server closed and the requests that were never answered. A closed connection is
  * opened again (as a client would retry), so one close does not end the run.
@@ -60,9 +62,7 @@ export interface PipelineClientResult {
   anomalies: PipelineAnomaly[];
 }
 
-const MAX_HEAD = 64 * 1024;
 const MAX_ANOMALIES = 20;
-const CRLFCRLF = Buffer.from("\r\n\r\n");
 
 export async function runPipelinedClient(o: PipelineClientOptions): Promise<PipelineClientResult> {
   const request = Buffer.from(`GET ${o.path} HTTP/1.1\r\nHost: ${o.host}:${o.port}\r\n\r\n`);
@@ -114,13 +114,9 @@ export async function runPipelinedClient(o: PipelineClientOptions): Promise<Pipe
     ever = false;
     private ours = false;
     private readonly sentAt: number[] = [];
-    private pending: Buffer | null = null;
-    private inBody = false;
-    private bodyLeft = 0;
-    private bodyLen = 0;
-    private status = 0;
-    private first = 0;
-    private last = 0;
+    private readonly parser = new ResponseParser((res) => this.complete(res));
+    /** Responses completed in the current read: as many requests follow. */
+    private answeredInRead = 0;
 
     constructor() {
       conns.add(this);
@@ -161,7 +157,7 @@ export async function runPipelinedClient(o: PipelineClientOptions): Promise<Pipe
           r.unanswered += this.outstanding;
           note(
             "closed",
-            `server closed a connection with ${this.outstanding} request(s) unanswered${this.inBody ? " (inside a body)" : ""}`,
+            `server closed a connection with ${this.outstanding} request(s) unanswered${this.parser.midResponse ? " (inside a response)" : ""}`,
           );
         } else if (windowStart === null && o.waitForListen !== undefined) {
           // Not listening yet: try again at once (the window has not started).
@@ -182,75 +178,39 @@ export async function runPipelinedClient(o: PipelineClientOptions): Promise<Pipe
     }
 
     private data(chunk: Buffer) {
-      let buf = chunk;
-      let off = 0;
-      let answered = 0;
-      while (off < buf.length) {
-        if (!this.inBody) {
-          if (this.pending !== null) {
-            buf = Buffer.concat([this.pending, buf.subarray(off)]);
-            off = 0;
-            this.pending = null;
-          }
-          const end = buf.indexOf(CRLFCRLF, off);
-          if (end < 0) {
-            if (buf.length - off > MAX_HEAD) return this.framing("header block over 64 KiB");
-            this.pending = Buffer.from(buf.subarray(off));
-            break;
-          }
-          const head = buf.toString("latin1", off, end);
-          off = end + 4;
-          const status = /^HTTP\/1\.[01] (\d{3})/.exec(head);
-          if (status === null) return this.framing(`bad status line: ${head.slice(0, 40)}`);
-          this.status = Number(status[1]);
-          const cl = /\r\ncontent-length: *(\d+)/i.exec(head);
-          if (/\r\ntransfer-encoding:/i.test(head))
-            return this.framing("Transfer-Encoding instead of Content-Length");
-          if (cl === null) return this.framing(`no Content-Length (status ${this.status})`);
-          if (/\r\nconnection: *close/i.test(head)) r.connectionCloseHeaders++;
-          this.bodyLen = Number(cl[1]);
-          this.bodyLeft = this.bodyLen;
-          this.inBody = true;
-        }
-        const take = Math.min(this.bodyLeft, buf.length - off);
-        if (take > 0) {
-          if (this.bodyLeft === this.bodyLen) this.first = buf[off] as number;
-          if (take === this.bodyLeft) this.last = buf[off + take - 1] as number;
-          this.bodyLeft -= take;
-          off += take;
-        }
-        if (this.bodyLeft === 0) {
-          this.inBody = false;
-          if (!this.complete()) return;
-          answered++;
-        }
+      this.answeredInRead = 0;
+      try {
+        this.parser.feed(chunk);
+      } catch (err) {
+        if (!(err instanceof FramingError)) throw err;
+        return this.framing(err.message);
       }
+      const answered = this.answeredInRead;
       if (answered > 0) this.send(Math.min(answered, o.depth - this.outstanding));
       if (!sending && outstandingTotal() === 0) drained?.();
     }
 
-    /** One whole response; false when it broke the framing. */
-    private complete(): boolean {
+    /** One whole response; throws FramingError when it answers no request. */
+    private complete(res: Response1): void {
       const sentAt = this.sentAt.shift();
-      if (sentAt === undefined) {
-        this.framing(`an answer to no request (status ${this.status})`);
-        return false;
-      }
+      if (sentAt === undefined)
+        throw new FramingError(`an answer to no request (status ${res.status})`);
       this.outstanding--;
+      this.answeredInRead++;
       r.answered++;
       latencies.push(performance.now() - sentAt);
-      if (this.status !== 200) {
-        r.non200[String(this.status)] = (r.non200[String(this.status)] ?? 0) + 1;
-        note("non-200", `status ${this.status}`);
-        return true;
+      if (header(res.head, "connection")?.toLowerCase() === "close") r.connectionCloseHeaders++;
+      if (res.status !== 200) {
+        r.non200[String(res.status)] = (r.non200[String(res.status)] ?? 0) + 1;
+        note("non-200", `status ${res.status}`);
+        return;
       }
-      if (this.bodyLen < r.bodyBytes.min) r.bodyBytes.min = this.bodyLen;
-      if (this.bodyLen > r.bodyBytes.max) r.bodyBytes.max = this.bodyLen;
-      if (o.expectJsonArray && (this.first !== 0x5b || this.last !== 0x5d)) {
+      if (res.bodyLength < r.bodyBytes.min) r.bodyBytes.min = res.bodyLength;
+      if (res.bodyLength > r.bodyBytes.max) r.bodyBytes.max = res.bodyLength;
+      if (o.expectJsonArray && (res.first !== 0x5b || res.last !== 0x5d)) {
         r.framingErrors++;
-        note("framing", `200 body of ${this.bodyLen} B is not a JSON array`);
+        note("framing", `200 body of ${res.bodyLength} B is not a JSON array`);
       }
-      return true;
     }
 
     /** Unframeable: count it, and drop the connection (its outstanding requests count as unanswered). */

@@ -1,113 +1,12 @@
 import { connect, type Socket } from "node:net";
+import { header, type Response1, ResponseParser } from "@million-rps/local";
 
 /**
  * A small HTTP/1.1 client on raw sockets, for load the soak's own process can
  * afford: on this 2-core box `fetch` costs ~250 µs of client CPU per 21 KB read,
- * node:http ~60 µs, this ~20 µs. It frames every response itself (status line,
- * headers, Content-Length; no body for 1xx, 204 and 304) and refuses anything
- * else (chunked, no length, a bad status line) as a framing error.
+ * node:http ~60 µs, this ~20 µs. It frames every response itself
+ * (local/src/http1-framing.ts) and fails a request whose answer cannot be framed.
  */
-
-/** A response, as framed. `head` is the status line and headers, as received. */
-export interface Response1 {
-  status: number;
-  head: string;
-  /** The body when it was kept (see ResponseParser), else null. */
-  body: Buffer | null;
-  bodyLength: number;
-  /** First and last byte of the body (-1 when empty): enough to check a JSON array without keeping it. */
-  first: number;
-  last: number;
-}
-
-export class FramingError extends Error {
-  override name = "FramingError";
-}
-
-const CRLFCRLF = Buffer.from("\r\n\r\n");
-const MAX_HEAD = 64 * 1024;
-
-/** The value of header `name` (lower case) in a head, or null. */
-export function header(head: string, name: string): string | null {
-  const at = head.toLowerCase().indexOf(`\r\n${name}:`);
-  if (at < 0) return null;
-  const from = at + name.length + 3;
-  const end = head.indexOf("\r\n", from);
-  return head.slice(from, end < 0 ? undefined : end).trim();
-}
-
-/** Frames responses out of a byte stream, in order; throws FramingError when it cannot. */
-export class ResponseParser {
-  private pending: Buffer | null = null;
-  private inBody = false;
-  private left = 0;
-  private current: Response1 | null = null;
-  private parts: Buffer[] | null = null;
-
-  /** `keepBody`: asked at each response head; false keeps only its length and first/last byte. */
-  constructor(
-    private readonly onResponse: (r: Response1) => void,
-    private readonly keepBody: () => boolean = () => false,
-  ) {}
-
-  /** True while a response has started arriving and is not complete. */
-  get midResponse(): boolean {
-    return this.inBody || this.pending !== null;
-  }
-
-  feed(chunk: Buffer): void {
-    let buf = chunk;
-    let off = 0;
-    while (off < buf.length) {
-      if (!this.inBody) {
-        if (this.pending !== null) {
-          buf = Buffer.concat([this.pending, buf.subarray(off)]);
-          off = 0;
-          this.pending = null;
-        }
-        const end = buf.indexOf(CRLFCRLF, off);
-        if (end < 0) {
-          if (buf.length - off > MAX_HEAD) throw new FramingError("head over 64 KiB");
-          this.pending = Buffer.from(buf.subarray(off));
-          return;
-        }
-        const head = buf.toString("latin1", off, end);
-        off = end + 4;
-        const m = /^HTTP\/1\.1 (\d{3}) /.exec(head);
-        if (m === null) throw new FramingError(`status line "${head.slice(0, 30)}"`);
-        const status = Number(m[1]);
-        let length = 0;
-        // No body for 1xx, 204 and 304, whatever the headers say (RFC 9110 §6.4.1).
-        if (status >= 200 && status !== 204 && status !== 304) {
-          if (header(head, "transfer-encoding") !== null)
-            throw new FramingError("Transfer-Encoding instead of Content-Length");
-          const cl = header(head, "content-length");
-          if (cl === null || !/^\d+$/.test(cl))
-            throw new FramingError(`no Content-Length (status ${status})`);
-          length = Number(cl);
-        }
-        this.current = { status, head, body: null, bodyLength: length, first: -1, last: -1 };
-        this.parts = this.keepBody() ? [] : null;
-        this.left = length;
-        this.inBody = true;
-      }
-      const r = this.current as Response1;
-      const take = Math.min(this.left, buf.length - off);
-      if (take > 0) {
-        if (this.left === r.bodyLength) r.first = buf[off] as number;
-        if (take === this.left) r.last = buf[off + take - 1] as number;
-        if (this.parts !== null) this.parts.push(buf.subarray(off, off + take));
-        this.left -= take;
-        off += take;
-      }
-      if (this.left > 0) return;
-      this.inBody = false;
-      if (this.parts !== null) r.body = Buffer.concat(this.parts);
-      this.current = null;
-      this.onResponse(r);
-    }
-  }
-}
 
 /** What a request ended with: a response, or the error code of why there is none. */
 export type Outcome = { ok: true; res: Response1 } | { ok: false; code: string };

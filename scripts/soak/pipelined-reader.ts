@@ -1,5 +1,5 @@
 import { connect, type Socket } from "node:net";
-import { FramingError, header, type Response1, ResponseParser } from "./http1";
+import { FramingError, header, type Response1, ResponseParser } from "@million-rps/local";
 import type { PaceResult } from "./pace";
 import { type Recorder, type Route, UNANSWERED } from "./recorder";
 

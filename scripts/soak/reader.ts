@@ -1,5 +1,6 @@
+import { header } from "@million-rps/local";
 import { deriveId } from "@million-rps/shared";
-import { header, type Outcome } from "./http1";
+import type { Outcome } from "./http1";
 import type { Recorder, Route } from "./recorder";
 import type { Writer } from "./writer";
 

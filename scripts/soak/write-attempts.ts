@@ -1,4 +1,5 @@
-import { header, type Outcome } from "./http1";
+import { header } from "@million-rps/local";
+import type { Outcome } from "./http1";
 import type { Recorder, Route } from "./recorder";
 
 /** One write the soak makes (create, update or delete), and what became of it. */
