@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from "node:timers/promises";
+
 /** Exponential backoff with jitter: ~100 ms, 200 ms, 400 ms ... capped at `maxMs`. */
 export function backoffMs(
   attempt: number,
@@ -11,15 +13,10 @@ export function backoffMs(
 }
 
 /** Sleeps `ms`, or less when `signal` aborts (shutdown should not wait out a backoff). */
-export function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
+export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch (err) {
+    if (!signal?.aborted) throw err;
+  }
 }

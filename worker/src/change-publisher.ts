@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   allocateGeneration,
   buildEntry,
@@ -87,9 +88,7 @@ export class ChangePublisher {
   async flush(timeoutMs: number): Promise<boolean> {
     if (this.running === null) return !this.due;
     const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
-    const late = new Promise<boolean>((resolve) =>
-      setTimeout(() => resolve(false), timeoutMs).unref(),
-    );
+    const late = sleep(timeoutMs, false, { ref: false });
     return Promise.race([idle, late]);
   }
 

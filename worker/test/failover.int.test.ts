@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { freshDatabase, freshKeyPrefix, freshTopics, waitUntil } from "@million-rps/local/testing";
 import type { CommandEnvelope } from "@million-rps/shared";
 import pg from "pg";
@@ -67,10 +68,10 @@ describe("worker fail-over", () => {
         const c = create();
         produced.push({ id: c.todo_id, at: Date.now() });
         await produce(topic, [c]);
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
       }
     })();
-    await new Promise((r) => setTimeout(r, 2_000));
+    await sleep(2_000);
     const killedAt = Date.now();
     b.child.kill("SIGKILL");
     await b.exited;
@@ -79,7 +80,7 @@ describe("worker fail-over", () => {
       intervalMs: 50,
     });
     const takenOver = Date.now() - killedAt;
-    await new Promise((r) => setTimeout(r, 2_000));
+    await sleep(2_000);
     writing = false;
     await writer;
     await waitUntil(

@@ -1,11 +1,11 @@
 import { rmSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   dataDir,
   freePort,
   freshKeyPrefix,
   freshTopics,
   postgresInstance,
-  sleep,
   uniqueName,
   waitUntil,
 } from "@million-rps/local/testing";
