@@ -1,12 +1,14 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ServiceEndpoints } from "@million-rps/local";
 import { type CommandEnvelope, encodeCommand } from "@million-rps/shared";
-import { ensureTopics } from "@million-rps/shared/topics";
+import { dlqTopicOf } from "@million-rps/shared/config";
+import { ensureCommandTopics } from "@million-rps/shared/topics";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import pg from "pg";
 import { slices } from "../src/intake";
 import { CommandStreamModel, type TodoRow } from "../src/model";
 import { todoColumns } from "../src/write-plan";
-import { postgresCpuSeconds, scrapeMetrics, startProcess } from "./processes";
+import { benchEnv, postgresCpuSeconds, scrapeMetrics, startProcess } from "./processes";
 import { generateWorkload } from "./workload";
 
 export interface ApplyRateOptions {
@@ -75,13 +77,11 @@ export async function measureApplyRate(
     model.apply(stream);
     const firsts = distinctCommands(stream);
     const kafka = new Kafka({ brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, [
-      { topic, numPartitions: o.partitions },
-      { topic: `${topic}.dlq`, numPartitions: 1 },
-    ]);
-    await admin.disconnect();
+    await ensureCommandTopics(kafka, {
+      topic,
+      dlqTopic: dlqTopicOf(topic),
+      partitions: o.partitions,
+    });
     const say = o.say ?? (() => {});
     const produceSeconds = await produceAll(kafka, topic, stream, say);
 
@@ -90,16 +90,11 @@ export async function measureApplyRate(
       await rawInsertRate(pool, firsts, o, o.poolSize, "raw_before_n"),
     ];
     const env = {
-      DATABASE_URL: services.databaseUrl,
-      REDIS_URL: services.redisUrl,
-      KAFKA_BROKERS: services.kafkaBrokers.join(","),
-      KAFKA_TODO_TOPIC: topic,
+      ...benchEnv(services, topic),
       KAFKA_GROUP_ID: `bench-${topic}`,
-      CACHE_KEY_PREFIX: `bench-${topic}`,
       WORKER_CONCURRENCY: String(o.poolSize),
       WORKER_BATCH_SIZE: String(o.batchSize),
       DB_POOL_SIZE: String(o.poolSize + 1),
-      ADMIN_PORT: "0",
     };
     const profile =
       o.profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${o.profileDir}`];
@@ -133,7 +128,7 @@ export async function measureApplyRate(
     while (!(await done())) {
       if (worker.child.exitCode !== null) throw new Error(`worker exited; see ${worker.logFile}`);
       if (Date.now() > deadline) throw new Error(`worker did not finish; see ${worker.logFile}`);
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
     const workerCpuSeconds = worker.cpuSeconds() - workerCpuAtStart;
     const workerPostgresCpuSeconds = postgresCpuSeconds(o.pgdata) - pgCpuAtStart;

@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ServiceEndpoints } from "@million-rps/local";
 import { type CommandEnvelope, encodeCommand, newId } from "@million-rps/shared";
-import { ensureTopics } from "@million-rps/shared/topics";
+import { dlqTopicOf } from "@million-rps/shared/config";
+import { ensureCommandTopics } from "@million-rps/shared/topics";
 import { SignJWT } from "jose";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
-import { type BenchProcess, freePort, scrapeMetrics, startProcess } from "./processes";
+import { type BenchProcess, benchEnv, freePort, scrapeMetrics, startProcess } from "./processes";
 
 /** The deployables the second half of the benchmark drives, as the local stack runs them. */
 export const VISIBILITY_ENTRIES = ["write-lambdas/src/adapter/main.ts", "read-fleet/src/main.ts"];
@@ -62,25 +64,15 @@ export async function measureVisibility(
 ): Promise<VisibilityRun> {
   const topic = `bench-latency-${Date.now().toString(36)}`;
   const kafka = new Kafka({ brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, [
-    { topic, numPartitions: o.partitions },
-    { topic: `${topic}.dlq`, numPartitions: 1 },
-  ]);
-  await admin.disconnect();
+  await ensureCommandTopics(kafka, {
+    topic,
+    dlqTopic: dlqTopicOf(topic),
+    partitions: o.partitions,
+  });
 
   const secret = randomBytes(32).toString("hex"); // per run, never stored
   const [writePort, readPort] = [await freePort(), await freePort()];
-  const common = {
-    DATABASE_URL: services.databaseUrl,
-    REDIS_URL: services.redisUrl,
-    KAFKA_BROKERS: services.kafkaBrokers.join(","),
-    KAFKA_TODO_TOPIC: topic,
-    CACHE_KEY_PREFIX: `bench-${topic}`,
-    ADMIN_PORT: "0",
-    LOG_LEVEL: "info",
-  };
+  const common = { ...benchEnv(services, topic), LOG_LEVEL: "info" };
   const started: BenchProcess[] = [];
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   try {
@@ -205,7 +197,7 @@ async function drive(
   const inflight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
     const wait = start + i * interval - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 1) await sleep(wait);
     const asked = performance.now();
     inflight.push(
       send(i).then(
@@ -221,8 +213,7 @@ async function drive(
   const achievedPerSec = total / ((performance.now() - start) / 1000);
   await Promise.all(inflight);
   const grace = performance.now() + 5_000;
-  while (unseen().length > 0 && performance.now() < grace)
-    await new Promise((r) => setTimeout(r, 20));
+  while (unseen().length > 0 && performance.now() < grace) await sleep(20);
   polling = false;
   await poller;
   // Never on the first two pages is not the same as lost: look each one up by id.

@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, readdirSync, readFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
-import { dataDir, repoRoot } from "@million-rps/local";
+import { setTimeout as sleep } from "node:timers/promises";
+import { dataDir, repoRoot, type ServiceEndpoints } from "@million-rps/local";
 
 /** One of our deployables run as its container runs it, logs to a file, for the benchmark. */
 export interface BenchProcess {
@@ -14,6 +15,21 @@ export interface BenchProcess {
   /** CPU seconds (user + system) the process used so far, from /proc. */
   cpuSeconds(): number;
   stop(): Promise<number | null>;
+}
+
+/**
+ * What every deployable a benchmark starts is given: the services, the run's own
+ * command topic and cache key prefix, and any free admin port (the ready line says which).
+ */
+export function benchEnv(services: ServiceEndpoints, topic: string): Record<string, string> {
+  return {
+    DATABASE_URL: services.databaseUrl,
+    REDIS_URL: services.redisUrl,
+    KAFKA_BROKERS: services.kafkaBrokers.join(","),
+    KAFKA_TODO_TOPIC: topic,
+    CACHE_KEY_PREFIX: `bench-${topic}`,
+    ADMIN_PORT: "0",
+  };
 }
 
 /** Ready when it logs `"msg":"ready"`, or when `readyUrl` answers 200. */
@@ -52,7 +68,7 @@ export async function startProcess(
   while (!(readyUrl === undefined ? ready : await answers200(readyUrl))) {
     if (child.exitCode !== null) throw new Error(`${name} exited during start-up; see ${logFile}`);
     if (Date.now() > deadline) throw new Error(`${name} not ready after 60 s; see ${logFile}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   return {
     name,
