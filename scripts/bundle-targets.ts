@@ -5,6 +5,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ESM_REQUIRE_BANNER } from "@million-rps/shared/esm-require-banner";
 import type { BuildOptions } from "esbuild";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -57,10 +58,7 @@ export function bundleOptions(target: BundleTarget, outdir: string): BuildOption
     minify: true,
     sourcemap: "linked",
     external: [...target.external, "pg-native"],
-    // CommonJS dependencies (pg, ioredis, kafkajs) call require() for Node built-ins.
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
+    banner: { js: ESM_REQUIRE_BANNER },
     logLevel: "warning",
   };
 }

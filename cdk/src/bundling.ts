@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { ESM_REQUIRE_BANNER } from "@million-rps/shared/esm-require-banner";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
@@ -21,9 +22,7 @@ export const BUNDLING: nodejs.BundlingOptions = {
   format: nodejs.OutputFormat.ESM,
   mainFields: ["module", "main"],
   externalModules: [],
-  // CommonJS dependencies (kafkajs) call require() for Node built-ins.
-  banner:
-    "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  banner: ESM_REQUIRE_BANNER,
 };
 
 export interface BundledFunctionProps {

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { type BenchFigure, quantile, repoRoot, reportFigures } from "@million-rps/local";
+import { ESM_REQUIRE_BANNER } from "@million-rps/shared/esm-require-banner";
 import { build } from "esbuild";
 
 const HANDLERS = ["create-todo", "update-todo", "delete-todo"] as const;
@@ -37,10 +38,7 @@ async function bundle(name: string): Promise<string> {
     sourcemap: true,
     mainFields: ["module", "main"],
     external: [],
-    // CommonJS dependencies (kafkajs) call require() for Node built-ins.
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
+    banner: { js: ESM_REQUIRE_BANNER },
     metafile: true,
     logLevel: "warning",
   });
