@@ -1,9 +1,19 @@
 import type { HttpRequest, HttpResponse } from "uWebSockets.js";
 import { isIssuedCommandId, isUuid, pendingCommandJson } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared/log";
+import type { ReadFleetConfig } from "./config";
 import { ROUTE_COMMAND } from "./fleet-metrics";
 import { BAD_COMMAND_ID, NO_SUCH_COMMAND, NOT_FOUND_ROUTE, UNAVAILABLE } from "./http-errors";
 import type { ReadService } from "./read-service";
 import type { Responder } from "./responder";
+
+/** What the command route uses of the read process (ReadService has it all). */
+export interface CommandRouteService extends Pick<ReadService, "commands"> {
+  readonly deps: {
+    readonly log: Logger;
+    readonly config: Pick<ReadFleetConfig, "commandIdSecret">;
+  };
+}
 
 /**
  * `GET /commands/:id`: final statuses from L1, otherwise Postgres. Not recorded yet:
@@ -12,7 +22,7 @@ import type { Responder } from "./responder";
  * slow worker. A recorded command answers whatever its id (ids issued before the tag
  * existed, or under a rotated secret, keep their final status).
  */
-export function commandRoute(service: ReadService, respond: Responder) {
+export function commandRoute(service: CommandRouteService, respond: Responder) {
   const log = service.deps.log;
   const secret = service.deps.config.commandIdSecret;
 

@@ -1,13 +1,20 @@
 import type { HttpRequest, HttpResponse } from "uWebSockets.js";
 import { isUuid } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared/log";
 import { L1_HIT, L1_MISS, ROUTE_TODO } from "./fleet-metrics";
 import { BAD_TODO_ID, NO_SUCH_TODO, NOT_FOUND_ROUTE, UNAVAILABLE } from "./http-errors";
 import type { ItemAnswer } from "./item-answer";
 import type { ReadService } from "./read-service";
 import type { Responder } from "./responder";
 
+/** What the todo route uses of the read process (ReadService has it all). */
+export interface ItemRouteService
+  extends Pick<ReadService, "items" | "metrics" | "now" | "ttlMs" | "fillItem" | "expiredItem"> {
+  readonly deps: { readonly log: Logger };
+}
+
 /** `GET /todos/:id`: L1 by id ("no such todo" remembered too), then L2, then Postgres. */
-export function itemRoute(service: ReadService, respond: Responder) {
+export function itemRoute(service: ItemRouteService, respond: Responder) {
   const { items, metrics } = service;
   const log = service.deps.log;
 

@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponse } from "uWebSockets.js";
 import { HttpError } from "@million-rps/shared";
+import type { Logger } from "@million-rps/shared/log";
 import { L1_HIT, L1_MISS, ROUTE_TODOS } from "./fleet-metrics";
 import { UNAVAILABLE } from "./http-errors";
 import type { Slot } from "./l1-cache";
@@ -8,12 +9,18 @@ import { type PageQuery, parsePageQuery } from "./page-query";
 import type { ReadService } from "./read-service";
 import type { Responder } from "./responder";
 
+/** What the page route uses of the read process (ReadService has it all). */
+export interface PageRouteService
+  extends Pick<ReadService, "pages" | "metrics" | "now" | "ttlMs" | "fillPage" | "expiredPage"> {
+  readonly deps: { readonly log: Logger };
+}
+
 /**
  * `GET /todos`: the hot path. The query is parsed to its canonical page (limit,
  * cursor), so junk parameters and other spellings find the same entry; a held
  * page always answers at once, even while its successor is being brought in.
  */
-export function pageRoute(service: ReadService, respond: Responder) {
+export function pageRoute(service: PageRouteService, respond: Responder) {
   const { pages, metrics } = service;
   const log = service.deps.log;
 

@@ -26,6 +26,9 @@ export interface Deferred {
 const ACCEPT_ENCODING = wireOf(ownBuffer(Buffer.from("accept-encoding")));
 const IF_NONE_MATCH = wireOf(ownBuffer(Buffer.from("if-none-match")));
 
+/** What answering uses of the read process (ReadService has it all). */
+export type ResponderService = Pick<ReadService, "negotiate" | "draining" | "pending" | "metrics">;
+
 /**
  * Answers requests now (warm hits, errors) or later (after a fill), counting each
  * response. The synchronous path allocates nothing: the corked writers read their
@@ -39,7 +42,7 @@ export class Responder {
     writeVariant(this.res, this.variant, this.head, this.service.draining);
   private readonly cork304 = () => writeNotModified(this.res, this.variant);
 
-  constructor(private readonly service: ReadService) {}
+  constructor(private readonly service: ResponderService) {}
 
   /** The warm hit: prebuilt bytes, no await. */
   now(res: HttpResponse, req: HttpRequest, rep: Representation, route: RouteIndex, head: boolean) {
