@@ -6,7 +6,7 @@ import { buildRepresentation, type Representation } from "./representation";
 import { SingleFlight } from "./single-flight";
 
 /** Applied and rejected are final: the answer never changes, so caches may keep it. */
-export const FINAL_CACHE_CONTROL = "public, max-age=86400, immutable";
+const FINAL_CACHE_CONTROL = "public, max-age=86400, immutable";
 
 /** What looking up a command's status found: its final status, or nothing recorded yet. */
 export type CommandLookup = { final: true; rep: Representation } | { final: false };

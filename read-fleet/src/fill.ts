@@ -18,7 +18,6 @@ import {
   tryFillLock,
   writeEntry,
 } from "@million-rps/shared";
-import type { Logger } from "@million-rps/shared/log";
 import type { Pool } from "pg";
 import type { CircuitBreaker } from "./circuit-breaker";
 import {
@@ -43,13 +42,12 @@ export interface FillDeps {
   fillLockMs: number;
   breakers: { redis: CircuitBreaker; postgres: CircuitBreaker };
   metrics: FleetMetrics;
-  log: Logger;
   /** A generation whose commits are all done, for data read while Redis cannot be asked. */
   knownGeneration: () => number;
 }
 
 /** Postgres refused the query's values (SQLSTATE class 22): the request's fault, not an outage. */
-export const UNREPRESENTABLE = new HttpError(
+const UNREPRESENTABLE = new HttpError(
   400,
   "bad_request",
   "the request names a value the database cannot represent",

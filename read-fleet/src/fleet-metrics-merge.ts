@@ -10,7 +10,7 @@ export interface MetricSnapshot {
 }
 export type ProcessMetrics = readonly MetricSnapshot[];
 
-export const PROCESS_LABEL = "process";
+const PROCESS_LABEL = "process";
 
 /**
  * A gauge is a reading of one process (its generation, its L1, its event-loop

@@ -17,10 +17,10 @@ export const ROUTE_OTHER = 4;
 
 const STATUS_SLOTS = 600;
 
-export const CACHE_EVENTS = [
+const CACHE_EVENTS = [
   ["l1", "hit"],
   ["l1", "miss"],
-  ["l1", "stale"],
+  ["l1", "stale"], // never counted (a hit on an answer being refreshed is a hit): stays 0
   ["l2", "hit"],
   ["l2", "miss"],
   ["l2", "stale"],
@@ -31,7 +31,6 @@ export const CACHE_EVENTS = [
 ] as const;
 export const L1_HIT = 0;
 export const L1_MISS = 1;
-export const L1_STALE = 2;
 export const L2_HIT = 3;
 export const L2_MISS = 4;
 export const L2_STALE = 5;

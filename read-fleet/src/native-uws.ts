@@ -13,7 +13,7 @@ export type Uws = typeof UwsModule;
  *   runs Node 20. Its loader swaps in a slow JavaScript server when its binary does
  *   not load; that is refused below.
  */
-export const UWS_BUILDS = {
+const UWS_BUILDS = {
   current: { module: "uwebsockets-current", label: "uWS.js 20.57 (@btc-vision/uwebsockets.js)" },
   legacy: { module: "uWebSockets.js", label: "uWS.js 20.30 (@trufflesuite/uws-js-unofficial)" },
 } as const;

@@ -7,8 +7,6 @@ export const GZIP = 1;
 export const BROTLI = 2;
 export type EncodingIndex = typeof IDENTITY | typeof GZIP | typeof BROTLI;
 
-export const ENCODING_NAMES = ["identity", "gzip", "br"] as const;
-
 /** q-value of one `coding;q=x` element, 1 when absent; NaN-safe (junk counts as 0). */
 function qValue(params: string): number {
   const m = /(?:^|;)\s*q\s*=([^;]*)/i.exec(params);

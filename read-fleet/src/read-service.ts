@@ -85,7 +85,6 @@ export class ReadService {
       fillLockMs: config.fillLockMs,
       breakers: this.breakers,
       metrics: this.metrics,
-      log: deps.log,
       knownGeneration: () => this.feed.generation,
     });
     this.refresher = new Refresher({

@@ -12,7 +12,7 @@ type RedisConfig = Pick<
  * (the caller falls back to Postgres or to stale bytes), and reconnects retry
  * forever with a capped backoff.
  */
-export function redisOptions(config: RedisConfig): RedisOptions {
+function redisOptions(config: RedisConfig): RedisOptions {
   return {
     password: config.redisPassword,
     enableOfflineQueue: false,

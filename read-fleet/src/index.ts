@@ -1,3 +1,0 @@
-export * from "./config";
-export * from "./native-uws";
-export * from "./server";
