@@ -70,6 +70,9 @@ function hostPort(endpoint: string, defaultPort: number): { host: string; port: 
   return { host: u.hostname, port: u.port === "" ? defaultPort : Number(u.port) };
 }
 
+/** What the harness needs of a private Postgres, Redis or Kafka to start it and stop it with the rest. */
+type PrivateInstance = Pick<PostgresInstance, "start" | "pid">;
+
 /** Where one wanted service comes from: a configured endpoint that answers, or a private instance on `port`. */
 type Placement = { name: ServiceName; external: true } | { name: ServiceName; port: number };
 
@@ -178,6 +181,10 @@ export function serviceSet(options: StartOptions): ServiceSet {
     return ownerOf;
   }
 
+  function report(name: ServiceName, mode: ServiceReport["mode"], endpoint: string, t0: number) {
+    reports.push({ name, mode, endpoint, ms: Date.now() - t0 });
+  }
+
   function external(name: ServiceName, t0: number, whose: string | undefined): void {
     const endpoint =
       name === "postgres"
@@ -186,53 +193,52 @@ export function serviceSet(options: StartOptions): ServiceSet {
           ? redact(endpoints.redisUrl)
           : endpoints.kafkaBrokers.join(",");
     const note = whose === undefined ? "" : ` (${whose}, still running)`;
-    reports.push({ name, mode: "external", endpoint: `${endpoint}${note}`, ms: Date.now() - t0 });
+    report(name, "external", `${endpoint}${note}`, t0);
+  }
+
+  /**
+   * Starts a private instance and joins it to the teardown before its start is
+   * awaited, so a stop meanwhile finds it (and waits for the start to settle).
+   * `stopIt` is how that service stops, in a hurry or not.
+   */
+  async function startPrivate(
+    label: string,
+    port: number,
+    instance: PrivateInstance,
+    stopIt: (o: StopOptions) => Promise<void>,
+  ): Promise<void> {
+    const starting = instance.start(signal);
+    teardown.add(label, async (o) => {
+      await starting.catch(() => {});
+      const pid = instance.pid();
+      await stopIt(o);
+      return pid === null ? [] : [`${label} (pid ${pid}, port ${port})`];
+    });
+    await starting;
   }
 
   async function startPostgres(port: number, t0: number): Promise<void> {
     say(`starting Postgres on 127.0.0.1:${port}`);
     const instance = postgresInstance(serviceDir("postgres"), port);
     created.postgres = instance;
-    const starting = instance.start(signal);
-    teardown.add("Postgres", async (o) => {
-      await starting.catch(() => {});
-      const pid = instance.pid();
-      await instance.stop(o.hurry?.aborted ? "immediate" : "fast", o);
-      return pid === null ? [] : [`Postgres (pid ${pid}, port ${port})`];
-    });
-    await starting;
+    await startPrivate("Postgres", port, instance, (o) =>
+      instance.stop(o.hurry?.aborted ? "immediate" : "fast", o),
+    );
     const own = options.profile === "test" || !isConfigured("postgres");
     if (!own) await ensureDatabase(instance.url, endpoints.databaseUrl);
     instances.postgres = instance;
     if (own) endpoints.databaseUrl = instance.url;
-    reports.push({
-      name: "postgres",
-      mode: "started",
-      endpoint: endpoints.databaseUrl,
-      ms: Date.now() - t0,
-    });
+    report("postgres", "started", endpoints.databaseUrl, t0);
   }
 
   async function startRedis(port: number, t0: number): Promise<void> {
     say(`starting Redis on 127.0.0.1:${port}`);
     const instance = redisInstance(serviceDir("redis"), port);
-    const starting = instance.start(signal);
-    teardown.add("Redis", async (o) => {
-      await starting.catch(() => {});
-      const pid = instance.pid();
-      await instance.stop(o);
-      return pid === null ? [] : [`Redis (pid ${pid}, port ${port})`];
-    });
-    await starting;
+    await startPrivate("Redis", port, instance, (o) => instance.stop(o));
     instances.redis = instance;
     const db = new URL(endpoints.redisUrl).pathname.replace("/", "") || "0";
     endpoints.redisUrl = `redis://127.0.0.1:${port}/${options.profile === "test" ? "0" : db}`;
-    reports.push({
-      name: "redis",
-      mode: "started",
-      endpoint: endpoints.redisUrl,
-      ms: Date.now() - t0,
-    });
+    report("redis", "started", endpoints.redisUrl, t0);
   }
 
   async function startKafka(port: number, t0: number): Promise<void> {
@@ -242,22 +248,12 @@ export function serviceSet(options: StartOptions): ServiceSet {
     const instance = kafkaInstance(serviceDir("kafka"), port, controllerPort, {
       onProgress: say,
     });
-    const starting = instance.start(signal);
-    teardown.add("Kafka", async (o) => {
-      await starting.catch(() => {});
-      const pid = instance.pid();
-      await instance.stop(o.hurry?.aborted ? "SIGKILL" : "SIGTERM", o);
-      return pid === null ? [] : [`Kafka (pid ${pid}, port ${port})`];
-    });
-    await starting;
+    await startPrivate("Kafka", port, instance, (o) =>
+      instance.stop(o.hurry?.aborted ? "SIGKILL" : "SIGTERM", o),
+    );
     instances.kafka = instance;
     endpoints.kafkaBrokers = instance.brokers;
-    reports.push({
-      name: "kafka",
-      mode: "started",
-      endpoint: instance.brokers.join(","),
-      ms: Date.now() - t0,
-    });
+    report("kafka", "started", instance.brokers.join(","), t0);
   }
 
   async function run(): Promise<RunningServices> {
