@@ -33,7 +33,7 @@ const config = parseConfig({
 });
 const log = createLogger("topics", { level: config.logLevel });
 try {
-  const kafka = await createKafka(config.kafka, "million-rps-topics");
+  const kafka = await createKafka(config.kafka, "million-rps-topics", log);
   const created = await ensureCommandTopics(kafka, config);
   const admin = kafka.admin();
   await admin.connect();

@@ -1,8 +1,11 @@
 import { Kafka, type KafkaConfig, logLevel } from "kafkajs";
 import type { KafkaConnection } from "./config";
+import { kafkajsLogCreator } from "./kafkajs-log";
 import { clampKafkajsTimers } from "./kafkajs-timers";
+import type { Logger } from "./log";
 
 export type { KafkaConnection } from "./config";
+export { kafkajsLogCreator } from "./kafkajs-log";
 
 /** Resolves the broker list: configured, or from MSK (the IAM listener when auth is aws-iam). */
 export async function resolveBrokers(conn: KafkaConnection): Promise<string[]> {
@@ -17,15 +20,26 @@ export async function resolveBrokers(conn: KafkaConnection): Promise<string[]> {
   return text.split(",");
 }
 
-/** A kafkajs client for the connection; `overrides` tune timeouts and retries per deployable. */
+/**
+ * A kafkajs client for the connection, logging through `log` (kafkajs's own lines
+ * become the deployable's JSON lines); `overrides` tune timeouts and retries per
+ * deployable.
+ */
 export async function createKafka(
   conn: KafkaConnection,
   clientId: string,
+  log: Logger,
   overrides: Partial<KafkaConfig> = {},
 ): Promise<Kafka> {
   clampKafkajsTimers();
   const brokers = await resolveBrokers(conn);
-  const base: KafkaConfig = { clientId, brokers, logLevel: logLevel.WARN, ...overrides };
+  const base: KafkaConfig = {
+    clientId,
+    brokers,
+    logLevel: logLevel.WARN,
+    logCreator: kafkajsLogCreator(log),
+    ...overrides,
+  };
   if (conn.auth === "none") return new Kafka(base);
   const region = conn.region ?? "";
   const { generateAuthToken } = await import("aws-msk-iam-sasl-signer-js");

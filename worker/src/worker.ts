@@ -57,7 +57,7 @@ export async function startWorker(
     metrics,
     log,
   });
-  const kafka = await createKafka(config.kafka, "million-rps-worker");
+  const kafka = await createKafka(config.kafka, "million-rps-worker", log);
   const producer = kafka.producer({
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,

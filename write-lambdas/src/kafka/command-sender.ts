@@ -1,8 +1,12 @@
 import { type CommandEnvelope, DependencyError, encodeCommand } from "@million-rps/shared";
-import { createKafka, type KafkaConnection, resolveBrokers } from "@million-rps/shared/kafka";
+import {
+  createKafka,
+  type KafkaConnection,
+  kafkajsLogCreator,
+  resolveBrokers,
+} from "@million-rps/shared/kafka";
 import type { Logger } from "@million-rps/shared/log";
 import { Partitioners, type Producer } from "kafkajs";
-import { kafkajsLogCreator } from "./kafkajs-log";
 import { producerSockets } from "./producer-sockets";
 
 /** Puts one command on the log; resolves only once every in-sync replica has it. */
@@ -102,6 +106,7 @@ export function kafkaCommandSender(options: KafkaSenderOptions): CommandSender {
       const kafka = await createKafka(
         { ...connection, brokers: await brokers() },
         options.clientId ?? "write-lambdas",
+        log,
         {
           connectionTimeout: Math.min(1000, timeoutMs),
           authenticationTimeout: Math.min(3000, timeoutMs),

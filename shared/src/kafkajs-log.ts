@@ -1,5 +1,5 @@
-import type { Logger } from "@million-rps/shared/log";
 import { type logCreator, logLevel } from "kafkajs";
+import type { Logger } from "./log";
 
 /**
  * Routes kafkajs's own logs into our JSON lines instead of its console format.
