@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
+import { startAdminServer } from "@million-rps/shared/admin-server";
 import type { Logger } from "@million-rps/shared/log";
 import { Counter, Gauge, Registry } from "prom-client";
-import { startAdminServer } from "./admin";
 import type { ReadFleetConfig } from "./config";
 import {
   mergeFleetMetrics,
@@ -197,7 +197,11 @@ export async function runSupervisor(
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
 
-  const admin = await startAdminServer(config.adminHost, config.adminPort, metrics);
+  // The merged metrics, and a /healthz that answers while the supervisor does.
+  const admin = await startAdminServer(config.adminHost, config.adminPort, {
+    metrics,
+    contentType: Registry.PROMETHEUS_CONTENT_TYPE,
+  });
   for (const slot of slots) start(slot);
   try {
     await boot;
