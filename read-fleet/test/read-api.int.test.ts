@@ -1,7 +1,7 @@
 import { connect } from "node:net";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { freshDatabase, waitUntil } from "@million-rps/local/testing";
-import { decodeEntry, encodeCursor, issueCommandId } from "@million-rps/shared";
+import { decodeEntry, encodeCursor, issueCommandId, type Todo } from "@million-rps/shared";
 import { DEV_COMMAND_ID_SECRET } from "@million-rps/shared/config";
 import { Redis } from "ioredis";
 import pg from "pg";
@@ -18,15 +18,6 @@ import {
   startTestServer,
 } from "./helpers";
 
-interface Todo {
-  id: string;
-  title: string;
-  description: string;
-  completed: boolean;
-  user_id: string;
-  created_at: string;
-  updated_at: string;
-}
 interface ErrorBody {
   error: { code: string; message: string };
 }
