@@ -14,7 +14,8 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { childPids, type NativeStack, nativeStack, repoRoot, sleep } from "@million-rps/local";
+import { setTimeout as sleep } from "node:timers/promises";
+import { childPids, type NativeStack, nativeStack, repoRoot } from "@million-rps/local";
 import { mintDevToken } from "@million-rps/shared/dev-token";
 import { commandIds } from "@million-rps/write-lambdas";
 import { injectFault } from "./soak/faults";

@@ -21,7 +21,7 @@ export {
 export { dataDir, repoRoot } from "./paths";
 export { removePostgresData } from "./postgres-home";
 export { PREREQUISITES, type Prerequisite, type Purpose } from "./prerequisites";
-export { freePort, isAlive, sleep, waitUntil } from "./proc";
+export { freePort, isAlive, waitUntil } from "./proc";
 export { provision } from "./provision";
 export * from "./services";
 export { type StopOptions, Teardown, throwIfStopping } from "./teardown";

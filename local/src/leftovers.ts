@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   describeOwned,
   isUnder,
@@ -5,7 +6,6 @@ import {
   ownedProcesses,
   topmost,
 } from "./owned-processes";
-import { sleep } from "./proc";
 import { isRunning, type ProcessIdentity, sameIdentity, selfIdentity } from "./process-identity";
 import type { StopOptions } from "./teardown";
 

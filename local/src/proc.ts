@@ -2,6 +2,7 @@ import { type SpawnOptions, spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { delimiter, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { StartupError, StopRequested } from "./errors";
 
 export { MissingBinaryError } from "./errors";
@@ -62,10 +63,6 @@ const COLOUR_CODES = /\u001b\[[0-9;]*m/g;
 
 function withoutColours(text: string): string {
   return text.replace(COLOUR_CODES, "").trim();
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Sleeps `ms`, or less when `signal` aborts first (the caller checks the signal). */

@@ -11,6 +11,7 @@
  *   npm start -- --services-only  # just Postgres, Redis and Kafka, until Ctrl-C
  */
 import { existsSync, readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { cacheKeys, DEFAULT_HOT_PAGES, refreshGeneration } from "@million-rps/shared";
 import { ConfigError, int, loadDotEnv, parseConfig, vars } from "@million-rps/shared/config";
@@ -26,7 +27,6 @@ import { type AppSpec, answers200, launchApp } from "./apps";
 import { lastLines, StartupError } from "./errors";
 import { stopStrays } from "./leftovers";
 import { dataDir } from "./paths";
-import { sleep } from "./proc";
 import { redact, serviceSet } from "./services";
 import { onStopRequest } from "./stop-signals";
 import { printSummary } from "./summary";

@@ -1,11 +1,12 @@
 import { rmSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { issueCommandId } from "@million-rps/shared";
 import { DEV_COMMAND_ID_SECRET } from "@million-rps/shared/config";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answers200, type RunningApp, startApp } from "../src/apps";
 import { dataDir } from "../src/paths";
-import { freePort, freshKeyPrefix, sleep, testServices, waitUntil } from "../src/testing";
+import { freePort, freshKeyPrefix, testServices, waitUntil } from "../src/testing";
 import { startTestStack, TEST_JWT_SECRET, type TestStack } from "../src/testing/test-stack";
 import { OpenApiContract } from "./support/openapi-contract";
 import { observed, rawExchange } from "./support/raw-http";

@@ -11,11 +11,12 @@ import {
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../src/paths";
 import { removePostgresData } from "../src/postgres-home";
 import { GiveUp } from "../src/proc";
-import { canConnect, sleep, waitUntil } from "../src/testing";
+import { canConnect, waitUntil } from "../src/testing";
 
 // Regression for issue 18: Ctrl-C during `npm start`'s start-up left Postgres, Redis
 // and Kafka running, and the next start took them for the user's own services. Each

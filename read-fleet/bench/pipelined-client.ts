@@ -1,4 +1,5 @@
 import { connect, type Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { FramingError, header, type Response1, ResponseParser } from "@million-rps/local";
 
 /**
@@ -230,10 +231,7 @@ export async function runPipelinedClient(o: PipelineClientOptions): Promise<Pipe
 
   for (let i = 0; i < o.connections; i++) new Connection();
   if (o.waitForListen !== undefined) {
-    const timeout = new Promise<void>((resolve) =>
-      setTimeout(resolve, o.waitForListen?.timeoutMs ?? 0),
-    );
-    await Promise.race([connectedOnce, timeout]);
+    await Promise.race([connectedOnce, sleep(o.waitForListen.timeoutMs)]);
     if (r.firstConnectMs === null) {
       sending = false;
       for (const c of conns) c.destroy();
@@ -244,7 +242,7 @@ export async function runPipelinedClient(o: PipelineClientOptions): Promise<Pipe
   }
   windowStart = performance.now();
   const answeredAtStart = r.answered;
-  await new Promise((resolve) => setTimeout(resolve, o.seconds * 1000));
+  await sleep(o.seconds * 1000);
   sending = false;
   const windowSeconds = (performance.now() - windowStart) / 1000;
   const answeredInWindow = r.answered - answeredAtStart;

@@ -1,7 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { childPids, type NativeStack, sleep, waitUntil } from "@million-rps/local";
+import { setTimeout as sleep } from "node:timers/promises";
+import { childPids, type NativeStack, waitUntil } from "@million-rps/local";
 import type { FaultWindow, Recorder } from "./recorder";
 import type { PlannedFault } from "./schedule";
 import type { Writer } from "./writer";

@@ -1,4 +1,5 @@
 import { connect, type Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { FramingError, header, type Response1, ResponseParser } from "@million-rps/local";
 import type { PaceResult } from "./pace";
 import { type Recorder, type Route, UNANSWERED } from "./recorder";
@@ -124,7 +125,7 @@ export class PipelinedReader {
     this.running = false;
     clearInterval(this.timer);
     const deadline = Date.now() + drainMs;
-    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (this.inFlight > 0 && Date.now() < deadline) await sleep(50);
     this.stats.unansweredAtEnd = this.inFlight;
     // Judged like a close: a request sent and never answered is an answer the soak did not get.
     for (const c of this.conns) {

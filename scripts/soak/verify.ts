@@ -1,4 +1,4 @@
-import { sleep } from "@million-rps/local";
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import type { TodoRecord, Writer } from "./writer";
 

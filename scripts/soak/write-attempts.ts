@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { header } from "@million-rps/local";
 import type { Outcome } from "./http1";
 import type { Recorder, Route } from "./recorder";
@@ -40,8 +41,6 @@ export interface Attempt {
   /** Date.now() after which the write is abandoned. */
   deadline: number;
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Statuses a careful client retries with the same key, after Retry-After: 503 (not accepted), 409 (the same key still in flight). */
 export function isRetriable(status: number): boolean {

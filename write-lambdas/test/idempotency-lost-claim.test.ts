@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { redisIdempotencyStore } from "../src/idempotency/idempotency-store";
@@ -45,7 +46,7 @@ describe("redisIdempotencyStore", () => {
     });
     await expect(store.claim("k", "fp")).rejects.toMatchObject({ dependency: "redis" });
     expect(data.has("k")).toBe(true); // it landed
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     expect(data.has("k")).toBe(false); // and was released
     expect(await store.claim("k", "fp")).toMatchObject({ kind: "claimed" });
   });

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type Stack, startStack } from "@million-rps/local";
 import {
   dataDir,
@@ -224,7 +225,7 @@ describe("a broker that stops answering", () => {
       await waitUntil("the final write read back from the topic", () =>
         reader.received.some((r) => r.value?.includes(finalId) === true),
       );
-      await new Promise((resolve) => setTimeout(resolve, 3 * SHORT_DEADLINE_MS + 4_000));
+      await sleep(3 * SHORT_DEADLINE_MS + 4_000);
       const forTodo = reader.received
         .filter((r) => r.key === created.json.id)
         .map(

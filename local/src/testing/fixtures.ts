@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ensureTopics } from "@million-rps/shared/topics";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
@@ -43,7 +44,7 @@ export async function freshDatabase(): Promise<string> {
       } catch (err) {
         // 55006: the template is briefly in use by a concurrent clone; try again.
         if ((err as { code?: string }).code !== "55006" || attempt > 50) throw err;
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
     }
   } finally {
