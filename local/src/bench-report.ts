@@ -4,6 +4,7 @@
  * write and worker benches), and the `results/` files (git-ignored) they leave.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "./paths";
 
@@ -54,6 +55,17 @@ export function figureTable(figures: readonly BenchFigure[]): string {
     `| ${r.map((v, i) => v.padEnd(widths[i] ?? 0)).join(" | ")} |`;
   const [head, ...body] = rows.map(line);
   return [head, `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body].join("\n");
+}
+
+/**
+ * The load average now, as an informational figure: on a shared 2-core machine
+ * tails and init times move with other processes, and this says how busy it was.
+ */
+export function loadAverageFigure(): BenchFigure {
+  const value = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+  return { figure: "load average (1/5/15 min) after the run", value, target: "", ok: null };
 }
 
 function columnWidths(rows: readonly string[][]): number[] {

@@ -2,6 +2,7 @@ export {
   type BenchFigure,
   type FigureResults,
   figureTable,
+  loadAverageFigure,
   markdownTable,
   quantile,
   reportFigures,

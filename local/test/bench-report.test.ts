@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { figureTable, markdownTable, quantile, textTable } from "../src/bench-report";
+import {
+  figureTable,
+  loadAverageFigure,
+  markdownTable,
+  quantile,
+  textTable,
+} from "../src/bench-report";
 
 describe("bench tables", () => {
   it("pads figures into a Markdown table that reads as text", () => {
@@ -48,5 +54,11 @@ describe("bench tables", () => {
     const sorted = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
     expect([0, 0.5, 0.9, 0.99, 1].map((q) => quantile(sorted, q))).toEqual([1, 5, 9, 10, 10]);
     expect(quantile([], 0.5)).toBeNaN();
+  });
+
+  it("gives the load average as a figure without a target", () => {
+    const f = loadAverageFigure();
+    expect(f.value).toMatch(/^\d+\.\d\d \d+\.\d\d \d+\.\d\d$/);
+    expect([f.target, f.ok]).toEqual(["", null]);
   });
 });

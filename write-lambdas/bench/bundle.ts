@@ -8,11 +8,16 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
-import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
-import { type BenchFigure, quantile, repoRoot, reportFigures } from "@million-rps/local";
+import {
+  type BenchFigure,
+  loadAverageFigure,
+  quantile,
+  repoRoot,
+  reportFigures,
+} from "@million-rps/local";
 import { ESM_REQUIRE_BANNER } from "@million-rps/shared/esm-require-banner";
 import { build } from "esbuild";
 
@@ -127,11 +132,8 @@ for (const name of HANDLERS) {
     });
   }
 }
-// Init times on a shared 2-core machine move with other processes; the load says how busy it was.
-const load = loadavg()
-  .map((l) => l.toFixed(2))
-  .join(" ");
-rows.push({ figure: "load average (1/5/15 min) after the run", value: load, target: "", ok: null });
+// Init times on a shared 2-core machine move with other processes.
+rows.push(loadAverageFigure());
 reportFigures({
   name: "write-lambdas-bundle",
   command: `npx tsx write-lambdas/bench/bundle.ts --runs ${runs}`,

@@ -10,7 +10,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { type BenchFigure, quantile, reportFigures } from "@million-rps/local";
+import { type BenchFigure, loadAverageFigure, quantile, reportFigures } from "@million-rps/local";
 import { encodeCommand } from "@million-rps/shared";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
@@ -168,11 +168,8 @@ record(
 );
 idp.close();
 
-// Tails on a shared 2-core machine are mostly other processes; the load says how busy it was.
-const load = loadavg()
-  .map((l) => l.toFixed(2))
-  .join(" ");
-rows.push({ figure: "load average (1/5/15 min) after the run", value: load, target: "", ok: null });
+// Tails on a shared 2-core machine are mostly other processes.
+rows.push(loadAverageFigure());
 
 reportFigures({
   name: "write-lambdas-handler",
