@@ -129,6 +129,15 @@ export class Filler {
         lock = await this.lock(key);
       }
     }
+    if (typeof lock === "string") {
+      // Whoever held the lock may have written its entry and let go between our read
+      // and our lock: look once more before querying Postgres a second time.
+      const late = usable(await this.l2Read(key), want);
+      if (late !== null) {
+        this.unlock(key, lock);
+        return late;
+      }
+    }
     try {
       const entry = await load(stamp);
       // Written before the lock is released: a process that finds the lock free must
