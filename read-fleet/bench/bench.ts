@@ -21,7 +21,7 @@
  * BENCH_CONNECTIONS (64), BENCH_TODOS (10000), BENCH_ROUNDS (3: the single-process
  * cases alternate this many times; the table shows medians), BENCH_STRICT=1
  * exits non-zero when a ratio target is missed. A pipelined run with any error, a
- * dead process or a restarted worker always fails the benchmark.
+ * dead process or a restarted uWS process always fails the benchmark.
  * BENCH_ONLY=floor|world runs one half. World knobs: BENCH_WRITE_RATES
  * (100,500,2000), BENCH_WORKLOAD_RATES (100,500), BENCH_WORLD_ROUNDS (BENCH_ROUNDS),
  * BENCH_PIPELINE_WRITES (20), BENCH_COLD_SECONDS (10), BENCH_READ_PROCESSES (2),

@@ -15,14 +15,14 @@ const GZIP = { "Accept-Encoding": "gzip" };
 export async function runCases(stack: Stack, workDir: string) {
   const m = new Measurements(join(workDir, "logs"), [stack.redisPid]);
   try {
-    const fleetEnv = (port: number, workers: number) => ({
+    const fleetEnv = (port: number, processes: number) => ({
       HTTP_PORT: String(port),
       HTTP_HOST: "127.0.0.1",
       DATABASE_URL: stack.databaseUrl,
       REDIS_URL: stack.redisUrl,
       CACHE_KEY_PREFIX: settings.keyPrefix,
       CACHE_TTL_SEC: "3600",
-      READ_PROCESSES: String(workers),
+      READ_PROCESSES: String(processes),
       LOG_LEVEL: "warn",
     });
     const port = await freePort();

@@ -5,7 +5,7 @@ import type { PipelineVerdict } from "./results";
 import { fetchRaw, freePort, type ServerProcess } from "./servers";
 import { say, settings } from "./settings";
 
-/** 64 connections x 16 requests in flight for a minute: zero errors and the same worker alive. */
+/** 64 connections x 16 requests in flight for a minute: zero errors and the same uWS process alive. */
 export async function pipelinedCase(
   m: Measurements,
   fleet: ServerProcess,
@@ -33,30 +33,30 @@ export async function pipelinedCase(
     processPidsAfter.join() === processPidsBefore.join();
   say(
     `pipelined: errors ${r.socketErrors}, non-2xx ${r.non2xx}, supervisor alive ${supervisorAlive}, ` +
-      `worker ${processPidsBefore.join(",")} -> ${processPidsAfter.join(",")}, restarts ${restarts}: ${ok ? "OK" : "FAILED"}`,
+      `uWS process ${processPidsBefore.join(",")} -> ${processPidsAfter.join(",")}, restarts ${restarts}: ${ok ? "OK" : "FAILED"}`,
   );
   return { ok, restarts, processPidsBefore, processPidsAfter, supervisorAlive };
 }
 
-/** The whole fleet, one worker per CPU; nothing pinned, so wrk competes for the same cores. */
+/** The whole fleet, one uWS process per CPU; nothing pinned, so wrk competes for the same cores. */
 export async function wholeFleetCase(
   m: Measurements,
   main: string,
-  fleetEnv: (port: number, workers: number) => Record<string, string>,
+  fleetEnv: (port: number, processes: number) => Record<string, string>,
 ): Promise<void> {
-  const workers = availableParallelism();
+  const processes = availableParallelism();
   const port = await freePort();
   const whole = await m.start(
-    "fleet-all-workers",
+    "fleet-all-processes",
     main,
-    { ...fleetEnv(port, workers), ADMIN_PORT: String(await freePort()) },
+    { ...fleetEnv(port, processes), ADMIN_PORT: String(await freePort()) },
     { port, pinned: false },
   );
   await m.measure(
-    `fleet ${workers} workers (whole box)`,
+    `fleet ${processes} processes (whole box)`,
     whole,
     { ...m.wrk(port), cpus: undefined, threads: 2, connections: settings.connections * 2 },
-    `unpinned; wrk -t2 -c${settings.connections * 2} shares the same ${workers} CPUs`,
+    `unpinned; wrk -t2 -c${settings.connections * 2} shares the same ${processes} CPUs`,
   );
   await m.stop(whole);
 }

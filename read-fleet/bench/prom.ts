@@ -41,7 +41,7 @@ export async function scrapeOrEmpty(url: string, onError: (msg: string) => void)
   }
 }
 
-/** Sum of every sample of `name` whose labels include `match` (all workers, every other label). */
+/** Sum of every sample of `name` whose labels include `match` (all processes, every other label). */
 export function total(s: Scrape, name: string, match: Record<string, string | string[]> = {}) {
   let sum = 0;
   for (const x of s) {
@@ -77,7 +77,7 @@ export interface HistogramDelta {
 }
 
 /**
- * The observations of histogram `name` between two scrapes, summed over workers:
+ * The observations of histogram `name` between two scrapes, summed over processes:
  * mean from _sum/_count, quantiles interpolated inside the cumulative buckets as
  * Prometheus' histogram_quantile does (so they are bounded by the bucket edges).
  */

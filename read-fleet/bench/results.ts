@@ -59,13 +59,13 @@ export function publishResults(r: {
     const cTable = caseRows(floor.cases);
     const kTable = comparisonRows(floor.comparisons);
     const verdict = floor.pipelined.ok
-      ? "zero socket errors, every answer 2xx/3xx, supervisor and worker alive, no restart"
+      ? "zero socket errors, every answer 2xx/3xx, supervisor and uWS process alive, no restart"
       : `FAILED (${JSON.stringify(floor.pipelined)})`;
     text.push(
       textTable(cTable),
       textTable(kTable),
       floor.conditions,
-      `pipelined depth ${settings.pipelineDepth} (wrk, 1 worker), ${settings.pipelineSeconds} s: ${verdict}`,
+      `pipelined depth ${settings.pipelineDepth} (wrk, 1 uWS process), ${settings.pipelineSeconds} s: ${verdict}`,
     );
     md.push(
       "## Nothing changes: the floor",
@@ -79,7 +79,7 @@ export function publishResults(r: {
       "",
       markdownTable(kTable),
       "",
-      `Pipelined depth ${settings.pipelineDepth} (wrk, 1 worker) for ${settings.pipelineSeconds} s: ${verdict}.`,
+      `Pipelined depth ${settings.pipelineDepth} (wrk, 1 uWS process) for ${settings.pipelineSeconds} s: ${verdict}.`,
       "",
     );
   }

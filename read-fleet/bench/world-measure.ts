@@ -65,7 +65,7 @@ export interface WorldCase {
   writeKind: WriteKind;
   note: string;
   wrk: Omit<WrkResult, "raw">;
-  /** utime+stime of the read fleet's process tree (supervisor and workers) over the wrk run. */
+  /** utime+stime of the read fleet's process tree (supervisor and uWS processes) over the wrk run. */
   fleetCpuSeconds: number;
   cpuUsPerRead: number;
   /** CPU of the rest of the stack over the same run (worker, write API, Kafka, Postgres, Redis, the bench's own writer), seconds. */
