@@ -17,5 +17,5 @@ if (problems.length > 0) {
   process.exit(1);
 }
 console.log(
-  `✓ every process alive and unchanged (worker ${state.pids.worker}, write-api ${state.pids.writeApi}, read fleet ${state.pids.readFleet} with workers ${state.pids.readProcesses.join(",")}); health checks 200`,
+  `✓ every process alive and unchanged (worker ${state.pids.worker}, write-api ${state.pids.writeApi}, read fleet ${state.pids.readFleet} with uWS processes ${state.pids.readProcesses.join(",")}); health checks 200`,
 );

@@ -45,7 +45,7 @@ async function status(url: string): Promise<number | string> {
 }
 
 /**
- * Every process still alive, the read fleet's workers the same ones (none died
+ * Every process still alive, the read fleet's uWS processes the same ones (none died
  * and was restarted), and every health endpoint answering 200. Returns the problems.
  */
 export async function checkStack(state: StackState): Promise<string[]> {
@@ -60,7 +60,7 @@ export async function checkStack(state: StackState): Promise<string[]> {
   const now = readFleetProcessPids(state.pids.readFleet);
   if (now.join(",") !== state.pids.readProcesses.join(",")) {
     problems.push(
-      `read-fleet workers changed: ${state.pids.readProcesses.join(",")} -> ${now.join(",")} (one died and was restarted)`,
+      `read-fleet uWS processes changed: ${state.pids.readProcesses.join(",")} -> ${now.join(",")} (one died and was restarted)`,
     );
   }
   for (const url of [
