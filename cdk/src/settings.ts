@@ -73,7 +73,14 @@ function profileOf(get: ContextReader): ProfileName {
   return name;
 }
 
+/** Context keys that were renamed: a synth refuses the old one rather than ignore it. */
+const RENAMED_CONTEXT: Readonly<Record<string, string>> = { workerPoolSize: "workerConcurrency" };
+
 export function readSizing(get: ContextReader): Sizing {
+  for (const [old, now] of Object.entries(RENAMED_CONTEXT)) {
+    if (present(get(old)))
+      throw new SizingError(`context ${old} is now ${now}: pass -c ${now}=...`);
+  }
   const p = PROFILES[profileOf(get)];
   return validateSizing({
     profile: p.profile,

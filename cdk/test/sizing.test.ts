@@ -23,6 +23,13 @@ describe("sizing from context", () => {
     expect(readSizing(context({}))).toEqual(PROFILES.small);
   });
 
+  it("refuses a renamed key instead of ignoring it", () => {
+    expect(() => readSizing(context({ workerPoolSize: "8" }))).toThrow(
+      "context workerPoolSize is now workerConcurrency",
+    );
+    expect(readSizing(context({ workerConcurrency: "8" })).worker.concurrency).toBe(8);
+  });
+
   it("takes CLI strings and cdk.json values alike", () => {
     const s = readSizing(
       context({ profile: "million", readMaxTasks: "40", dbMultiAz: "false", cdn: false }),
