@@ -24,7 +24,7 @@ import {
 } from "./signals";
 import { maxConnections } from "./sizing";
 import type { Worker } from "./worker";
-import type { WriteApi } from "./write-api";
+import { WRITE_METRICS, type WriteApi, writeMetric } from "./write-api";
 
 export interface ObservabilityProps {
   settings: Settings;
@@ -201,6 +201,17 @@ export class Observability extends Construct {
       description:
         "MSK partitions without a leader: writes to them answer 503 and the worker stalls",
     });
+    // A 5xx other than 503 is a handler bug (503 is Kafka or the Idempotency-Key store
+    // away, which Write5xx watches): from the handlers' own EMF metrics.
+    const writeFailures = writeMetric("WritesFailed", "Sum");
+    a.alarm(this, "WriteFailures", {
+      metric: writeFailures,
+      threshold: 0,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      description:
+        "Write handlers answered 500 (not 503): a bug or an unexpected error; see the write Lambdas' logs",
+    });
     const throttles = Object.fromEntries(
       Object.entries(writeApi.functions).map(([route, f]) => [
         route,
@@ -354,6 +365,22 @@ export class Observability extends Construct {
     this.dashboard.addWidgets(
       w("Writes: requests, 5xx", [writeRequests], [write5xx]),
       w("Writes: latency p99 ms", [writeP99]),
+      w(
+        "Write handlers (EMF): accepted, 503, 500 per minute",
+        [writeMetric("WritesAccepted", "Sum")],
+        [writeMetric("WritesUnavailable", "Sum"), writeFailures],
+      ),
+      w(
+        "Write handlers (EMF): Kafka send p50, p99 ms; refused by reason",
+        [writeMetric("SendLatency", "p50"), writeMetric("SendLatency", "p99")],
+        [
+          new cloudwatch.MathExpression({
+            expression: `SEARCH('{${WRITE_METRICS.namespace},reason,service} MetricName="WritesRefused"', 'Sum', 60)`,
+            label: "refused",
+            period: ONE_MINUTE,
+          }),
+        ],
+      ),
       w(
         "Write Lambdas: duration p99, throttles",
         fnMetrics.map((f) => f.metricDuration({ statistic: "p99", period: ONE_MINUTE })),

@@ -1,8 +1,9 @@
-import { RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpJwtAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import type * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -16,6 +17,27 @@ import { accept } from "./nag";
 import type { Network } from "./network";
 import type { Settings } from "./settings";
 import { writeReservedConcurrency } from "./sizing";
+
+/**
+ * Where the write handlers' EMF metrics land (Powertools Metrics): the namespace
+ * and the `service` dimension every one of them carries. Set on the functions
+ * here, read by the dashboard and alarms (observability.ts).
+ */
+export const WRITE_METRICS = { namespace: "MillionRps", service: "write-api" } as const;
+
+/** A metric the write handlers emit (write-lambdas/src/telemetry/emf-metrics.ts). */
+export function writeMetric(
+  metricName: "WritesAccepted" | "WritesUnavailable" | "WritesFailed" | "SendLatency",
+  statistic: string,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: WRITE_METRICS.namespace,
+    metricName,
+    dimensionsMap: { service: WRITE_METRICS.service },
+    statistic,
+    period: Duration.minutes(1),
+  });
+}
 
 export type WriteRoute = keyof typeof WRITE_HANDLERS;
 
@@ -111,6 +133,8 @@ export class WriteApi extends Construct {
       // would keep it out of the function configuration too.)
       COMMAND_ID_SECRET: props.commandIdSecret.secretValue.unsafeUnwrap(),
       LOG_LEVEL: "info",
+      POWERTOOLS_SERVICE_NAME: WRITE_METRICS.service,
+      POWERTOOLS_METRICS_NAMESPACE: WRITE_METRICS.namespace,
     };
     const fn = (route: WriteRoute, description: string) => {
       const f = bundledFunction(this, `${route[0]?.toUpperCase()}${route.slice(1)}Todo`, {

@@ -77,6 +77,8 @@ describe("write API", () => {
       REDIS_PASSWORD_ARN: "<CacheAuthToken>",
       COMMAND_ID_SECRET: "{{resolve:secretsmanager:<CommandIdSecret>:SecretString:::}}",
       LOG_LEVEL: "info",
+      POWERTOOLS_SERVICE_NAME: "write-api",
+      POWERTOOLS_METRICS_NAMESPACE: "MillionRps",
     });
   });
 
@@ -448,12 +450,23 @@ describe("observability", () => {
       "ReadNoHealthyTargets",
       "WorkerDown",
       "Write5xx",
+      "WriteFailures",
       "WriteP99",
       "WriteThrottles",
     ]);
     for (const a of alarms) {
       expect(render(a.p.AlarmActions)).toBe("<ObservabilityAlarmsTopic>");
     }
+  });
+
+  it("alarms on handler failures from the write Lambdas' own EMF metrics, where they emit them", () => {
+    expect(alarms.find((a) => a.id === "WriteFailures")?.p).toMatchObject({
+      Namespace: "MillionRps",
+      MetricName: "WritesFailed",
+      Dimensions: [{ Name: "service", Value: "write-api" }],
+      Statistic: "Sum",
+      Threshold: 0,
+    });
   });
 
   it("watches the worker group's time lag and the DLQ's untriaged depth", () => {
