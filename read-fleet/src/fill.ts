@@ -132,7 +132,7 @@ export class Filler {
     if (typeof lock === "string") {
       // Whoever held the lock may have written its entry and let go between our read
       // and our lock: look once more before querying Postgres a second time.
-      const late = usable(await this.l2Read(key), want);
+      const late = usable(await this.l2Read(key, true), want);
       if (late !== null) {
         this.unlock(key, lock);
         return late;
@@ -167,15 +167,20 @@ export class Filler {
     }
   }
 
-  /** null on any Redis failure (the caller then goes to Postgres and writes nothing). */
-  private async l2Read(key: string): Promise<EntryRead | null> {
+  /**
+   * null on any Redis failure (the caller then goes to Postgres and writes nothing).
+   * `recheck`: a second look for the same lookup, not counted as another (its bytes are).
+   */
+  private async l2Read(key: string, recheck = false): Promise<EntryRead | null> {
     try {
       const read = await this.deps.breakers.redis.run(() =>
         readEntry(this.deps.redis.next(), this.deps.keys, key),
       );
-      this.deps.metrics.cache(
-        read.state === "fresh" ? L2_HIT : read.state === "stale" ? L2_STALE : L2_MISS,
-      );
+      if (!recheck) {
+        this.deps.metrics.cache(
+          read.state === "fresh" ? L2_HIT : read.state === "stale" ? L2_STALE : L2_MISS,
+        );
+      }
       if (read.value !== null) this.deps.metrics.l2Bytes.inc({}, read.value.length);
       return read;
     } catch {

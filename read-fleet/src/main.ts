@@ -5,7 +5,7 @@
  */
 import { ConfigError, deprecatedVariables, loadDotEnv } from "@million-rps/shared/config";
 import { createLogger } from "@million-rps/shared/pino-logger";
-import { loadConfig } from "./config";
+import { loadConfig, readFleetSpec } from "./config";
 import { PROCESS_INDEX_VARIABLE, ROLE_VARIABLE } from "./ipc";
 import { endOfLifeNotice, loadUws, UwsFallbackError } from "./native-uws";
 import { runSupervisor } from "./supervisor";
@@ -21,7 +21,7 @@ try {
   log = createLogger("read-fleet", { level: config.logLevel, base: { role } });
   const { build, description } = loadUws(config.uwsBuild);
   if (role === "supervisor") {
-    for (const warning of deprecatedVariables()) log.warn(warning);
+    for (const warning of deprecatedVariables(readFleetSpec)) log.warn(warning);
     log.info("uWS build", { uws: description });
     const notice = endOfLifeNotice(build);
     if (notice !== null) log.warn(notice, { node: process.versions.node });

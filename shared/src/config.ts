@@ -164,10 +164,17 @@ export function renamed<T>(reader: Reader<T>): Reader<T> {
   };
 }
 
-/** A warning for each renamed variable set under its old name in `env`. */
-export function deprecatedVariables(env: Env = process.env): string[] {
+/**
+ * A warning for each variable `spec` reads that is set under its old name in `env`
+ * (a deployable warns only of what it reads).
+ */
+export function deprecatedVariables(
+  spec: Readonly<Record<string, Reader<unknown>>>,
+  env: Env = process.env,
+): string[] {
+  const reads = new Set(Object.values(spec).map((r) => r.variable));
   return Object.entries(RENAMED_VARIABLES)
-    .filter(([old]) => raw(env, old) !== undefined)
+    .filter(([old, now]) => reads.has(now) && raw(env, old) !== undefined)
     .map(([old, now]) =>
       raw(env, now) === undefined
         ? `${old} is deprecated: set ${now} instead (read as ${now} for now)`

@@ -127,14 +127,16 @@ describe("renamed variables", () => {
     );
   });
 
-  it("warns for each old name set, saying whether it is still read", () => {
-    expect(deprecatedVariables({})).toEqual([]);
-    expect(deprecatedVariables({ READ_WORKERS: "2" })).toEqual([
-      "READ_WORKERS is deprecated: set READ_PROCESSES instead (read as READ_PROCESSES for now)",
+  it("warns for each old name set of what the spec reads, saying whether it is still read", () => {
+    expect(deprecatedVariables(spec, {})).toEqual([]);
+    expect(deprecatedVariables(spec, { WORKER_POOL_SIZE: "2" })).toEqual([
+      "WORKER_POOL_SIZE is deprecated: set WORKER_CONCURRENCY instead (read as WORKER_CONCURRENCY for now)",
     ]);
-    expect(deprecatedVariables({ WORKER_POOL_SIZE: "2", WORKER_CONCURRENCY: "3" })).toEqual([
+    expect(deprecatedVariables(spec, { WORKER_POOL_SIZE: "2", WORKER_CONCURRENCY: "3" })).toEqual([
       "WORKER_POOL_SIZE is deprecated and ignored: WORKER_CONCURRENCY is set",
     ]);
+    // Another deployable's old name is not this one's business.
+    expect(deprecatedVariables(spec, { READ_WORKERS: "2" })).toEqual([]);
   });
 
   it("refuses a reader whose variable has no old name", () => {

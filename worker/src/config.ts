@@ -9,7 +9,7 @@ import {
   vars,
 } from "@million-rps/shared/config";
 
-const workerConfigSpec = {
+export const workerConfigSpec = {
   databaseUrl: vars.databaseUrl,
   dbPoolSize: vars.dbPoolSize,
   redisUrl: vars.redisUrl,

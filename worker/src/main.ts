@@ -5,7 +5,7 @@
 import { ConfigError, deprecatedVariables, loadDotEnv } from "@million-rps/shared/config";
 import { collectProcessMetrics } from "@million-rps/shared/metrics";
 import { createLogger } from "@million-rps/shared/pino-logger";
-import { parseWorkerConfig } from "./config";
+import { parseWorkerConfig, workerConfigSpec } from "./config";
 import { startWorker } from "./worker";
 
 loadDotEnv();
@@ -19,7 +19,7 @@ try {
 }
 
 const log = createLogger("worker", { level: config.logLevel });
-for (const warning of deprecatedVariables()) log.warn(warning);
+for (const warning of deprecatedVariables(workerConfigSpec)) log.warn(warning);
 try {
   const worker = await startWorker(config, { log });
   collectProcessMetrics(worker.metrics.registry);
