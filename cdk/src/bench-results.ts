@@ -9,9 +9,10 @@ export interface BenchFigures {
   measuredIn: string;
 }
 
-const CASES: Record<Encoding, string> = {
-  identity: "fleet 1 worker, identity",
-  gzip: "fleet 1 worker, gzip",
+/** The single-process cases by name; runs before READ_PROCESSES called them "fleet 1 worker, ...". */
+const CASES: Record<Encoding, readonly string[]> = {
+  identity: ["fleet 1 process, identity", "fleet 1 worker, identity"],
+  gzip: ["fleet 1 process, gzip", "fleet 1 worker, gzip"],
 };
 
 function median(xs: number[]): number {
@@ -37,7 +38,12 @@ export function benchFigures(json: unknown, name: string): BenchFigures | undefi
   const rows = (rounds.length > 0 ? rounds : cases) as { name?: unknown; rps?: unknown }[];
   const rps = (encoding: Encoding) =>
     rows
-      .filter((r) => r.name === CASES[encoding] && typeof r.rps === "number")
+      .filter(
+        (r) =>
+          typeof r.name === "string" &&
+          CASES[encoding].includes(r.name) &&
+          typeof r.rps === "number",
+      )
       .map((r) => r.rps as number);
   const identity = rps("identity");
   const gzip = rps("gzip");

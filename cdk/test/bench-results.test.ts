@@ -31,6 +31,15 @@ describe("capacity inputs from the read benchmark's results", () => {
     });
   });
 
+  it("reads the cases by their current name (fleet 1 process) as by the old one", () => {
+    const renamed = run([60_000, 70_000, 65_000], [90_000, 88_000]);
+    for (const r of renamed.floor.rounds) r.name = r.name.replace("1 worker", "1 process");
+    expect(benchFigures(renamed, "r.json")?.perProcessRps).toEqual({
+      identity: 65_000,
+      gzip: 89_000,
+    });
+  });
+
   it("ignores a run that measured no single process (BENCH_ONLY=world)", () => {
     expect(benchFigures({ floor: null, world: {} }, "w.json")).toBeUndefined();
     expect(benchFigures(run([], [1]), "x.json")).toBeUndefined();

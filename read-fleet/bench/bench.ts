@@ -25,7 +25,7 @@
  * BENCH_ONLY=floor|world runs one half. World knobs: BENCH_WRITE_RATES
  * (100,500,2000), BENCH_WORKLOAD_RATES (100,500), BENCH_WORLD_ROUNDS (BENCH_ROUNDS),
  * BENCH_PIPELINE_WRITES (20), BENCH_COLD_SECONDS (10), BENCH_READ_PROCESSES (2),
- * BENCH_PARTITIONS (6), BENCH_WRITES_IN_FLIGHT (64).
+ * BENCH_PARTITIONS (6), BENCH_WRITES_IN_FLIGHT (64), BENCH_PACED_DELAY_MS (2; 0: no paced cases).
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";

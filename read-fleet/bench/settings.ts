@@ -5,6 +5,13 @@ function positive(name: string, fallback: number): number {
   return v;
 }
 
+function nonNegative(name: string, fallback: number): number {
+  const v = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(v) || v < 0)
+    throw new Error(`${name} must be a whole number of ms, 0 or more`);
+  return v;
+}
+
 /** A comma-separated list of positive numbers, e.g. "100,500,2000"; "none" for an empty list. */
 function rates(name: string, fallback: string): readonly number[] {
   const text = process.env[name] ?? fallback;
@@ -54,6 +61,8 @@ export const settings = {
     /** Alternating rounds of the rate cases (medians shown). */
     rounds: positive("BENCH_WORLD_ROUNDS", rounds),
     readProcesses: positive("BENCH_READ_PROCESSES", 2),
+    /** Paced cases: each connection waits this long after an answer (0: no paced cases). */
+    pacedDelayMs: nonNegative("BENCH_PACED_DELAY_MS", 2),
     partitions: positive("BENCH_PARTITIONS", 6),
     /** wrk threads of the whole-fleet cases (unpinned, sharing the box with the stack). */
     wrkThreads: 2,

@@ -35,6 +35,7 @@ import { runWrk, type WrkOptions } from "./wrk";
 
 const RANDOM_PATHS = join(HERE, "random-paths.lua");
 const BUSTERS = join(HERE, "busters.lua");
+const PACED = join(HERE, "paced.lua");
 
 export interface PipelinedWorldCase {
   name: string;
@@ -267,6 +268,40 @@ async function runOn(
         note: `pages 1-${walk.length} of a walk at random`,
       });
       await settle(probe);
+    }
+    // The same reads offered below saturation (each connection pauses between requests):
+    // p99 then measures how long an answer takes, not the queue a saturating wrk builds
+    // behind whatever else the two cores run.
+    if (w.pacedDelayMs > 0) {
+      const delay = String(w.pacedDelayMs);
+      const paced = `each connection waits ${delay} ms after an answer`;
+      for (const rate of order(page1Rates)) {
+        await measureWorld(ctx, {
+          workload: "page 1, paced",
+          writeRate: rate,
+          wrk: wrk({ script: PACED, scriptArgs: [delay] }),
+          note: paced,
+        });
+        await settle(probe);
+      }
+      for (const rate of order(workloadRates)) {
+        await measureWorld(ctx, {
+          workload: "random ids, paced",
+          writeRate: rate,
+          wrk: wrk({ script: PACED, scriptArgs: [delay, idsFile] }),
+          note: `${paced}; ${ids.length} ids at random`,
+        });
+        await settle(probe);
+      }
+      for (const rate of order(workloadRates)) {
+        await measureWorld(ctx, {
+          workload: "random pages, paced",
+          writeRate: rate,
+          wrk: wrk({ script: PACED, scriptArgs: [delay, walkFile] }),
+          note: `${paced}; pages 1-${walk.length} of a walk at random`,
+        });
+        await settle(probe);
+      }
     }
     // Beyond the creates: updates of exactly the todos being read, so items and cursor pages change.
     for (const rate of w.updateRates) {

@@ -21,7 +21,15 @@ import { runWrk, type WrkOptions, type WrkResult } from "./wrk";
 
 export type WriteKind = "creates" | "updates";
 
-export type Workload = "page 1" | "random ids" | "random pages" | "hot hit (Lua)" | "busters";
+export type Workload =
+  | "page 1"
+  | "random ids"
+  | "random pages"
+  | "page 1, paced"
+  | "random ids, paced"
+  | "random pages, paced"
+  | "hot hit (Lua)"
+  | "busters";
 
 /** What the read fleet and the worker did between two scrapes, from their /metrics. */
 export interface StackDeltas {
