@@ -1,5 +1,8 @@
 -- wrk script: each request is one path picked at random from a file (one path a
 -- line), e.g. wrk -s random-paths.lua http://host/ -- /tmp/paths.txt
+-- A second argument paces it: each connection waits that many ms after an answer
+-- before its next request (wrk -s random-paths.lua http://host/ -- /tmp/paths.txt 2),
+-- so the offered rate stays below what the box takes and p99 measures latency.
 -- Requests are formatted once in init; each thread seeds its own generator.
 local counter = 0
 
@@ -20,6 +23,14 @@ init = function(args)
   assert(#reqs > 0, "the paths file is empty")
   math.randomseed(os.time() * 100 + (thread_seed or 0))
   n = #reqs
+  if args[2] ~= nil then
+    -- Defined only when paced: wrk checks for it after init, and an unpaced run keeps
+    -- its timer-free send path.
+    local wait = assert(tonumber(args[2]), "the second argument is the delay in ms")
+    delay = function()
+      return wait
+    end
+  end
 end
 
 request = function()

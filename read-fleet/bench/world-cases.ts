@@ -35,7 +35,6 @@ import { runWrk, type WrkOptions } from "./wrk";
 
 const RANDOM_PATHS = join(HERE, "random-paths.lua");
 const BUSTERS = join(HERE, "busters.lua");
-const PACED = join(HERE, "paced.lua");
 
 export interface PipelinedWorldCase {
   name: string;
@@ -225,6 +224,8 @@ async function runOn(
   const walkFile = join(workDir, "walk-paths.txt");
   writeFileSync(idsFile, `${ids.join("\n")}\n`);
   writeFileSync(walkFile, `${walk.join("\n")}\n`);
+  const page1File = join(workDir, "page-1-path.txt");
+  writeFileSync(page1File, `${settings.path}\n`);
   say(`world: ${ids.length} ids and ${walk.length} pages of a walk for the random workloads`);
 
   const wrk = (extra: Partial<WrkOptions> = {}): WrkOptions => ({
@@ -275,32 +276,31 @@ async function runOn(
     if (w.pacedDelayMs > 0) {
       const delay = String(w.pacedDelayMs);
       const paced = `each connection waits ${delay} ms after an answer`;
-      for (const rate of order(page1Rates)) {
-        await measureWorld(ctx, {
-          workload: "page 1, paced",
-          writeRate: rate,
-          wrk: wrk({ script: PACED, scriptArgs: [delay] }),
-          note: paced,
-        });
-        await settle(probe);
-      }
-      for (const rate of order(workloadRates)) {
-        await measureWorld(ctx, {
+      const cases = [
+        { workload: "page 1, paced", rates: page1Rates, paths: page1File, note: paced },
+        {
           workload: "random ids, paced",
-          writeRate: rate,
-          wrk: wrk({ script: PACED, scriptArgs: [delay, idsFile] }),
+          rates: workloadRates,
+          paths: idsFile,
           note: `${paced}; ${ids.length} ids at random`,
-        });
-        await settle(probe);
-      }
-      for (const rate of order(workloadRates)) {
-        await measureWorld(ctx, {
+        },
+        {
           workload: "random pages, paced",
-          writeRate: rate,
-          wrk: wrk({ script: PACED, scriptArgs: [delay, walkFile] }),
+          rates: workloadRates,
+          paths: walkFile,
           note: `${paced}; pages 1-${walk.length} of a walk at random`,
-        });
-        await settle(probe);
+        },
+      ] as const;
+      for (const c of cases) {
+        for (const rate of order(c.rates)) {
+          await measureWorld(ctx, {
+            workload: c.workload,
+            writeRate: rate,
+            wrk: wrk({ script: RANDOM_PATHS, scriptArgs: [c.paths, delay] }),
+            note: c.note,
+          });
+          await settle(probe);
+        }
       }
     }
     // Beyond the creates: updates of exactly the todos being read, so items and cursor pages change.
