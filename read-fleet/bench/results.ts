@@ -7,8 +7,10 @@ import { type CaseResult, type Comparison, caseRows, comparisonRows } from "./re
 import { say, settings } from "./settings";
 import type { WorldRun } from "./world-cases";
 import {
+  changeCostIdleRows,
   changeCostRows,
   comparisonRowsWorld,
+  floorUnderWritesRows,
   pipelinedRows,
   summarizeWorld,
   type WorldComparison,
@@ -98,6 +100,8 @@ export function publishResults(r: {
       ...worldSummary.filter((s) => s.workload !== "page 1"),
     ]);
     const pTable = pipelinedRows(world.pipelined);
+    const bareTable = floorUnderWritesRows(worldSummary);
+    const idleTable = changeCostIdleRows(world.changeCost);
     const kTable = comparisonRowsWorld(comparisons);
     const notes = worldNotes(world, worldSummary);
     const floorNote =
@@ -109,6 +113,14 @@ export function publishResults(r: {
       textTable(wTable),
       "What a change costs each process: Redis bytes read, refresh and change lag (page-1 rows: while GET /todos?limit=100 is read)",
       textTable(costTable),
+      "What change sets alone cost the warm fleet (no reads)",
+      textTable(idleTable),
+      ...(bareTable.length === 0
+        ? []
+        : [
+            "The floor under the same writes (paced page 1: the fleet, then a bare uWS server)",
+            textTable(bareTable),
+          ]),
       textTable(pTable),
       textTable(kTable),
       world.conditions,
@@ -138,6 +150,26 @@ export function publishResults(r: {
       "",
       markdownTable(costTable),
       "",
+      "With no reads at all, the warm fleet (every workload's ids and pages held) while each write rate " +
+        "flows: fleet CPU per second, and its excess over the no-write window per change set applied " +
+        "(summed over processes): the CPU one process spends on one change set.",
+      "",
+      markdownTable(idleTable),
+      "",
+      ...(bareTable.length === 0
+        ? []
+        : [
+            "### The floor under the same writes",
+            "",
+            "Paced page 1 read from the fleet and, right after at the same write rate, from a bare uWS " +
+              "server with as many processes serving page 1's bytes beside the stack. The bare server does " +
+              "nothing when a write lands: what the write stream does to its p99 and CPU per read is what the " +
+              "write path's share of these CPUs does to any server here; the fleet's figures beside it add the " +
+              "read path's own work (change sets, refreshes).",
+            "",
+            markdownTable(bareTable),
+            "",
+          ]),
       "### Pipelining client (every response parsed and framed)",
       "",
       markdownTable(pTable),

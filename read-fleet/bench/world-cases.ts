@@ -15,11 +15,13 @@ import pg from "pg";
 import { treeCpuSeconds } from "./cpu";
 import { type PipelineClientResult, pipelineClean, runPipelinedClient } from "./pipelined-client";
 import { delta } from "./prom";
-import { fetchRaw, HERE } from "./servers";
+import { fetchRaw, freePort, HERE, type ServerProcess, startServer } from "./servers";
 import { say, settings } from "./settings";
 import {
+  type ChangeCost,
   type Gauges,
   gauges,
+  measureChangeCost,
   measureWorld,
   type StackDeltas,
   settle,
@@ -76,6 +78,8 @@ export interface WorldRun {
   primed: { ids: PrimeResult; pages: PrimeResult };
   /** The write stream at the highest rate with no reads: what the write path accepts on this box. */
   writeCapacity: WriteWindow | null;
+  /** The warm fleet with no reads while writes flow: CPU per change set. */
+  changeCost: ChangeCost[];
 }
 
 async function countTodos(databaseUrl: string): Promise<number> {
@@ -244,83 +248,120 @@ async function runOn(
   };
   const page1Rates = [0, ...w.writeRates];
   const workloadRates = [0, ...w.workloadRates];
-  for (let round = 1; round <= w.rounds; round++) {
-    ctx.round = round;
-    // Alternate the order so a drift over the run (the table grows) does not favour one rate.
-    const order = (rates: number[]) => (round % 2 === 1 ? rates : [...rates].reverse());
-    for (const rate of order(page1Rates)) {
-      await measureWorld(ctx, { workload: "page 1", writeRate: rate, wrk: wrk() });
-      await settle(probe);
-    }
-    for (const rate of order(workloadRates)) {
-      await measureWorld(ctx, {
-        workload: "random ids",
-        writeRate: rate,
-        wrk: idsWrk,
-        note: `GET /todos/:id, ${ids.length} ids at random`,
-      });
-      await settle(probe);
-    }
-    for (const rate of order(workloadRates)) {
-      await measureWorld(ctx, {
-        workload: "random pages",
-        writeRate: rate,
-        wrk: walkWrk,
-        note: `pages 1-${walk.length} of a walk at random`,
-      });
-      await settle(probe);
-    }
-    // The same reads offered below saturation (each connection pauses between requests):
-    // p99 then measures how long an answer takes, not the queue a saturating wrk builds
-    // behind whatever else the two cores run.
-    if (w.pacedDelayMs > 0) {
-      const delay = String(w.pacedDelayMs);
-      const paced = `each connection waits ${delay} ms after an answer`;
-      const cases = [
-        { workload: "page 1, paced", rates: page1Rates, paths: page1File, note: paced },
-        {
-          workload: "random ids, paced",
-          rates: workloadRates,
-          paths: idsFile,
-          note: `${paced}; ${ids.length} ids at random`,
-        },
-        {
-          workload: "random pages, paced",
-          rates: workloadRates,
-          paths: walkFile,
-          note: `${paced}; pages 1-${walk.length} of a walk at random`,
-        },
-      ] as const;
-      for (const c of cases) {
-        for (const rate of order(c.rates)) {
+  // Everything warm and no reads: what change sets alone cost the fleet.
+  const changeCost = await measureChangeCost(ctx, w.writeRates, settings.seconds);
+  // The floor under the same writes: a bare uWS server with as many processes, serving
+  // page 1's bytes beside the stack. It does nothing when a write lands, so what its p99
+  // does under the write stream is what the write path's share of the CPUs does to any
+  // server on this box; the fleet's p99 beside it is the rest.
+  const bare = w.pacedDelayMs > 0 ? await startBareBeside(port, workDir) : null;
+  try {
+    await runRounds();
+  } finally {
+    await bare?.stop();
+  }
+  async function runRounds(): Promise<void> {
+    for (let round = 1; round <= w.rounds; round++) {
+      ctx.round = round;
+      // Alternate the order so a drift over the run (the table grows) does not favour one rate.
+      const order = (rates: number[]) => (round % 2 === 1 ? rates : [...rates].reverse());
+      for (const rate of order(page1Rates)) {
+        await measureWorld(ctx, { workload: "page 1", writeRate: rate, wrk: wrk() });
+        await settle(probe);
+      }
+      for (const rate of order(workloadRates)) {
+        await measureWorld(ctx, {
+          workload: "random ids",
+          writeRate: rate,
+          wrk: idsWrk,
+          note: `GET /todos/:id, ${ids.length} ids at random`,
+        });
+        await settle(probe);
+      }
+      for (const rate of order(workloadRates)) {
+        await measureWorld(ctx, {
+          workload: "random pages",
+          writeRate: rate,
+          wrk: walkWrk,
+          note: `pages 1-${walk.length} of a walk at random`,
+        });
+        await settle(probe);
+      }
+      // The same reads offered below saturation (each connection pauses between requests):
+      // p99 then measures how long an answer takes, not the queue a saturating wrk builds
+      // behind whatever else the two cores run.
+      if (w.pacedDelayMs > 0) {
+        const delay = String(w.pacedDelayMs);
+        const paced = `each connection waits ${delay} ms after an answer`;
+        const pacedWrk = (paths: string, server?: ServerProcess) =>
+          wrk({
+            script: RANDOM_PATHS,
+            scriptArgs: [paths, delay],
+            ...(server && { url: `http://127.0.0.1:${server.port}/` }),
+          });
+        // Page 1 on the fleet, then on the bare server at the same rate, back to back.
+        for (const rate of order(page1Rates)) {
           await measureWorld(ctx, {
-            workload: c.workload,
+            workload: "page 1, paced",
             writeRate: rate,
-            wrk: wrk({ script: RANDOM_PATHS, scriptArgs: [c.paths, delay] }),
-            note: c.note,
+            wrk: pacedWrk(page1File),
+            note: paced,
           });
           await settle(probe);
+          if (bare !== null) {
+            await measureWorld(ctx, {
+              workload: "bare uWS, page 1, paced",
+              writeRate: rate,
+              wrk: pacedWrk(page1File, bare),
+              note: `${paced}; a bare uWS server (${w.readProcesses} processes, page 1's bytes) beside the stack, under the same write stream`,
+              serverPid: bare.pid,
+            });
+            await settle(probe);
+          }
+        }
+        const cases = [
+          {
+            workload: "random ids, paced",
+            paths: idsFile,
+            note: `${paced}; ${ids.length} ids at random`,
+          },
+          {
+            workload: "random pages, paced",
+            paths: walkFile,
+            note: `${paced}; pages 1-${walk.length} of a walk at random`,
+          },
+        ] as const;
+        for (const c of cases) {
+          for (const rate of order(workloadRates)) {
+            await measureWorld(ctx, {
+              workload: c.workload,
+              writeRate: rate,
+              wrk: pacedWrk(c.paths),
+              note: c.note,
+            });
+            await settle(probe);
+          }
         }
       }
-    }
-    // Beyond the creates: updates of exactly the todos being read, so items and cursor pages change.
-    for (const rate of w.updateRates) {
-      await measureWorld(ctx, {
-        workload: "random ids",
-        writeRate: rate,
-        wrk: idsWrk,
-        updates: idTargets,
-        note: `PATCH of random ones of the ${ids.length} todos read (each changes its item)`,
-      });
-      await settle(probe);
-      await measureWorld(ctx, {
-        workload: "random pages",
-        writeRate: rate,
-        wrk: walkWrk,
-        updates: walkTargets,
-        note: `PATCH of random todos on the ${walk.length} pages read (each changes its page)`,
-      });
-      await settle(probe);
+      // Beyond the creates: updates of exactly the todos being read, so items and cursor pages change.
+      for (const rate of w.updateRates) {
+        await measureWorld(ctx, {
+          workload: "random ids",
+          writeRate: rate,
+          wrk: idsWrk,
+          updates: idTargets,
+          note: `PATCH of random ones of the ${ids.length} todos read (each changes its item)`,
+        });
+        await settle(probe);
+        await measureWorld(ctx, {
+          workload: "random pages",
+          writeRate: rate,
+          wrk: walkWrk,
+          updates: walkTargets,
+          note: `PATCH of random todos on the ${walk.length} pages read (each changes its page)`,
+        });
+        await settle(probe);
+      }
     }
   }
 
@@ -366,7 +407,27 @@ async function runOn(
     paths: { byId: ids.length, walkPages: walk.length },
     primed,
     writeCapacity,
+    changeCost,
   };
+}
+
+/** The bare uWS server of the paced floor case, on a free port, serving page 1 as the fleet answers it now. */
+async function startBareBeside(fleetPort: number, workDir: string): Promise<ServerProcess> {
+  const page1 = await fetchRaw(fleetPort, settings.path);
+  if (page1.status !== 200) throw new Error(`page 1 answered ${page1.status}`);
+  const bodyFile = join(workDir, "page-1-body.json");
+  writeFileSync(bodyFile, page1.body);
+  const server = await startServer({
+    name: "bare-uws-beside-the-stack",
+    script: join(HERE, "bare-uws.ts"),
+    port: await freePort(),
+    env: { BODY_FILE: bodyFile, PROCESSES: String(settings.world.readProcesses) },
+    logDir: workDir,
+  });
+  say(
+    `world: a bare uWS server (${settings.world.readProcesses} processes) on :${server.port}, for the floor under the same writes`,
+  );
+  return server;
 }
 
 /**

@@ -28,6 +28,8 @@ export type Workload =
   | "page 1, paced"
   | "random ids, paced"
   | "random pages, paced"
+  /** The floor under the same writes: a bare uWS server beside the stack, read like "page 1, paced". */
+  | "bare uWS, page 1, paced"
   | "hot hit (Lua)"
   | "busters";
 
@@ -73,7 +75,7 @@ export interface WorldCase {
   writeKind: WriteKind;
   note: string;
   wrk: Omit<WrkResult, "raw">;
-  /** utime+stime of the read fleet's process tree (supervisor and uWS processes) over the wrk run. */
+  /** utime+stime of the server's process tree over the wrk run: the read fleet (supervisor and uWS processes), or the bare uWS server of its case. */
   fleetCpuSeconds: number;
   cpuUsPerRead: number;
   /** CPU of the rest of the stack over the same run (worker, write API, Kafka, Postgres, Redis, the bench's own writer), seconds. */
@@ -235,6 +237,8 @@ export async function measureWorld(
     note?: string;
     /** PATCH these todos instead of creating new ones. */
     updates?: readonly UpdateTarget[];
+    /** Whose process tree's CPU is the server's (default: the read fleet). */
+    serverPid?: number;
   },
 ): Promise<WorldCase> {
   const { probe } = ctx;
@@ -252,7 +256,7 @@ export async function measureWorld(
     const w0 = stream.counts();
     const t0 = performance.now();
     const writePids = probe.othersPids();
-    const fleetPid = probe.fleetPid;
+    const fleetPid = spec.serverPid ?? probe.fleetPid;
     const cpu0 = treeCpuSeconds(fleetPid);
     const path0 = probe.cpu(writePids);
     const box0 = boxBusySeconds();
@@ -295,6 +299,71 @@ export async function measureWorld(
   } finally {
     await stream.stop();
   }
+}
+
+/** The read fleet with no reads while writes flow: what change sets alone cost it. */
+export interface ChangeCost {
+  writeRate: number;
+  writesAcceptedPerSecond: number;
+  /** utime+stime of the fleet's process tree per second of the window, ms. */
+  fleetCpuMsPerSecond: number;
+  /** Change sets applied per second, summed over processes. */
+  changeSetsPerSecond: number;
+  /** (CPU/s with writes - CPU/s with none) / change sets applied per second: ms per process per change set. */
+  msPerChangeSet: number;
+}
+
+/**
+ * Each rate for `seconds` with no reads at all, the idle fleet's CPU taken on both
+ * sides: the difference to the no-write window over the change sets applied is the
+ * CPU one process spends on one change set (receive, match, refresh, swap).
+ */
+export async function measureChangeCost(
+  ctx: WorldContext,
+  rates: readonly number[],
+  seconds: number,
+): Promise<ChangeCost[]> {
+  const { probe } = ctx;
+  const windows: Omit<ChangeCost, "msPerChangeSet">[] = [];
+  for (const rate of [0, ...rates.filter((r) => r > 0)]) {
+    const stream = writeStream(ctx, rate, `${ctx.round}-change-cost`);
+    try {
+      await sleep(1_000); // the stream reaches its steady state
+      const before = await probe.scrape();
+      const w0 = stream.counts();
+      const cpu0 = treeCpuSeconds(probe.fleetPid);
+      const t0 = performance.now();
+      await sleep(seconds * 1000);
+      const cpu1 = treeCpuSeconds(probe.fleetPid);
+      const elapsed = (performance.now() - t0) / 1000;
+      const after = await probe.scrape();
+      const applied = stackDeltas(before, after).changeSetsApplied;
+      windows.push({
+        writeRate: rate,
+        writesAcceptedPerSecond: writeWindow(w0, stream.counts(), elapsed).acceptedPerSecond,
+        fleetCpuMsPerSecond: ((cpu1 - cpu0) * 1000) / elapsed,
+        changeSetsPerSecond: applied / elapsed,
+      });
+    } finally {
+      await stream.stop();
+    }
+    await settle(probe);
+  }
+  const idle = windows[0]?.fleetCpuMsPerSecond ?? Number.NaN;
+  const out = windows.map((w) => ({
+    ...w,
+    msPerChangeSet:
+      w.writeRate === 0 || w.changeSetsPerSecond === 0
+        ? Number.NaN
+        : (w.fleetCpuMsPerSecond - idle) / w.changeSetsPerSecond,
+  }));
+  for (const c of out)
+    say(
+      `world: no reads, ${c.writeRate} w/s: fleet CPU ${c.fleetCpuMsPerSecond.toFixed(1)} ms/s, ` +
+        `${c.changeSetsPerSecond.toFixed(1)} change sets/s applied (all processes)` +
+        (c.writeRate > 0 ? `, ${c.msPerChangeSet.toFixed(2)} ms per process per change set` : ""),
+    );
+  return out;
 }
 
 /** Lets refreshes and the worker's backlog finish after a case, so the next starts from rest. */

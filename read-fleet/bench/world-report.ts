@@ -1,6 +1,6 @@
 import { settings } from "./settings";
 import type { PipelinedWorldCase, WorldRun } from "./world-cases";
-import type { Workload, WorldCase, WriteKind } from "./world-measure";
+import type { ChangeCost, Workload, WorldCase, WriteKind } from "./world-measure";
 
 /** One rate case over its rounds: medians of rates, latencies and CPU; sums of counts. */
 export interface WorldSummary {
@@ -335,6 +335,71 @@ export function changeCostRows(summary: readonly WorldSummary[]): string[][] {
         fmt(s.hotPagesPerPublication, 2),
         fmt(s.moveMeanMs, 1),
       ]),
+  ];
+}
+
+/**
+ * Paced page 1 on the fleet beside a bare uWS server under the same write stream:
+ * how much of the p99 and CPU a write rate adds is the box's (the bare server does
+ * nothing when a write lands) and how much is the fleet's own. Empty without the bare case.
+ */
+export function floorUnderWritesRows(summary: readonly WorldSummary[]): string[][] {
+  const at = (workload: Workload, rate: number) =>
+    summary.find(
+      (s) => s.workload === workload && s.writeRate === rate && s.writeKind === "creates",
+    );
+  const fleet0 = at("page 1, paced", 0);
+  const bare0 = at("bare uWS, page 1, paced", 0);
+  if (fleet0 === undefined || bare0 === undefined) return [];
+  const rows: string[][] = [];
+  for (const fleet of summary.filter(
+    (s) => s.workload === "page 1, paced" && s.writeKind === "creates",
+  )) {
+    const bare = at("bare uWS, page 1, paced", fleet.writeRate);
+    if (bare === undefined) continue;
+    rows.push([
+      fmt(fleet.writeRate),
+      `${fmt(fleet.p99Ms, 2)} / ${fmt(bare.p99Ms, 2)}`,
+      fmt(fleet.p99Ms / bare.p99Ms, 2),
+      `${fmt(fleet.p99Ms / fleet0.p99Ms, 2)} / ${fmt(bare.p99Ms / bare0.p99Ms, 2)}`,
+      `${fmt(fleet.p50Ms, 2)} / ${fmt(bare.p50Ms, 2)}`,
+      `${fmt(fleet.cpuUsPerRead, 2)} / ${fmt(bare.cpuUsPerRead, 2)}`,
+      fmt(fleet.cpuUsPerRead / bare.cpuUsPerRead, 2),
+      `${fmt(fleet.rps)} / ${fmt(bare.rps)}`,
+    ]);
+  }
+  return [
+    [
+      "writes/s",
+      "p99 ms fleet / bare",
+      "p99 fleet / bare",
+      "p99 x no writes: fleet / bare",
+      "p50 ms fleet / bare",
+      "CPU µs/read fleet / bare",
+      "CPU fleet / bare",
+      "req/s fleet / bare",
+    ],
+    ...rows,
+  ];
+}
+
+/** The idle fleet under each write rate: CPU per second and per change set per process. */
+export function changeCostIdleRows(costs: readonly ChangeCost[]): string[][] {
+  return [
+    [
+      "no reads, writes/s asked",
+      "writes/s accepted",
+      "change sets/s (all processes)",
+      "fleet CPU ms/s",
+      "ms per process per change set",
+    ],
+    ...costs.map((c) => [
+      fmt(c.writeRate),
+      c.writeRate === 0 ? "-" : fmt(c.writesAcceptedPerSecond),
+      fmt(c.changeSetsPerSecond, 1),
+      fmt(c.fleetCpuMsPerSecond, 1),
+      c.writeRate === 0 ? "-" : fmt(c.msPerChangeSet, 2),
+    ]),
   ];
 }
 
