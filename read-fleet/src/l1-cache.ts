@@ -49,11 +49,17 @@ export class L1Cache<V extends Sized> {
 
   constructor(private readonly budget: L1Budget) {}
 
-  /** Told of every value that enters the cache (new, or a successor): for indexes in subclasses. */
+  /** Told of every value that enters the cache (new): for indexes in subclasses. */
   protected added(_slot: Slot<V>): void {}
 
-  /** Told of every value that leaves it (replaced or evicted). */
+  /** Told of every value that leaves it (evicted). */
   protected removed(_slot: Slot<V>, _value: V): void {}
+
+  /** Told when a slot's value is replaced by its successor (by default: `old` removed, the new one added). */
+  protected replaced(slot: Slot<V>, old: V): void {
+    this.removed(slot, old);
+    this.added(slot);
+  }
 
   get size(): number {
     return this.map.size;
@@ -115,8 +121,7 @@ export class L1Cache<V extends Sized> {
     slot.value = value;
     slot.stamp = stamp;
     slot.fetchedAt = now;
-    this.removed(slot, old);
-    this.added(slot);
+    this.replaced(slot, old);
     this.evict(slot);
   }
 

@@ -57,22 +57,33 @@ export class PageCache extends L1Cache<PageAnswer> {
   private readonly byId = new Map<string, Set<Slot<PageAnswer>>>();
 
   protected override added(slot: Slot<PageAnswer>): void {
-    for (const id of slot.value.ids) {
-      let slots = this.byId.get(id);
-      if (slots === undefined) {
-        slots = new Set();
-        this.byId.set(id, slots);
-      }
-      slots.add(slot);
-    }
+    for (const id of slot.value.ids) this.index(id, slot);
   }
 
   protected override removed(slot: Slot<PageAnswer>, value: PageAnswer): void {
-    for (const id of value.ids) {
-      const slots = this.byId.get(id);
-      slots?.delete(slot);
-      if (slots?.size === 0) this.byId.delete(id);
+    for (const id of value.ids) this.unindex(id, slot);
+  }
+
+  /** A refreshed page mostly shows the same todos: only the ids that came or went move in the index. */
+  protected override replaced(slot: Slot<PageAnswer>, old: PageAnswer): void {
+    const ids = slot.value.ids;
+    for (const id of old.ids) if (!ids.has(id)) this.unindex(id, slot);
+    for (const id of ids) if (!old.ids.has(id)) this.index(id, slot);
+  }
+
+  private index(id: string, slot: Slot<PageAnswer>): void {
+    let slots = this.byId.get(id);
+    if (slots === undefined) {
+      slots = new Set();
+      this.byId.set(id, slots);
     }
+    slots.add(slot);
+  }
+
+  private unindex(id: string, slot: Slot<PageAnswer>): void {
+    const slots = this.byId.get(id);
+    slots?.delete(slot);
+    if (slots?.size === 0) this.byId.delete(id);
   }
 
   /** Every held page whose bytes `cs` may change (stamped before it). */

@@ -113,4 +113,16 @@ describe("PageCache.touchedBy", () => {
     );
     expect([first.evicted, last.evicted, small.evicted]).toEqual([false, false, false]);
   });
+
+  it("an evicted page leaves the index with the ids its successors brought", () => {
+    const one = new PageCache(new L1Budget(1, 1_000_000));
+    const a = one.set("a", answer("a", [2, 1], { low: null, high: null }), 10, 0);
+    one.replace(a, answer("a", [3, 2], { low: null, high: null }), 11, 0);
+    const deleted = (n: number) =>
+      one.touchedBy(changeSet(20, [{ id: ID(n), position: null }])).map((s) => s.key);
+    expect([deleted(1), deleted(2), deleted(3)]).toEqual([[], ["a"], ["a"]]);
+    one.set("b", answer("b", [7], { low: null, high: null }), 10, 0);
+    expect(a.evicted).toBe(true);
+    expect([deleted(2), deleted(3), deleted(7)]).toEqual([[], [], ["b"]]);
+  });
 });
