@@ -13,6 +13,8 @@ export const VISIBILITY_ENTRIES = ["write-lambdas/src/adapter/main.ts", "read-fl
 
 export interface VisibilityOptions {
   writesPerSec: number;
+  /** Rate of the updates run (each watched by its own poller, so kept below the creates' rate). */
+  changesPerSec: number;
   latencySeconds: number;
   partitions: number;
   logDir: string;
@@ -35,9 +37,23 @@ export interface VisibilityResult {
   acceptMs: { p50: number; p99: number };
 }
 
+/** Updates of todos on deeper pages: accepted to visible on the todo's own GET and on its page. */
+export interface ChangeVisibility {
+  rate: number;
+  sent: number;
+  accepted: number;
+  /** Todos updated (round robin), and the pages of GET /todos?limit=100 they are on. */
+  targets: number;
+  pages: string;
+  item: { p50: number; p99: number; max: number; unseen: number };
+  page: { p50: number; p99: number; max: number; unseen: number };
+}
+
 export interface VisibilityRun {
   /** Through the write API (POST /todos, 202 once Kafka acked): the figure the brief asks for. */
   writeApi: VisibilityResult;
+  /** PATCH of todos on pages 2-11 through the write API: their item and their page. */
+  changes: ChangeVisibility;
   /** Straight to Kafka (acks=all), same rate: the worker and read fleet without the write API. */
   kafka: VisibilityResult;
   workerMetrics: Record<string, number>;
@@ -102,11 +118,20 @@ export async function measureVisibility(
     );
     await producer.connect();
     const readUrl = `http://127.0.0.1:${readPort}`;
-    const kafkaRun = await drive(readUrl, viaKafka(producer, topic), o);
     const tokens = await Promise.all(USERS.map((u) => token(u, secret)));
-    const apiRun = await drive(readUrl, viaWriteApi(`http://127.0.0.1:${writePort}`, tokens), o);
+    const viaApi = viaWriteApi(`http://127.0.0.1:${writePort}`, tokens);
+    const viaBroker = viaKafka(producer, topic);
+    // A fresh broker loads its group and transaction coordinators on first use, and the
+    // worker joins its group: seconds in which nothing is applied or accepted. The runs
+    // measure the path once it works, so one write through each must be visible first.
+    await warmUp(readUrl, viaBroker, "a command produced to Kafka");
+    await warmUp(readUrl, viaApi, "a POST /todos through the write API");
+    const kafkaRun = await drive(readUrl, viaBroker, o);
+    const apiRun = await drive(readUrl, viaApi, o);
+    const changes = await driveChanges(readUrl, `http://127.0.0.1:${writePort}`, secret, o);
     return {
       writeApi: apiRun,
+      changes,
       kafka: kafkaRun,
       workerMetrics: await scrapeMetrics(Number(worker.readyLine.admin_port)),
       cpuSeconds: Object.fromEntries(started.map((p) => [p.name, p.cpuSeconds()])),
@@ -115,6 +140,29 @@ export async function measureVisibility(
     await producer.disconnect().catch(() => {});
     for (const p of started.reverse()) await p.stop();
   }
+}
+
+/**
+ * Sends rounds of 32 writes at once through `send` (random todo ids: every producer of
+ * the write API gets some) until a whole round is accepted, then waits until one of
+ * them reads back by id; 60 s at most.
+ */
+async function warmUp(readUrl: string, send: WriteSource, what: string): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  while (performance.now() < deadline) {
+    const ids = await Promise.all(Array.from({ length: 32 }, (_, i) => send(i).catch(() => null)));
+    const last = ids.at(-1);
+    if (ids.every((id) => id !== null) && typeof last === "string") {
+      while (performance.now() < deadline) {
+        const res = await fetch(`${readUrl}/todos/${last}`);
+        await res.arrayBuffer();
+        if (res.status === 200) return;
+        await sleep(50);
+      }
+    }
+    await sleep(200);
+  }
+  throw new Error(`warm-up: ${what} was not accepted and visible within 60 s`);
 }
 
 function viaWriteApi(writeUrl: string, tokens: readonly string[]): WriteSource {
@@ -243,6 +291,113 @@ async function drive(
     polls: pollMs.length,
     pollMs: percentiles(pollMs),
     acceptMs: percentiles(acceptMs),
+  };
+}
+
+interface Target {
+  id: string;
+  userId: string;
+  /** The path of the page (limit 100) that shows it. */
+  page: string;
+}
+
+/** Todos on pages `from`..`to` of GET /todos?limit=100, walked through the Link headers. */
+async function pageTargets(readUrl: string, from: number, to: number): Promise<Target[]> {
+  const out: Target[] = [];
+  let path: string | null = "/todos?limit=100";
+  for (let n = 1; n <= to && path !== null; n++) {
+    const res = await fetch(new URL(path, readUrl));
+    if (res.status !== 200) throw new Error(`the walk met ${res.status} at ${path}`);
+    const rows = (await res.json()) as { id: string; user_id: string }[];
+    if (n >= from) for (const r of rows) out.push({ id: r.id, userId: r.user_id, page: path });
+    const next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") ?? "")?.[1];
+    path =
+      next === undefined ? null : new URL(next, readUrl).pathname + new URL(next, readUrl).search;
+  }
+  return out;
+}
+
+/**
+ * Open-loop PATCHes of todos on pages 2-11 (a new title each; the todo keeps its place),
+ * round robin so no todo is changed again while its last change is watched. From each
+ * 202, a poller reads the todo's GET /todos/:id and its page every 10 ms until both show
+ * the new title (5 s at most): accepted to visible for items and for deeper pages, which
+ * the creates run (pages 1-2) cannot see.
+ */
+async function driveChanges(
+  readUrl: string,
+  writeUrl: string,
+  secret: string,
+  o: VisibilityOptions,
+): Promise<ChangeVisibility> {
+  const targets = await pageTargets(readUrl, 2, 11);
+  if (targets.length === 0) throw new Error("no todos on pages 2-11 to update");
+  const tokens = new Map<string, string>();
+  for (const t of targets)
+    if (!tokens.has(t.userId)) tokens.set(t.userId, await token(t.userId, secret));
+  const item: number[] = [];
+  const page: number[] = [];
+  const fetchText = async (path: string) => (await fetch(new URL(path, readUrl))).text();
+  const watch = async (t: Target, title: string, acceptedAt: number) => {
+    const needle = JSON.stringify(title);
+    let itemMs: number | null = null;
+    let pageMs: number | null = null;
+    while ((itemMs === null || pageMs === null) && performance.now() - acceptedAt < 5_000) {
+      if (itemMs === null && (await fetchText(`/todos/${t.id}`)).includes(needle))
+        itemMs = performance.now() - acceptedAt;
+      if (pageMs === null && (await fetchText(t.page)).includes(needle))
+        pageMs = performance.now() - acceptedAt;
+      if (itemMs === null || pageMs === null) await sleep(10);
+    }
+    item.push(itemMs ?? Number.POSITIVE_INFINITY);
+    page.push(pageMs ?? Number.POSITIVE_INFINITY);
+  };
+  const total = o.changesPerSec * o.latencySeconds;
+  const interval = 1000 / o.changesPerSec;
+  const start = performance.now();
+  const inflight: Promise<void>[] = [];
+  let accepted = 0;
+  for (let i = 0; i < total; i++) {
+    const wait = start + i * interval - performance.now();
+    if (wait > 1) await sleep(wait);
+    const t = targets[i % targets.length] as Target;
+    const title = `bench update ${i}`;
+    inflight.push(
+      fetch(`${writeUrl}/todos/${t.id}`, {
+        method: "PATCH",
+        headers: {
+          authorization: `Bearer ${tokens.get(t.userId)}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ title }),
+      }).then(
+        async (res) => {
+          await res.arrayBuffer();
+          if (res.status !== 202) return;
+          accepted++;
+          await watch(t, title, performance.now());
+        },
+        () => {},
+      ),
+    );
+  }
+  await Promise.all(inflight);
+  const summary = (v: number[]) => {
+    const p = percentiles(v);
+    return {
+      ...p,
+      max: v.filter(Number.isFinite).reduce((a, b) => Math.max(a, b), 0),
+      unseen: v.filter((x) => !Number.isFinite(x)).length,
+    };
+  };
+  return {
+    rate: o.changesPerSec,
+    sent: total,
+    accepted,
+    targets: targets.length,
+    pages: "2-11",
+    item: summary(item),
+    page: summary(page),
   };
 }
 

@@ -4,7 +4,9 @@
  * 1. Apply rate: N mixed commands already in Kafka, one worker process applies them;
  *    compared with a raw batched INSERT ... SELECT unnest(...) of the same rows.
  * 2. Accepted-to-visible: a steady rate of POST /todos through the local write API,
- *    each new id awaited on GET /todos of the read fleet (p50/p99).
+ *    each new id awaited on GET /todos of the read fleet (p50/p99); then PATCHes of
+ *    todos on pages 2-11 (--changes-per-sec, 100), each awaited on its GET /todos/:id
+ *    and on its page.
  *
  * Starts private Postgres, Redis and Kafka (like the test run), prints one table and
  * writes it under results/ (git-ignored).
@@ -23,7 +25,7 @@ import {
 import { migrate } from "@million-rps/shared/migrations";
 import pg from "pg";
 import { measureApplyRate } from "./apply-rate";
-import { measureVisibility, VISIBILITY_ENTRIES } from "./latency";
+import { type ChangeVisibility, measureVisibility, VISIBILITY_ENTRIES } from "./latency";
 import { freePort } from "./processes";
 
 const { values: args } = parseArgs({
@@ -35,6 +37,7 @@ const { values: args } = parseArgs({
     seed: { type: "string", default: "1" },
     "latency-seconds": { type: "string", default: "30" },
     "writes-per-sec": { type: "string", default: "500" },
+    "changes-per-sec": { type: "string", default: "100" },
     "skip-latency": { type: "boolean", default: false },
   },
 });
@@ -51,6 +54,7 @@ const o = {
   seed: num("seed"),
   latencySeconds: num("latency-seconds"),
   writesPerSec: num("writes-per-sec"),
+  changesPerSec: num("changes-per-sec"),
 };
 const perThousand = (seconds: number, n: number) => ((seconds / n) * 1e6).toFixed(1);
 const command = `npm run bench:write -- ${process.argv.slice(2).join(" ")}`.trim();
@@ -200,6 +204,7 @@ try {
         target: "<= 250 ms",
         ok: api.p99Ms <= 250 && api.unseen === 0,
       },
+      ...changeRows(v.changes, ms),
       {
         figure: `same rate straight to Kafka (no write API): acked -> visible p50 / p99`,
         value: `${ms(v.kafka.p50Ms)} / ${ms(v.kafka.p99Ms)} (${unseenText(v.kafka)})`,
@@ -232,4 +237,26 @@ process.exitCode = rows.some((r) => r.ok === false) ? 1 : 0;
 function unseenText(r: { unseen: number; unseenButStored: number }): string {
   if (r.unseen === 0) return "0 never seen";
   return `${r.unseen} never seen on pages 1-2, of which ${r.unseenButStored} found by id`;
+}
+
+/** Accepted to visible for PATCHes of todos on deeper pages: on the todo's GET and on its page. */
+function changeRows(c: ChangeVisibility, ms: (x: number) => string): BenchFigure[] {
+  const where = `PATCH of todos on pages ${c.pages} at ${c.rate}/s`;
+  return [
+    {
+      figure: `${where}: accepted (202)`,
+      value: `${c.accepted} of ${c.sent} (${c.targets} todos, round robin)`,
+      target: "all",
+      ok: c.accepted === c.sent,
+    },
+    ...(["item", "page"] as const).map((what) => {
+      const v = c[what];
+      return {
+        figure: `${where}: accepted -> visible on ${what === "item" ? "GET /todos/:id" : "its page"}, p50 / p99`,
+        value: `${ms(v.p50)} / ${ms(v.p99)} (max seen ${ms(v.max)}, ${v.unseen} never seen in 5 s)`,
+        target: "p99 <= 250 ms",
+        ok: v.p99 <= 250 && v.unseen === 0,
+      };
+    }),
+  ];
 }
