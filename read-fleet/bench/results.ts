@@ -118,7 +118,7 @@ export function publishResults(r: {
       ...(bareTable.length === 0
         ? []
         : [
-            "The floor under the same writes (paced page 1: the fleet, then a bare uWS server)",
+            "The floor under the same writes (page 1, saturating and paced: the fleet, then a bare uWS server)",
             textTable(bareTable),
           ]),
       textTable(pTable),
@@ -161,7 +161,7 @@ export function publishResults(r: {
         : [
             "### The floor under the same writes",
             "",
-            "Paced page 1 read from the fleet and, right after at the same write rate, from a bare uWS " +
+            "Page 1 read from the fleet (saturating, then paced) and, right after at the same write rate, from a bare uWS " +
               "server with as many processes serving page 1's bytes beside the stack. The bare server does " +
               "nothing when a write lands: what the write stream does to its p99 and CPU per read is what the " +
               "write path's share of these CPUs does to any server here; the fleet's figures beside it add the " +

@@ -254,19 +254,29 @@ async function runOn(
   // page 1's bytes beside the stack. It does nothing when a write lands, so what its p99
   // does under the write stream is what the write path's share of the CPUs does to any
   // server on this box; the fleet's p99 beside it is the rest.
-  const bare = w.pacedDelayMs > 0 ? await startBareBeside(port, workDir) : null;
+  const bare = await startBareBeside(port, workDir);
   try {
     await runRounds();
   } finally {
-    await bare?.stop();
+    await bare.stop();
   }
+  const bareNote = `a bare uWS server (${w.readProcesses} processes, page 1's bytes) beside the stack, under the same write stream`;
   async function runRounds(): Promise<void> {
     for (let round = 1; round <= w.rounds; round++) {
       ctx.round = round;
       // Alternate the order so a drift over the run (the table grows) does not favour one rate.
       const order = (rates: number[]) => (round % 2 === 1 ? rates : [...rates].reverse());
+      // Page 1 on the fleet, then on the bare server at the same rate, back to back.
       for (const rate of order(page1Rates)) {
         await measureWorld(ctx, { workload: "page 1", writeRate: rate, wrk: wrk() });
+        await settle(probe);
+        await measureWorld(ctx, {
+          workload: "bare uWS, page 1",
+          writeRate: rate,
+          wrk: wrk({ url: `http://127.0.0.1:${bare.port}${settings.path}` }),
+          note: bareNote,
+          serverPid: bare.pid,
+        });
         await settle(probe);
       }
       for (const rate of order(workloadRates)) {
@@ -308,16 +318,14 @@ async function runOn(
             note: paced,
           });
           await settle(probe);
-          if (bare !== null) {
-            await measureWorld(ctx, {
-              workload: "bare uWS, page 1, paced",
-              writeRate: rate,
-              wrk: pacedWrk(page1File, bare),
-              note: `${paced}; a bare uWS server (${w.readProcesses} processes, page 1's bytes) beside the stack, under the same write stream`,
-              serverPid: bare.pid,
-            });
-            await settle(probe);
-          }
+          await measureWorld(ctx, {
+            workload: "bare uWS, page 1, paced",
+            writeRate: rate,
+            wrk: pacedWrk(page1File, bare),
+            note: `${paced}; ${bareNote}`,
+            serverPid: bare.pid,
+          });
+          await settle(probe);
         }
         const cases = [
           {

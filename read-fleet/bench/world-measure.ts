@@ -28,7 +28,8 @@ export type Workload =
   | "page 1, paced"
   | "random ids, paced"
   | "random pages, paced"
-  /** The floor under the same writes: a bare uWS server beside the stack, read like "page 1, paced". */
+  /** The floor under the same writes: a bare uWS server beside the stack, read like "page 1" and "page 1, paced". */
+  | "bare uWS, page 1"
   | "bare uWS, page 1, paced"
   | "hot hit (Lua)"
   | "busters";

@@ -339,44 +339,53 @@ export function changeCostRows(summary: readonly WorldSummary[]): string[][] {
 }
 
 /**
- * Paced page 1 on the fleet beside a bare uWS server under the same write stream:
- * how much of the p99 and CPU a write rate adds is the box's (the bare server does
- * nothing when a write lands) and how much is the fleet's own. Empty without the bare case.
+ * Page 1 (saturating, then paced) on the fleet beside a bare uWS server under the
+ * same write stream: how much of the p99 and CPU a write rate adds is the box's (the
+ * bare server does nothing when a write lands) and how much is the fleet's own. Empty
+ * without the bare cases.
  */
 export function floorUnderWritesRows(summary: readonly WorldSummary[]): string[][] {
   const at = (workload: Workload, rate: number) =>
     summary.find(
       (s) => s.workload === workload && s.writeRate === rate && s.writeKind === "creates",
     );
-  const fleet0 = at("page 1, paced", 0);
-  const bare0 = at("bare uWS, page 1, paced", 0);
-  if (fleet0 === undefined || bare0 === undefined) return [];
   const rows: string[][] = [];
-  for (const fleet of summary.filter(
-    (s) => s.workload === "page 1, paced" && s.writeKind === "creates",
-  )) {
-    const bare = at("bare uWS, page 1, paced", fleet.writeRate);
-    if (bare === undefined) continue;
-    rows.push([
-      fmt(fleet.writeRate),
-      `${fmt(fleet.p99Ms, 2)} / ${fmt(bare.p99Ms, 2)}`,
-      fmt(fleet.p99Ms / bare.p99Ms, 2),
-      `${fmt(fleet.p99Ms / fleet0.p99Ms, 2)} / ${fmt(bare.p99Ms / bare0.p99Ms, 2)}`,
-      `${fmt(fleet.p50Ms, 2)} / ${fmt(bare.p50Ms, 2)}`,
-      `${fmt(fleet.cpuUsPerRead, 2)} / ${fmt(bare.cpuUsPerRead, 2)}`,
-      fmt(fleet.cpuUsPerRead / bare.cpuUsPerRead, 2),
-      `${fmt(fleet.rps)} / ${fmt(bare.rps)}`,
-    ]);
+  for (const [fleetLoad, bareLoad] of [
+    ["page 1", "bare uWS, page 1"],
+    ["page 1, paced", "bare uWS, page 1, paced"],
+  ] as const) {
+    const fleet0 = at(fleetLoad, 0);
+    const bare0 = at(bareLoad, 0);
+    if (fleet0 === undefined || bare0 === undefined) continue;
+    for (const fleet of summary.filter(
+      (s) => s.workload === fleetLoad && s.writeKind === "creates",
+    )) {
+      const bare = at(bareLoad, fleet.writeRate);
+      if (bare === undefined) continue;
+      rows.push([
+        fleetLoad,
+        fmt(fleet.writeRate),
+        `${fmt(fleet.p99Ms, 2)} / ${fmt(bare.p99Ms, 2)}`,
+        fmt(fleet.p99Ms / bare.p99Ms, 2),
+        `${fmt(fleet.p99Ms / fleet0.p99Ms, 2)} / ${fmt(bare.p99Ms / bare0.p99Ms, 2)}`,
+        `${fmt(fleet.cpuUsPerRead, 2)} / ${fmt(bare.cpuUsPerRead, 2)}`,
+        fmt(fleet.cpuUsPerRead / bare.cpuUsPerRead, 2),
+        `${fmt(fleet0.cpuUsPerRead / fleet.cpuUsPerRead, 2)} / ${fmt(bare0.cpuUsPerRead / bare.cpuUsPerRead, 2)}`,
+        `${fmt(fleet.rps)} / ${fmt(bare.rps)}`,
+      ]);
+    }
   }
+  if (rows.length === 0) return [];
   return [
     [
+      "workload",
       "writes/s",
       "p99 ms fleet / bare",
       "p99 fleet / bare",
       "p99 x no writes: fleet / bare",
-      "p50 ms fleet / bare",
       "CPU µs/read fleet / bare",
       "CPU fleet / bare",
+      "CPU no writes / with: fleet / bare",
       "req/s fleet / bare",
     ],
     ...rows,
