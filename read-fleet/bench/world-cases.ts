@@ -254,13 +254,13 @@ async function runOn(
   // page 1's bytes beside the stack. It does nothing when a write lands, so what its p99
   // does under the write stream is what the write path's share of the CPUs does to any
   // server on this box; the fleet's p99 beside it is the rest.
+  const bareNote = `a bare uWS server (${w.readProcesses} processes, page 1's bytes) beside the stack, under the same write stream`;
   const bare = await startBareBeside(port, workDir);
   try {
     await runRounds();
   } finally {
     await bare.stop();
   }
-  const bareNote = `a bare uWS server (${w.readProcesses} processes, page 1's bytes) beside the stack, under the same write stream`;
   async function runRounds(): Promise<void> {
     for (let round = 1; round <= w.rounds; round++) {
       ctx.round = round;
