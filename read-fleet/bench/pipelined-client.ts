@@ -114,6 +114,8 @@ export async function runPipelinedClient(o: PipelineClientOptions): Promise<Pipe
     outstanding = 0;
     ever = false;
     private ours = false;
+    /** When the attempt began: one begun before the window and refused is still "not listening yet". */
+    private readonly startedAt = performance.now();
     private readonly sentAt: number[] = [];
     private readonly parser = new ResponseParser((res) => this.complete(res));
     /** Responses completed in the current read: as many requests follow. */
@@ -160,8 +162,12 @@ export async function runPipelinedClient(o: PipelineClientOptions): Promise<Pipe
             "closed",
             `server closed a connection with ${this.outstanding} request(s) unanswered${this.parser.midResponse ? " (inside a response)" : ""}`,
           );
-        } else if (windowStart === null && o.waitForListen !== undefined) {
-          // Not listening yet: try again at once (the window has not started).
+        } else if (
+          o.waitForListen !== undefined &&
+          (windowStart === null || this.startedAt < windowStart)
+        ) {
+          // Not listening yet when this attempt began (the window had not started, or
+          // another connection started it while this one's refusal was on its way): again.
           if (performance.now() - t0 < o.waitForListen.timeoutMs) {
             setTimeout(() => new Connection(), 2);
             return;
