@@ -279,23 +279,23 @@ async function runOn(
         });
         await settle(probe);
       }
-      for (const rate of order(workloadRates)) {
-        await measureWorld(ctx, {
+      const random = [
+        {
           workload: "random ids",
-          writeRate: rate,
           wrk: idsWrk,
           note: `GET /todos/:id, ${ids.length} ids at random`,
-        });
-        await settle(probe);
-      }
-      for (const rate of order(workloadRates)) {
-        await measureWorld(ctx, {
+        },
+        {
           workload: "random pages",
-          writeRate: rate,
           wrk: walkWrk,
           note: `pages 1-${walk.length} of a walk at random`,
-        });
-        await settle(probe);
+        },
+      ] as const;
+      for (const c of random) {
+        for (const rate of order(workloadRates)) {
+          await measureWorld(ctx, { ...c, writeRate: rate });
+          await settle(probe);
+        }
       }
       // The same reads offered below saturation (each connection pauses between requests):
       // p99 then measures how long an answer takes, not the queue a saturating wrk builds
@@ -352,23 +352,25 @@ async function runOn(
         }
       }
       // Beyond the creates: updates of exactly the todos being read, so items and cursor pages change.
-      for (const rate of w.updateRates) {
-        await measureWorld(ctx, {
+      const updated = [
+        {
           workload: "random ids",
-          writeRate: rate,
           wrk: idsWrk,
           updates: idTargets,
           note: `PATCH of random ones of the ${ids.length} todos read (each changes its item)`,
-        });
-        await settle(probe);
-        await measureWorld(ctx, {
+        },
+        {
           workload: "random pages",
-          writeRate: rate,
           wrk: walkWrk,
           updates: walkTargets,
           note: `PATCH of random todos on the ${walk.length} pages read (each changes its page)`,
-        });
-        await settle(probe);
+        },
+      ] as const;
+      for (const rate of w.updateRates) {
+        for (const c of updated) {
+          await measureWorld(ctx, { ...c, writeRate: rate });
+          await settle(probe);
+        }
       }
     }
   }
