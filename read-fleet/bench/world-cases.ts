@@ -254,8 +254,28 @@ async function runOn(
   // page 1's bytes beside the stack. It does nothing when a write lands, so what its p99
   // does under the write stream is what the write path's share of the CPUs does to any
   // server on this box; the fleet's p99 beside it is the rest.
-  const bareNote = `a bare uWS server (${w.readProcesses} processes, page 1's bytes) beside the stack, under the same write stream`;
   const bare = await startBareBeside(port, workDir);
+  const bareNote = `a bare uWS server (${w.readProcesses} processes, page 1's bytes) beside the stack, under the same write stream`;
+  /** One page-1 case on the fleet, then the same on the bare server at the same rate, back to back. */
+  async function fleetThenBare(
+    workload: "page 1" | "page 1, paced",
+    rate: number,
+    fleetWrk: WrkOptions,
+    note?: string,
+  ): Promise<void> {
+    await measureWorld(ctx, { workload, writeRate: rate, wrk: fleetWrk, ...(note && { note }) });
+    await settle(probe);
+    const url = new URL(fleetWrk.url);
+    url.port = String(bare.port);
+    await measureWorld(ctx, {
+      workload: workload === "page 1" ? "bare uWS, page 1" : "bare uWS, page 1, paced",
+      writeRate: rate,
+      wrk: { ...fleetWrk, url: url.toString() },
+      note: note === undefined ? bareNote : `${note}; ${bareNote}`,
+      serverPid: bare.pid,
+    });
+    await settle(probe);
+  }
   try {
     await runRounds();
   } finally {
@@ -266,19 +286,7 @@ async function runOn(
       ctx.round = round;
       // Alternate the order so a drift over the run (the table grows) does not favour one rate.
       const order = (rates: number[]) => (round % 2 === 1 ? rates : [...rates].reverse());
-      // Page 1 on the fleet, then on the bare server at the same rate, back to back.
-      for (const rate of order(page1Rates)) {
-        await measureWorld(ctx, { workload: "page 1", writeRate: rate, wrk: wrk() });
-        await settle(probe);
-        await measureWorld(ctx, {
-          workload: "bare uWS, page 1",
-          writeRate: rate,
-          wrk: wrk({ url: `http://127.0.0.1:${bare.port}${settings.path}` }),
-          note: bareNote,
-          serverPid: bare.pid,
-        });
-        await settle(probe);
-      }
+      for (const rate of order(page1Rates)) await fleetThenBare("page 1", rate, wrk());
       const random = [
         {
           workload: "random ids",
@@ -303,30 +311,10 @@ async function runOn(
       if (w.pacedDelayMs > 0) {
         const delay = String(w.pacedDelayMs);
         const paced = `each connection waits ${delay} ms after an answer`;
-        const pacedWrk = (paths: string, server?: ServerProcess) =>
-          wrk({
-            script: RANDOM_PATHS,
-            scriptArgs: [paths, delay],
-            ...(server && { url: `http://127.0.0.1:${server.port}/` }),
-          });
-        // Page 1 on the fleet, then on the bare server at the same rate, back to back.
-        for (const rate of order(page1Rates)) {
-          await measureWorld(ctx, {
-            workload: "page 1, paced",
-            writeRate: rate,
-            wrk: pacedWrk(page1File),
-            note: paced,
-          });
-          await settle(probe);
-          await measureWorld(ctx, {
-            workload: "bare uWS, page 1, paced",
-            writeRate: rate,
-            wrk: pacedWrk(page1File, bare),
-            note: `${paced}; ${bareNote}`,
-            serverPid: bare.pid,
-          });
-          await settle(probe);
-        }
+        const pacedWrk = (paths: string) =>
+          wrk({ script: RANDOM_PATHS, scriptArgs: [paths, delay] });
+        for (const rate of order(page1Rates))
+          await fleetThenBare("page 1, paced", rate, pacedWrk(page1File), paced);
         const cases = [
           {
             workload: "random ids, paced",

@@ -257,13 +257,13 @@ export async function measureWorld(
     const w0 = stream.counts();
     const t0 = performance.now();
     const writePids = probe.othersPids();
-    const fleetPid = spec.serverPid ?? probe.fleetPid;
-    const cpu0 = treeCpuSeconds(fleetPid);
+    const serverPid = spec.serverPid ?? probe.fleetPid;
+    const cpu0 = treeCpuSeconds(serverPid);
     const path0 = probe.cpu(writePids);
     const box0 = boxBusySeconds();
     const { raw: _raw, ...r } = await runWrk(spec.wrk);
     const box1 = boxBusySeconds();
-    const cpu1 = treeCpuSeconds(fleetPid);
+    const cpu1 = treeCpuSeconds(serverPid);
     const path1 = probe.cpu(writePids);
     const after = await probe.scrape();
     const w1 = stream.counts();

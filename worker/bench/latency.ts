@@ -229,8 +229,8 @@ async function drive(
       pollMs.push(now - asked);
       if (res.status !== 200) continue;
       note(body, now);
-      const next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") ?? "")?.[1];
-      if (next === undefined) continue;
+      const next = nextPage(res);
+      if (next === null) continue;
       const second = await fetch(new URL(next, readUrl));
       const secondBody = await second.text();
       if (second.status === 200) note(secondBody, performance.now());
@@ -238,28 +238,18 @@ async function drive(
   })();
   const unseen = () => [...acceptedAt.keys()].filter((id) => !firstSeen.has(id));
 
-  // Open loop: each write starts on its schedule, whether or not earlier ones finished.
   const total = o.writesPerSec * o.latencySeconds;
-  const interval = 1000 / o.writesPerSec;
-  const start = performance.now();
-  const inflight: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const wait = start + i * interval - performance.now();
-    if (wait > 1) await sleep(wait);
+  const achievedPerSec = await openLoop(o.writesPerSec, total, (i) => {
     const asked = performance.now();
-    inflight.push(
-      send(i).then(
-        (id) => {
-          const at = performance.now();
-          acceptMs.push(at - asked);
-          if (id !== null) acceptedAt.set(id, at);
-        },
-        () => {},
-      ),
+    return send(i).then(
+      (id) => {
+        const at = performance.now();
+        acceptMs.push(at - asked);
+        if (id !== null) acceptedAt.set(id, at);
+      },
+      () => {},
     );
-  }
-  const achievedPerSec = total / ((performance.now() - start) / 1000);
-  await Promise.all(inflight);
+  });
   const grace = performance.now() + 5_000;
   while (unseen().length > 0 && performance.now() < grace) await sleep(20);
   polling = false;
@@ -294,6 +284,35 @@ async function drive(
   };
 }
 
+/**
+ * Open loop: call i starts on its schedule (`perSec`), whether or not earlier ones
+ * finished; resolves once all have, with the rate the starts achieved.
+ */
+async function openLoop(
+  perSec: number,
+  total: number,
+  start: (i: number) => Promise<void>,
+): Promise<number> {
+  const t0 = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = t0 + (i * 1000) / perSec - performance.now();
+    if (wait > 1) await sleep(wait);
+    inflight.push(start(i));
+  }
+  const achieved = total / ((performance.now() - t0) / 1000);
+  await Promise.all(inflight);
+  return achieved;
+}
+
+/** The path and query of the `Link: rel="next"` page, null on the last page. */
+function nextPage(res: Response): string | null {
+  const next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") ?? "")?.[1];
+  if (next === undefined) return null;
+  const url = new URL(next, "http://next.invalid");
+  return url.pathname + url.search;
+}
+
 interface Target {
   id: string;
   userId: string;
@@ -310,9 +329,7 @@ async function pageTargets(readUrl: string, from: number, to: number): Promise<T
     if (res.status !== 200) throw new Error(`the walk met ${res.status} at ${path}`);
     const rows = (await res.json()) as { id: string; user_id: string }[];
     if (n >= from) for (const r of rows) out.push({ id: r.id, userId: r.user_id, page: path });
-    const next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") ?? "")?.[1];
-    path =
-      next === undefined ? null : new URL(next, readUrl).pathname + new URL(next, readUrl).search;
+    path = nextPage(res);
   }
   return out;
 }
@@ -353,35 +370,27 @@ async function driveChanges(
     page.push(pageMs ?? Number.POSITIVE_INFINITY);
   };
   const total = o.changesPerSec * o.latencySeconds;
-  const interval = 1000 / o.changesPerSec;
-  const start = performance.now();
-  const inflight: Promise<void>[] = [];
   let accepted = 0;
-  for (let i = 0; i < total; i++) {
-    const wait = start + i * interval - performance.now();
-    if (wait > 1) await sleep(wait);
+  await openLoop(o.changesPerSec, total, (i) => {
     const t = targets[i % targets.length] as Target;
     const title = `bench update ${i}`;
-    inflight.push(
-      fetch(`${writeUrl}/todos/${t.id}`, {
-        method: "PATCH",
-        headers: {
-          authorization: `Bearer ${tokens.get(t.userId)}`,
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({ title }),
-      }).then(
-        async (res) => {
-          await res.arrayBuffer();
-          if (res.status !== 202) return;
-          accepted++;
-          await watch(t, title, performance.now());
-        },
-        () => {},
-      ),
+    return fetch(`${writeUrl}/todos/${t.id}`, {
+      method: "PATCH",
+      headers: {
+        authorization: `Bearer ${tokens.get(t.userId)}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ title }),
+    }).then(
+      async (res) => {
+        await res.arrayBuffer();
+        if (res.status !== 202) return;
+        accepted++;
+        await watch(t, title, performance.now());
+      },
+      () => {},
     );
-  }
-  await Promise.all(inflight);
+  });
   const summary = (v: number[]) => {
     const p = percentiles(v);
     return {
