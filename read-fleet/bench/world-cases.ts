@@ -37,6 +37,8 @@ import { runWrk, type WrkOptions } from "./wrk";
 
 const RANDOM_PATHS = join(HERE, "random-paths.lua");
 const BUSTERS = join(HERE, "busters.lua");
+/** Key prefix of the control fleet: nothing the worker publishes is under it. */
+const UNTOLD_PREFIX = "bench-untold";
 
 export interface PipelinedWorldCase {
   name: string;
@@ -250,14 +252,37 @@ async function runOn(
   const workloadRates = [0, ...w.workloadRates];
   // Everything warm and no reads: what change sets alone cost the fleet.
   const changeCost = await measureChangeCost(ctx, w.writeRates, settings.seconds);
-  // The floor under the same writes: a bare uWS server with as many processes, serving
-  // page 1's bytes beside the stack. It does nothing when a write lands, so what its p99
-  // does under the write stream is what the write path's share of the CPUs does to any
-  // server on this box; the fleet's p99 beside it is the rest.
+  // Two controls under the same writes. The same fleet on another key prefix: no change
+  // set reaches it, so what a write rate does to it is what the write path's share of the
+  // CPUs does to this code, and the fleet's difference from it is what change sets cost.
+  // A bare uWS server with as many processes, serving page 1's bytes: the floor of any
+  // server on this box under these writes.
   const bare = await startBareBeside(port, workDir);
-  const bareNote = `a bare uWS server (${w.readProcesses} processes, page 1's bytes) beside the stack, under the same write stream`;
-  /** One page-1 case on the fleet, then the same on the bare server at the same rate, back to back. */
-  async function fleetThenBare(
+  const untold = await startUntoldFleet(native, workDir).catch(async (err: unknown) => {
+    await bare.stop();
+    throw err;
+  });
+  const controls = [
+    {
+      server: untold,
+      workloads: {
+        "page 1": "untold fleet, page 1",
+        "page 1, paced": "untold fleet, page 1, paced",
+      },
+      note: `the same read fleet (${w.readProcesses} processes) on another key prefix, so no change set reaches it, under the same write stream`,
+    },
+    {
+      server: bare,
+      workloads: { "page 1": "bare uWS, page 1", "page 1, paced": "bare uWS, page 1, paced" },
+      note: `a bare uWS server (${w.readProcesses} processes, page 1's bytes) beside the stack, under the same write stream`,
+    },
+  ] as const;
+  /**
+   * One page-1 case on the fleet, then the same on each control at the same rate, back to
+   * back: the fleet not told of changes (what change sets cost the read path is the
+   * difference) and the bare server (the floor of any server under these writes).
+   */
+  async function fleetThenControls(
     workload: "page 1" | "page 1, paced",
     rate: number,
     fleetWrk: WrkOptions,
@@ -265,28 +290,30 @@ async function runOn(
   ): Promise<void> {
     await measureWorld(ctx, { workload, writeRate: rate, wrk: fleetWrk, ...(note && { note }) });
     await settle(probe);
-    const url = new URL(fleetWrk.url);
-    url.port = String(bare.port);
-    await measureWorld(ctx, {
-      workload: workload === "page 1" ? "bare uWS, page 1" : "bare uWS, page 1, paced",
-      writeRate: rate,
-      wrk: { ...fleetWrk, url: url.toString() },
-      note: note === undefined ? bareNote : `${note}; ${bareNote}`,
-      serverPid: bare.pid,
-    });
-    await settle(probe);
+    for (const control of controls) {
+      const url = new URL(fleetWrk.url);
+      url.port = String(control.server.port);
+      await measureWorld(ctx, {
+        workload: control.workloads[workload],
+        writeRate: rate,
+        wrk: { ...fleetWrk, url: url.toString() },
+        note: note === undefined ? control.note : `${note}; ${control.note}`,
+        serverPid: control.server.pid,
+      });
+      await settle(probe);
+    }
   }
   try {
     await runRounds();
   } finally {
-    await bare.stop();
+    await Promise.all([bare.stop(), untold.stop()]);
   }
   async function runRounds(): Promise<void> {
     for (let round = 1; round <= w.rounds; round++) {
       ctx.round = round;
       // Alternate the order so a drift over the run (the table grows) does not favour one rate.
       const order = (rates: number[]) => (round % 2 === 1 ? rates : [...rates].reverse());
-      for (const rate of order(page1Rates)) await fleetThenBare("page 1", rate, wrk());
+      for (const rate of order(page1Rates)) await fleetThenControls("page 1", rate, wrk());
       const random = [
         {
           workload: "random ids",
@@ -314,7 +341,7 @@ async function runOn(
         const pacedWrk = (paths: string) =>
           wrk({ script: RANDOM_PATHS, scriptArgs: [paths, delay] });
         for (const rate of order(page1Rates))
-          await fleetThenBare("page 1, paced", rate, pacedWrk(page1File), paced);
+          await fleetThenControls("page 1, paced", rate, pacedWrk(page1File), paced);
         const cases = [
           {
             workload: "random ids, paced",
@@ -407,6 +434,34 @@ async function runOn(
     writeCapacity,
     changeCost,
   };
+}
+
+/**
+ * A second read fleet, the same code and process count as the stack's, on the stack's
+ * Postgres and Redis under another key prefix: it fills its own L2 entries once and no
+ * change set (nor the worker's page refresh) ever reaches it.
+ */
+async function startUntoldFleet(native: NativeStack, workDir: string): Promise<ServerProcess> {
+  const port = await freePort();
+  const server = await startServer({
+    name: "untold-read-fleet",
+    script: join(repoRoot, "read-fleet", "src", "main.ts"),
+    port,
+    env: {
+      DATABASE_URL: native.databaseUrl,
+      REDIS_URL: native.redisUrl,
+      CACHE_KEY_PREFIX: UNTOLD_PREFIX,
+      HTTP_PORT: String(port),
+      ADMIN_PORT: String(await freePort()),
+      READ_PROCESSES: String(settings.world.readProcesses),
+      LOG_LEVEL: "warn",
+    },
+    logDir: workDir,
+  });
+  say(
+    `world: a second read fleet (${settings.world.readProcesses} processes, key prefix "${UNTOLD_PREFIX}") on :${server.port}, told of no change`,
+  );
+  return server;
 }
 
 /** The bare uWS server of the paced floor case, on a free port, serving page 1 as the fleet answers it now. */

@@ -31,6 +31,12 @@ export type Workload =
   /** The floor under the same writes: a bare uWS server beside the stack, read like "page 1" and "page 1, paced". */
   | "bare uWS, page 1"
   | "bare uWS, page 1, paced"
+  /**
+   * The control under the same writes: a second fleet, the same code and processes, on
+   * another key prefix, so no change set ever reaches it; read like "page 1" and "page 1, paced".
+   */
+  | "untold fleet, page 1"
+  | "untold fleet, page 1, paced"
   | "hot hit (Lua)"
   | "busters";
 
