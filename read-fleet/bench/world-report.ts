@@ -316,7 +316,18 @@ export function worldCaseRows(summary: readonly WorldSummary[]): string[][] {
   ];
 }
 
-/** Case 5: what a change costs each process, during every case with writes (the page-1 ones first). */
+/**
+ * The control cases (the untold fleet, the bare server): the stack fleet's /metrics
+ * during them describe the stack fleet, not the server read.
+ */
+export function isControl(workload: Workload): boolean {
+  return workload.startsWith("untold fleet") || workload.startsWith("bare uWS");
+}
+
+/**
+ * Case 5: what a change costs each process, during every case with writes (the page-1
+ * ones first; the controls left out).
+ */
 export function changeCostRows(summary: readonly WorldSummary[]): string[][] {
   return [
     [
@@ -334,7 +345,7 @@ export function changeCostRows(summary: readonly WorldSummary[]): string[][] {
       "worker move mean ms",
     ],
     ...summary
-      .filter((s) => s.writeRate > 0)
+      .filter((s) => s.writeRate > 0 && !isControl(s.workload))
       .map((s) => [
         s.name,
         fmt(s.changeSetsPerSecondPerProcess, 1),

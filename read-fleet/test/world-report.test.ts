@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import type { Workload } from "../bench/world-measure";
+import {
+  changeCostRows,
+  underTheSameWritesRows,
+  type WorldSummary,
+  worldComparisons,
+} from "../bench/world-report";
+
+/** A page-1 style summary: only the fields the tables read matter here. */
+function summary(
+  workload: Workload,
+  writeRate: number,
+  cpuUsPerRead: number,
+  p99Ms = 4,
+): WorldSummary {
+  return {
+    name: `${workload}, ${writeRate === 0 ? "no writes" : `${writeRate} w/s`}`,
+    workload,
+    writeRate,
+    writeKind: "creates",
+    rounds: 1,
+    note: "",
+    rps: 50_000,
+    p99Ms,
+    p50Ms: 1,
+    socketErrors: 0,
+    non2xx: 0,
+    cpuUsPerRead,
+    othersCores: 0,
+    boxBusyCores: 2,
+    writesAcceptedPerSecond: writeRate,
+    writesRefused: 0,
+    writesFailed: 0,
+    writesSkipped: 0,
+    writeLatencyMs: 5,
+    fleetPostgresPerWrite: 0,
+    workerPostgresPerWrite: 0,
+    postgresQueries: { fleet: 0, worker: 0 },
+    l2BytesPerChangeSet: 32_000,
+    changeSetsPerSecondPerProcess: 20,
+    l2BytesPerSecond: 1_000_000,
+    refreshP50Ms: 0.5,
+    refreshP99Ms: 40,
+    refreshMeanMs: 1,
+    changeLagP50Ms: 1,
+    changeLagP99Ms: 5,
+    changeLagMeanMs: 1,
+    moveMeanMs: 1,
+    publicationsPerSecond: 20,
+    hotPagesPerPublication: 0.2,
+    l1Misses: 0,
+    l1Pages: { atStart: 100, after: 100 },
+  };
+}
+
+// The fleet loses 12 % under 500 w/s; the untold fleet, the same code told of nothing, 10 %.
+const runs = [
+  summary("page 1", 0, 10),
+  summary("page 1", 500, 11.2),
+  summary("untold fleet, page 1", 0, 10),
+  summary("untold fleet, page 1", 500, 11),
+  summary("bare uWS, page 1", 0, 9),
+  summary("bare uWS, page 1", 500, 9.1),
+];
+
+describe("the fleet against its controls under the same writes", () => {
+  it("reads the page-1 CPU ratio over the untold fleet's beside the plain one", () => {
+    const rows = worldComparisons(runs, []).filter((c) =>
+      c.name.startsWith("page 1, 500 w/s: CPU"),
+    );
+    expect(rows.map((c) => [c.name, c.met])).toEqual([
+      ["page 1, 500 w/s: CPU per read, no writes / with", false],
+      ["page 1, 500 w/s: CPU per read, no writes / with, over the untold fleet's", true],
+    ]);
+    expect(rows[1]?.value).toBeCloseTo(10 / 11.2 / (10 / 11), 6);
+  });
+
+  it("compares the fleet with each control at every rate, and leaves the controls out of the change-cost table", () => {
+    const table = underTheSameWritesRows(runs);
+    expect(table.slice(1).map((r) => [r[0], r[1], r[2], r[7]])).toEqual([
+      ["page 1", "untold fleet", "0", "1.00"],
+      ["page 1", "untold fleet", "500", "0.98"],
+      ["page 1", "bare uWS", "0", "0.90"],
+      ["page 1", "bare uWS", "500", "0.81"],
+    ]);
+    expect(
+      changeCostRows(runs)
+        .slice(1)
+        .map((r) => r[0]),
+    ).toEqual(["page 1, 500 w/s"]);
+  });
+});
