@@ -19,10 +19,12 @@ import { fetchRaw, freePort, HERE, type ServerProcess, startServer } from "./ser
 import { say, settings } from "./settings";
 import {
   type ChangeCost,
+  CONTROL_WORKLOADS,
   type Gauges,
   gauges,
   measureChangeCost,
   measureWorld,
+  type Page1Workload,
   type StackDeltas,
   settle,
   stackDeltas,
@@ -265,15 +267,12 @@ async function runOn(
   const controls = [
     {
       server: untold,
-      workloads: {
-        "page 1": "untold fleet, page 1",
-        "page 1, paced": "untold fleet, page 1, paced",
-      },
+      workloads: CONTROL_WORKLOADS["untold fleet"],
       note: `the same read fleet (${w.readProcesses} processes) on another key prefix, so no change set reaches it, under the same write stream`,
     },
     {
       server: bare,
-      workloads: { "page 1": "bare uWS, page 1", "page 1, paced": "bare uWS, page 1, paced" },
+      workloads: CONTROL_WORKLOADS["bare uWS"],
       note: `a bare uWS server (${w.readProcesses} processes, page 1's bytes) beside the stack, under the same write stream`,
     },
   ] as const;
@@ -283,7 +282,7 @@ async function runOn(
    * difference) and the bare server (the floor of any server under these writes).
    */
   async function fleetThenControls(
-    workload: "page 1" | "page 1, paced",
+    workload: Page1Workload,
     rate: number,
     fleetWrk: WrkOptions,
     note?: string,

@@ -40,6 +40,28 @@ export type Workload =
   | "hot hit (Lua)"
   | "busters";
 
+/** The page-1 cases each control is read in, beside the fleet's own under the same writes. */
+export type Page1Workload = "page 1" | "page 1, paced";
+
+/** The controls read right after the fleet at each page-1 rate, and their cases' names. */
+export const CONTROL_WORKLOADS = {
+  "untold fleet": {
+    "page 1": "untold fleet, page 1",
+    "page 1, paced": "untold fleet, page 1, paced",
+  },
+  "bare uWS": { "page 1": "bare uWS, page 1", "page 1, paced": "bare uWS, page 1, paced" },
+} as const satisfies Record<string, Record<Page1Workload, Workload>>;
+
+/**
+ * A control case (the untold fleet, the bare server): the stack fleet's /metrics
+ * during it describe the stack fleet, not the server read.
+ */
+export function isControl(workload: Workload): boolean {
+  return Object.values(CONTROL_WORKLOADS).some((w) =>
+    (Object.values(w) as readonly Workload[]).includes(workload),
+  );
+}
+
 /** What the read fleet and the worker did between two scrapes, from their /metrics. */
 export interface StackDeltas {
   /** Postgres queries by the read fleet: read_cache_requests_total{level="postgres"} hit + not_found. */

@@ -1,6 +1,13 @@
 import { settings } from "./settings";
 import type { PipelinedWorldCase, WorldRun } from "./world-cases";
-import type { ChangeCost, Workload, WorldCase, WriteKind } from "./world-measure";
+import {
+  type ChangeCost,
+  CONTROL_WORKLOADS,
+  isControl,
+  type Workload,
+  type WorldCase,
+  type WriteKind,
+} from "./world-measure";
 
 /** One rate case over its rounds: medians of rates, latencies and CPU; sums of counts. */
 export interface WorldSummary {
@@ -151,6 +158,8 @@ export function worldComparisons(
       (s) => s.workload === workload && s.writeRate === rate && s.writeKind === "creates",
     );
   const page0 = find("page 1", 0);
+  const untoldPage1 = CONTROL_WORKLOADS["untold fleet"]["page 1"];
+  const untold0 = find(untoldPage1, 0);
   if (page0 !== undefined) {
     for (const s of summary.filter(
       (x) => x.workload === "page 1" && x.writeRate > 0 && x.writeKind === "creates",
@@ -166,8 +175,7 @@ export function worldComparisons(
       });
       // The same ratio over the untold fleet's under the same writes: what change sets
       // cost the read path, without what sharing the CPUs with the write path costs any code.
-      const untold0 = find("untold fleet, page 1", 0);
-      const untold = find("untold fleet, page 1", s.writeRate);
+      const untold = find(untoldPage1, s.writeRate);
       if (untold0 !== undefined && untold !== undefined) {
         const control = untold0.cpuUsPerRead / untold.cpuUsPerRead;
         out.push({
@@ -317,14 +325,6 @@ export function worldCaseRows(summary: readonly WorldSummary[]): string[][] {
 }
 
 /**
- * The control cases (the untold fleet, the bare server): the stack fleet's /metrics
- * during them describe the stack fleet, not the server read.
- */
-export function isControl(workload: Workload): boolean {
-  return workload.startsWith("untold fleet") || workload.startsWith("bare uWS");
-}
-
-/**
  * Case 5: what a change costs each process, during every case with writes (the page-1
  * ones first; the controls left out).
  */
@@ -374,12 +374,11 @@ export function underTheSameWritesRows(summary: readonly WorldSummary[]): string
     summary.find(
       (s) => s.workload === workload && s.writeRate === rate && s.writeKind === "creates",
     );
-  const pairs = [
-    ["page 1", "untold fleet, page 1", "untold fleet"],
-    ["page 1", "bare uWS, page 1", "bare uWS"],
-    ["page 1, paced", "untold fleet, page 1, paced", "untold fleet"],
-    ["page 1, paced", "bare uWS, page 1, paced", "bare uWS"],
-  ] as const;
+  const pairs = (["page 1", "page 1, paced"] as const).flatMap((fleetLoad) =>
+    Object.entries(CONTROL_WORKLOADS).map(
+      ([controlName, loads]) => [fleetLoad, loads[fleetLoad], controlName] as const,
+    ),
+  );
   const rows: string[][] = [];
   for (const [fleetLoad, controlLoad, controlName] of pairs) {
     const fleet0 = at(fleetLoad, 0);
