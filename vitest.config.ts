@@ -4,6 +4,8 @@ import { defineConfig } from "vitest/config";
 // get real Postgres, Redis and Kafka from the harness in local/src/services.ts.
 export default defineConfig({
   test: {
+    // The default summary, then one plain "tests: N passed, N failed" line for CI.
+    reporters: ["default", "./local/src/testing/closing-line.ts"],
     projects: [
       {
         test: {
