@@ -18,6 +18,8 @@ export interface ChangeFeedDeps {
   log: Logger;
   /** Each change set, in publication order, exactly once. */
   onChangeSet: (cs: ChangeSet) => void;
+  /** Each push of hot pages (arrives just before the change set it belongs to). */
+  onHotEntries: (message: Buffer) => void;
   /**
    * Change sets were missed and the log no longer has them (`lostData`: Redis lost
    * everything and numbering restarted). Whatever this process holds may be stale.
@@ -80,11 +82,18 @@ export class ChangeFeed {
 
   async start(): Promise<void> {
     const { subscriber } = this.deps.clients;
-    subscriber.on("message", (channel: string, message: string) => {
-      if (channel !== this.deps.keys.invalidationChannel) return;
-      const cs = decodeChangeSet(message);
-      if (cs === null) this.deps.log.warn("ignoring a change message this version cannot read");
-      else this.receive(cs);
+    const { invalidationChannel, hotEntriesChannel } = this.deps.keys;
+    const changes = Buffer.from(invalidationChannel);
+    const hot = Buffer.from(hotEntriesChannel);
+    // Buffers, not strings: a push of hot pages is binary and never worth a string copy.
+    subscriber.on("messageBuffer", (channel: Buffer, message: Buffer) => {
+      if (channel.equals(hot)) {
+        this.deps.onHotEntries(message);
+      } else if (channel.equals(changes)) {
+        const cs = decodeChangeSet(message.toString("utf8"));
+        if (cs === null) this.deps.log.warn("ignoring a change message this version cannot read");
+        else this.receive(cs);
+      }
     });
     for (const client of [subscriber, ...this.deps.clients.commands]) {
       let connectedBefore = client.status === "ready";
@@ -94,7 +103,7 @@ export class ChangeFeed {
         connectedBefore = true;
       });
     }
-    subscriber.subscribe(this.deps.keys.invalidationChannel).catch((err: Error) => {
+    subscriber.subscribe(invalidationChannel, hotEntriesChannel).catch((err: Error) => {
       this.deps.log.warn("could not subscribe to invalidations yet; polling meanwhile", { err });
     });
     this.timer = setInterval(() => void this.poll(), this.deps.pollMs);

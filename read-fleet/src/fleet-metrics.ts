@@ -28,6 +28,7 @@ const CACHE_EVENTS = [
   ["postgres", "hit"],
   ["postgres", "not_found"],
   ["postgres", "error"],
+  ["l2", "pushed"], // a hot page the worker pushed with its publication: no read at all
 ] as const;
 export const L1_HIT = 0;
 export const L1_MISS = 1;
@@ -38,6 +39,7 @@ export const L2_ERROR = 6;
 export const PG_HIT = 7;
 export const PG_NOT_FOUND = 8;
 export const PG_ERROR = 9;
+export const L2_PUSHED = 10;
 
 export class FleetMetrics {
   private readonly responses = new Float64Array(ROUTES.length * STATUS_SLOTS);

@@ -13,6 +13,7 @@ import { L1Budget, L1Cache, type Sized, type Slot } from "./l1-cache";
 import { acceptEncodingMemo } from "./negotiation";
 import { type PageAnswer, PageCache, pageAnswerOf, pageTouchedBy } from "./page-cache";
 import { type PageQuery, parsePageQuery } from "./page-query";
+import { PushedEntries } from "./pushed-entries";
 import type { RedisClients } from "./redis-clients";
 import { Refresher, type RefreshResult } from "./refresher";
 import { registerServiceGauges } from "./service-gauges";
@@ -39,6 +40,7 @@ export class ReadService {
   readonly items: L1Cache<ItemAnswer>;
   readonly commands: CommandStatuses;
   readonly filler: Filler;
+  readonly pushed = new PushedEntries();
   readonly feed: ChangeFeed;
   readonly breakers: { redis: CircuitBreaker; postgres: CircuitBreaker };
   readonly negotiate = acceptEncodingMemo();
@@ -75,6 +77,10 @@ export class ReadService {
       pollMs: config.changePollMs,
       log: deps.log,
       onChangeSet: (cs) => this.apply(cs),
+      onHotEntries: (message) => {
+        if (!this.pushed.offer(message))
+          this.deps.log.warn("ignoring a push this version cannot read");
+      },
       onLost: (generation, lostData) => this.lost(generation, lostData),
     });
     this.filler = new Filler({
@@ -86,6 +92,7 @@ export class ReadService {
       breakers: this.breakers,
       metrics: this.metrics,
       knownGeneration: () => this.feed.generation,
+      pushed: this.pushed,
     });
     this.refresher = new Refresher({
       concurrency: config.refreshConcurrency,
@@ -214,6 +221,7 @@ export class ReadService {
    */
   private lost(generation: number, lostData: boolean): void {
     this.metrics.changeSets.inc({ result: lostData ? "epoch" : "lost" });
+    if (lostData) this.pushed.clear();
     for (const slot of this.pages.slots()) {
       if (lostData) slot.stamp = -1;
       slot.revalidate = true;

@@ -4,7 +4,9 @@ import {
   type CacheKeys,
   type ChangeSet,
   cacheKeys,
+  decodeHotEntries,
   publishChanges,
+  pushHotEntries,
 } from "@million-rps/shared";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import { Redis } from "ioredis";
@@ -20,6 +22,8 @@ interface Harness {
   keys: CacheKeys;
   applied: ChangeSet[];
   lost: { generation: number; lostData: boolean }[];
+  /** What reached the reader, in order: a push of hot pages, or a change set's seq. */
+  arrivals: (Buffer | number)[];
 }
 
 const open: Harness[] = [];
@@ -48,6 +52,7 @@ async function harness(): Promise<Harness> {
     clients,
     applied: [],
     lost: [],
+    arrivals: [],
     feed: undefined as unknown as ChangeFeed,
   };
   h.feed = new ChangeFeed({
@@ -55,7 +60,11 @@ async function harness(): Promise<Harness> {
     keys,
     pollMs: 60_000, // polls only when a test asks
     log,
-    onChangeSet: (cs) => h.applied.push(cs),
+    onChangeSet: (cs) => {
+      h.applied.push(cs);
+      h.arrivals.push(cs.seq);
+    },
+    onHotEntries: (message) => h.arrivals.push(message),
     onLost: (generation, lostData) => h.lost.push({ generation, lostData }),
   });
   open.push(h);
@@ -95,6 +104,17 @@ describe("change feed", () => {
     expect(h.feed.seq).toBe(3);
     expect(h.applied).toHaveLength(3);
     expect(h.lost).toEqual([]);
+  });
+
+  it("hands on a push of hot pages, as bytes, before the change set published after it", async () => {
+    const h = await harness();
+    const value = Buffer.from([7, 0, 255, 10, 13, 0xc3]); // any bytes: not text
+    await pushHotEntries(redis, h.keys, [{ key: h.keys.page(100, null), value }]);
+    const seq = await publish(h.keys, ID(1));
+    await waitUntil("the push and the change set", () => h.arrivals.length === 2);
+    const [push, change] = h.arrivals;
+    expect(decodeHotEntries(push as Buffer)).toEqual([{ key: h.keys.page(100, null), value }]);
+    expect(change).toBe(seq);
   });
 
   it("fills a gap from the change log when messages were missed", async () => {

@@ -1,7 +1,18 @@
 import { connect } from "node:net";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { freshDatabase, waitUntil } from "@million-rps/local/testing";
-import { decodeEntry, encodeCursor, issueCommandId, type Todo } from "@million-rps/shared";
+import {
+  allocateGeneration,
+  decodeEntry,
+  encodeCursor,
+  HotPages,
+  issueCommandId,
+  publishChanges,
+  pushHotEntries,
+  queryTodoStates,
+  type Todo,
+  writeEntries,
+} from "@million-rps/shared";
 import { DEV_COMMAND_ID_SECRET } from "@million-rps/shared/config";
 import { Redis } from "ioredis";
 import pg from "pg";
@@ -450,6 +461,58 @@ describe("cache protocol", () => {
       ]);
       expect(a.headers.etag).toBe(b.headers.etag);
       expect(json<Todo[]>(a)[0]?.id).toBe(id);
+    } finally {
+      await other.close(0);
+    }
+  });
+
+  it("a hot page pushed with its publication is swapped in with no read of Redis or Postgres", async () => {
+    // Its own key prefix: it holds only its warm hot pages and what this test reads.
+    const other = await startTestServer({ DATABASE_URL: databaseUrl });
+    try {
+      await get(other.port, "/todos?limit=12");
+      const keys = other.service.keys;
+      const firstPages = [...other.service.pages.slots()]
+        .map((slot) => slot.key)
+        .filter((k) => !k.includes(":"))
+        .map(Number);
+      expect(firstPages).toContain(12);
+      const reads = async () => {
+        const text = await other.service.metricsText();
+        const count = (level: string, result: string) =>
+          metricValue(text, "read_cache_requests_total", { level, result });
+        return {
+          l2: count("l2", "hit") + count("l2", "miss") + count("l2", "stale"),
+          postgres: count("postgres", "hit"),
+          pushed: count("l2", "pushed"),
+        };
+      };
+      const before = await reads();
+      // What the worker does after a commit: allocate, read and write the hot pages, push, publish.
+      const id = await newTodo("pushed to limit 12");
+      const generation = await allocateGeneration(redis, keys);
+      const changes = (await queryTodoStates(db, [id])).map((s) => ({
+        id: s.id,
+        position: s.position,
+      }));
+      const hot = new HotPages(
+        firstPages.map((limit) => ({ limit, pages: 1 })),
+        keys,
+      );
+      const writes = await hot.read(db, changes, generation);
+      await pushHotEntries(redis, keys, await writeEntries(redis, writes, 60));
+      await publishChanges(redis, keys, { generation, reset: false, changes });
+      await waitUntil("every first page refreshed", () =>
+        Promise.resolve(
+          other.service.refreshesWaiting === 0 &&
+            firstPages.every((limit) => (slotOf(other, String(limit))?.stamp ?? 0) >= generation),
+        ),
+      );
+      const after = await reads();
+      expect(after.pushed - before.pushed).toBe(firstPages.length);
+      expect(after.l2).toBe(before.l2);
+      expect(after.postgres).toBe(before.postgres);
+      expect(json<Todo[]>(await get(other.port, "/todos?limit=12"))[0]?.id).toBe(id);
     } finally {
       await other.close(0);
     }

@@ -17,6 +17,11 @@ export interface CacheKeys {
   readonly changeLog: string;
   /** Pub/sub channel carrying each change set as it is published. */
   readonly invalidationChannel: string;
+  /**
+   * Pub/sub channel carrying, just before each change set, the hot pages the worker
+   * wrote for it (hot-entries.ts): readers holding them swap them in without a read.
+   */
+  readonly hotEntriesChannel: string;
   /** Random token set once per Redis dataset: a new one means Redis lost everything. */
   readonly epoch: string;
   /** Sorted set: todo id → generation of its last change. */
@@ -40,6 +45,7 @@ export function cacheKeys(prefix: string = DEFAULT_KEY_PREFIX): CacheKeys {
     changeSeq: `${prefix}:changes:seq`,
     changeLog: `${prefix}:changes`,
     invalidationChannel: `${prefix}:invalidate`,
+    hotEntriesChannel: `${prefix}:hot-entries`,
     epoch: `${prefix}:epoch`,
     versions: `${prefix}:versions`,
     positions: `${prefix}:positions`,

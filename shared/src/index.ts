@@ -12,6 +12,7 @@ export * from "./change-set";
 export * from "./command";
 export * from "./cursor";
 export * from "./errors";
+export * from "./hot-entries";
 export * from "./ids";
 export * from "./position";
 export * from "./read-model";

@@ -5,6 +5,7 @@ import type { CacheKeys } from "./cache-keys";
 import { allocateGeneration, publishChanges, writeEntry } from "./cache-scripts";
 import { pageTouched, type TodoChange } from "./change-set";
 import { decodeCursor } from "./cursor";
+import { pushHotEntries, type StoredEntry } from "./hot-entries";
 import type { PageRange } from "./position";
 import { parseLimit, queryTodoPage } from "./read-model";
 
@@ -113,17 +114,22 @@ export class HotPages {
   }
 }
 
-/** Writes entries to L2 (each only if nothing as new is there); resolves once all are written. */
+/**
+ * Writes entries to L2 (each only if nothing as new is there); resolves with the
+ * ones written, encoded (what pushHotEntries sends).
+ */
 export async function writeEntries(
   redis: Redis,
   writes: readonly EntryWrite[],
   ttlSec: number,
-): Promise<void> {
-  await Promise.all(
-    writes.map((w) =>
-      writeEntry(redis, w.key, w.entry.stamp, encodeEntry(w.entry), ttlSec, w.onlyIfPresent),
+): Promise<StoredEntry[]> {
+  const stored = writes.map((w) => ({ key: w.key, value: encodeEntry(w.entry) }));
+  const written = await Promise.all(
+    writes.map((w, i) =>
+      writeEntry(redis, w.key, w.entry.stamp, stored[i]?.value as Buffer, ttlSec, w.onlyIfPresent),
     ),
   );
+  return stored.filter((_, i) => written[i]);
 }
 
 export interface RefreshResult {
@@ -150,7 +156,7 @@ export async function refreshGeneration(opts: {
   const { redis, keys } = opts;
   const generation = await allocateGeneration(redis, keys);
   const writes = await new HotPages(opts.hotPages, keys).read(opts.db, "all", generation);
-  await writeEntries(redis, writes, opts.ttlSec);
+  await pushHotEntries(redis, keys, await writeEntries(redis, writes, opts.ttlSec));
   const seq = await publishChanges(redis, keys, { generation, reset: true, changes: [] });
   return { generation, seq, pages: writes.length };
 }

@@ -9,6 +9,7 @@ import {
   HotPages,
   itemSubject,
   publishChanges,
+  pushHotEntries,
   queryTodoStates,
   writeEntries,
 } from "@million-rps/shared";
@@ -35,9 +36,10 @@ export interface ChangePublisherOptions {
  * Tells the read fleet what committed batches changed. One publication: allocate
  * generation N, read again the hot pages the changes touch and the todos that
  * existed before (one query), write them to L2 stamped N (encoded once for the
- * fleet; a todo only over an entry someone cached), then publish the changes under
- * N. A reader never learns of N before what reflects it is in Redis, and refreshes
- * only the answers the changes touch, mostly from L2.
+ * fleet; a todo only over an entry someone cached), push the hot pages to the readers
+ * (hot-entries.ts), then publish the changes under N. A reader never learns of N
+ * before what reflects it is in Redis, and refreshes only the answers the changes
+ * touch: a hot page from the push, the rest mostly from L2.
  *
  * Decoupled from the partitions on purpose: the data is committed already, so a
  * Redis (or Postgres) failure here never holds a partition. Changes that arrive
@@ -146,13 +148,21 @@ export class ChangePublisher {
     // Read after the allocation: whatever ends up in Redis reflects every commit up to N.
     const writes = await this.hot.read(this.o.pool, reset ? "all" : changes, generation);
     const items = await this.cachedTodos(changes, generation);
-    await writeEntries(redis, [...writes, ...items], this.o.ttlSec);
+    const stored = await writeEntries(redis, [...writes, ...items], this.o.ttlSec);
+    // The hot pages go to every reader with the publication; todos are read back by who holds them.
+    const pages = new Set(writes.map((w) => w.key));
+    const pushed = await pushHotEntries(
+      redis,
+      keys,
+      stored.filter((e) => pages.has(e.key)),
+    );
     const seq = await publishChanges(redis, keys, { generation, reset, changes });
     const m = this.o.metrics;
     m.generation.set(generation);
     m.generationSeconds.observe((performance.now() - started) / 1000);
     m.changesPublished.inc({}, changes.length);
     m.hotPagesWritten.inc({}, writes.length);
+    m.hotPagesPushed.inc({}, pushed);
     m.todoEntriesRead.inc({}, items.length);
     this.o.log.debug("changes published", {
       generation,
@@ -160,6 +170,7 @@ export class ChangePublisher {
       reset,
       changes: changes.length,
       pages: writes.length,
+      pushed,
     });
     return generation;
   }

@@ -78,6 +78,11 @@ export function createWorkerMetrics() {
       help: "Hot pages read again and written to L2 because a change touched them",
       registers,
     }),
+    hotPagesPushed: new Counter({
+      name: "worker_hot_pages_pushed_total",
+      help: "Hot pages written to L2 and pushed to the readers with their publication (small enough to push)",
+      registers,
+    }),
   };
 }
 

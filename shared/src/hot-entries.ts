@@ -1,0 +1,76 @@
+import type { Redis } from "ioredis";
+import type { CacheKeys } from "./cache-keys";
+
+/**
+ * The hot pages a publication wrote to L2, pushed to every reader on
+ * `keys.hotEntriesChannel` just before the change set itself (one connection, so
+ * in that order): a reader that holds one swaps it in without reading it back, so
+ * a create costs each process no Redis round trip and Redis no script per process.
+ * A reader that missed the push, or holds a page not pushed, reads L2 as before.
+ *
+ * Layout, repeated: key length (uint16 BE), key (UTF-8), entry length (uint32 BE),
+ * the entry as stored in L2 (cache-entry.ts: its stamp comes first).
+ */
+export interface StoredEntry {
+  key: string;
+  /** The entry encoded as L2 stores it. */
+  value: Buffer;
+}
+
+/**
+ * Larger entries are not pushed: every reader gets every push, so a big page held by
+ * few would cost all of them. Page 1 of limit 100 is ~27 KB in its three encodings.
+ */
+export const HOT_ENTRY_PUSH_MAX_BYTES = 64 * 1024;
+
+export function encodeHotEntries(entries: readonly StoredEntry[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const e of entries) {
+    const key = Buffer.from(e.key, "utf8");
+    const head = Buffer.allocUnsafe(2 + key.length + 4);
+    head.writeUInt16BE(key.length, 0);
+    key.copy(head, 2);
+    head.writeUInt32BE(e.value.length, 2 + key.length);
+    parts.push(head, e.value);
+  }
+  return Buffer.concat(parts);
+}
+
+/** null for a message this version cannot read (truncated, or another layout). */
+export function decodeHotEntries(buf: Buffer): StoredEntry[] | null {
+  const out: StoredEntry[] = [];
+  let at = 0;
+  while (at < buf.length) {
+    if (at + 2 > buf.length) return null;
+    const keyLength = buf.readUInt16BE(at);
+    const valueAt = at + 2 + keyLength + 4;
+    if (valueAt > buf.length) return null;
+    const valueLength = buf.readUInt32BE(valueAt - 4);
+    if (valueAt + valueLength > buf.length) return null;
+    out.push({
+      key: buf.toString("utf8", at + 2, at + 2 + keyLength),
+      value: buf.subarray(valueAt, valueAt + valueLength),
+    });
+    at = valueAt + valueLength;
+  }
+  return out;
+}
+
+/** The stamp an encoded entry starts with (`<stamp>\n…`); null if it has none. */
+export function entryStamp(value: Buffer): number | null {
+  const nl = value.indexOf(10);
+  if (nl <= 0 || nl > 16) return null;
+  const stamp = Number(value.toString("latin1", 0, nl));
+  return Number.isSafeInteger(stamp) && stamp >= 0 ? stamp : null;
+}
+
+/** Pushes the entries small enough to push; call after writing them and before publishing. */
+export async function pushHotEntries(
+  redis: Redis,
+  keys: CacheKeys,
+  entries: readonly StoredEntry[],
+): Promise<number> {
+  const pushed = entries.filter((e) => e.value.length <= HOT_ENTRY_PUSH_MAX_BYTES);
+  if (pushed.length > 0) await redis.publish(keys.hotEntriesChannel, encodeHotEntries(pushed));
+  return pushed.length;
+}
