@@ -25,14 +25,12 @@ import {
   L2_ERROR,
   L2_HIT,
   L2_MISS,
-  L2_PUSHED,
   L2_STALE,
   PG_ERROR,
   PG_HIT,
   PG_NOT_FOUND,
 } from "./fleet-metrics";
 import type { PageQuery } from "./page-query";
-import type { PushedEntries } from "./pushed-entries";
 import type { RedisClients } from "./redis-clients";
 import { SingleFlight } from "./single-flight";
 
@@ -46,8 +44,6 @@ export interface FillDeps {
   metrics: FleetMetrics;
   /** A generation whose commits are all done, for data read while Redis cannot be asked. */
   knownGeneration: () => number;
-  /** Hot pages the worker pushed: a refresh takes one instead of reading L2. */
-  pushed: PushedEntries;
 }
 
 /** Postgres refused the query's values (SQLSTATE class 22): the request's fault, not an outage. */
@@ -113,13 +109,6 @@ export class Filler {
     want: number,
     load: (stamp: number) => Promise<CacheEntry>,
   ): Promise<CacheEntry> {
-    // A refresh of a hot page: the worker pushed it just before the change set that asks for it.
-    const pushed = want > 0 ? this.deps.pushed.take(key, want) : null;
-    const entry = pushed === null ? null : decodeEntry(pushed);
-    if (entry !== null && entry.stamp >= want) {
-      this.deps.metrics.cache(L2_PUSHED);
-      return entry;
-    }
     const read = await this.l2Read(key);
     const found = usable(read, want);
     if (found !== null) return found;

@@ -1,4 +1,4 @@
-import { decodeHotEntries, entryStamp } from "@million-rps/shared";
+import { type CacheEntry, decodeEntry, decodeHotEntries, entryStamp } from "@million-rps/shared";
 
 /** More than any HOT_PAGES list pushes: past it the oldest pushes are let go. */
 const MAX_HELD = 64;
@@ -7,8 +7,8 @@ const MAX_HELD = 64;
  * The hot pages the worker pushed with its publications (shared/src/hot-entries.ts),
  * newest per key, until a refresh takes one: it arrives just before the change set
  * that marks the page, so the refresh swaps it in without reading Redis. Only a
- * refresh asks (a stamp it needs); a cold fill reads L2, which knows whether an
- * entry is still fresh.
+ * refresh that a change asked for takes one; a cold fill or a revalidation reads L2,
+ * which knows every change since an entry's stamp, even one whose message was lost.
  */
 export class PushedEntries {
   private readonly byKey = new Map<string, { stamp: number; value: Buffer }>();
@@ -36,11 +36,11 @@ export class PushedEntries {
   }
 
   /** The pushed entry for `key` if it reflects at least generation `want`; taken once. */
-  take(key: string, want: number): Buffer | null {
+  take(key: string, want: number): CacheEntry | null {
     const held = this.byKey.get(key);
     if (held === undefined || held.stamp < want) return null;
     this.byKey.delete(key);
-    return held.value;
+    return decodeEntry(held.value);
   }
 
   /** Redis lost its data: stamps from before mean nothing any more. */

@@ -1,4 +1,4 @@
-import { type CacheKeys, type ChangeSet, cacheKeys } from "@million-rps/shared";
+import { type CacheEntry, type CacheKeys, type ChangeSet, cacheKeys } from "@million-rps/shared";
 import type { Logger } from "@million-rps/shared/log";
 import type { Pool } from "pg";
 import { ChangeFeed, type FeedMark } from "./change-feed";
@@ -6,7 +6,7 @@ import { CircuitBreaker } from "./circuit-breaker";
 import { CommandStatuses } from "./command-status";
 import type { ReadFleetConfig } from "./config";
 import { Filler } from "./fill";
-import { FleetMetrics } from "./fleet-metrics";
+import { FleetMetrics, L2_PUSHED } from "./fleet-metrics";
 import type { ProcessMetrics } from "./fleet-metrics-merge";
 import { type ItemAnswer, itemAnswer, itemTouchedBy } from "./item-answer";
 import { L1Budget, L1Cache, type Sized, type Slot } from "./l1-cache";
@@ -92,7 +92,6 @@ export class ReadService {
       breakers: this.breakers,
       metrics: this.metrics,
       knownGeneration: () => this.feed.generation,
-      pushed: this.pushed,
     });
     this.refresher = new Refresher({
       concurrency: config.refreshConcurrency,
@@ -239,12 +238,24 @@ export class ReadService {
   private refreshPage(slot: Slot<PageAnswer>): void {
     this.refresher.schedule(slot, async (want) => {
       const mark = this.feed.mark();
-      const entry = await this.filler.page(slot.value.query, want);
+      const entry = this.pushedPage(slot, want) ?? (await this.filler.page(slot.value.query, want));
       const answer = pageAnswerOf(slot.value.query, entry, this.deps.config.cacheControl);
       const result = this.swap(this.pages, slot, answer, entry.stamp);
       this.recheck(slot, mark, pageTouchedBy);
       return result;
     });
+  }
+
+  /**
+   * The successor the worker pushed just before the change set that asks for it, when a
+   * change asked for one (a revalidation asks L2, which knows every change since).
+   */
+  private pushedPage(slot: Slot<PageAnswer>, want: number): CacheEntry | null {
+    if (want <= slot.stamp) return null;
+    const { limit, cursor } = slot.value.query;
+    const entry = this.pushed.take(this.keys.page(limit, cursor), want);
+    if (entry !== null) this.metrics.cache(L2_PUSHED);
+    return entry;
   }
 
   private refreshItem(slot: Slot<ItemAnswer>): void {

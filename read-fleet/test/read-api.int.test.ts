@@ -5,6 +5,7 @@ import {
   allocateGeneration,
   decodeEntry,
   encodeCursor,
+  encodeHotEntries,
   HotPages,
   issueCommandId,
   publishChanges,
@@ -516,6 +517,27 @@ describe("cache protocol", () => {
     } finally {
       await other.close(0);
     }
+  });
+
+  it("a revalidation past the TTL asks L2, even with a push for the page held", async () => {
+    await get(port, "/todos?limit=14");
+    const slot = slotOf(server, "14");
+    if (slot === undefined) throw new Error("limit 14 is not held");
+    const keys = server.service.keys;
+    const held = await redis.getBuffer(keys.page(14, null));
+    if (held === null) throw new Error("limit 14 has no L2 entry");
+    // A push that no change set asked for (its message lost): a revalidation must not take it.
+    server.service.pushed.offer(encodeHotEntries([{ key: keys.page(14, null), value: held }]));
+    const l2 = async () =>
+      metricValue(await server.service.metricsText(), "read_cache_requests_total", {
+        level: "l2",
+        result: "hit",
+      });
+    const before = await l2();
+    server.service.expiredPage(slot);
+    await waitUntil("the revalidation", () => Promise.resolve(!slot.refreshing));
+    expect((await l2()) - before).toBe(1);
+    expect(server.service.pushed.size).toBe(1);
   });
 
   it("a change leaves the answers it does not touch cached, with their ETags", async () => {
