@@ -18,6 +18,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DEV_JWT_SECRET, mintDevToken } from "@million-rps/shared/dev-token";
 import { treeCpuSeconds } from "./cpu";
+import { median } from "./report";
 import { fetchRaw, freePort, HERE, type ServerProcess, startServer } from "./servers";
 import { startWriteStream } from "./write-stream";
 import { runWrk } from "./wrk";
@@ -136,13 +137,6 @@ try {
   for (const f of fleets) await f.stop();
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1
-    ? (s[mid] as number)
-    : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 const [a, b, control] = perRead.map(median) as [number, number, number];
 console.log(
   `\n| ${rate} creates/s, page 1${paceMs > 0 ? `, paced ${paceMs} ms` : ", saturating"} | µs CPU/read (median of ${rounds}) | over the control |`,

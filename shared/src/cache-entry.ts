@@ -135,13 +135,21 @@ export function encodeEntry(e: CacheEntry): Buffer {
   return Buffer.concat(parts);
 }
 
+/** The stamp an encoded entry starts with (`<stamp>\n…`), read without decoding the rest; null if none. */
+export function entryStamp(buf: Buffer): number | null {
+  const nl = buf.indexOf(10);
+  if (nl <= 0 || nl > 16) return null;
+  const stamp = Number(buf.toString("latin1", 0, nl));
+  return Number.isSafeInteger(stamp) && stamp >= 0 ? stamp : null;
+}
+
 /** null for anything that is not an entry this code wrote (an older layout, a truncated value). */
 export function decodeEntry(buf: Buffer): CacheEntry | null {
+  const stamp = entryStamp(buf);
+  if (stamp === null) return null;
   const nl1 = buf.indexOf(10);
-  const nl2 = nl1 < 0 ? -1 : buf.indexOf(10, nl1 + 1);
+  const nl2 = buf.indexOf(10, nl1 + 1);
   if (nl2 < 0) return null;
-  const stamp = Number(buf.toString("latin1", 0, nl1));
-  if (!Number.isSafeInteger(stamp) || stamp < 0) return null;
   let h: Header;
   try {
     h = JSON.parse(buf.toString("utf8", nl1 + 1, nl2)) as Header;

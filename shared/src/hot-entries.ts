@@ -9,7 +9,7 @@ import type { CacheKeys } from "./cache-keys";
  * A reader that missed the push, or holds a page not pushed, reads L2 as before.
  *
  * Layout, repeated: key length (uint16 BE), key (UTF-8), entry length (uint32 BE),
- * the entry as stored in L2 (cache-entry.ts: its stamp comes first).
+ * the entry as stored in L2 (cache-entry.ts: its stamp comes first, `entryStamp`).
  */
 export interface StoredEntry {
   key: string;
@@ -54,14 +54,6 @@ export function decodeHotEntries(buf: Buffer): StoredEntry[] | null {
     at = valueAt + valueLength;
   }
   return out;
-}
-
-/** The stamp an encoded entry starts with (`<stamp>\n…`); null if it has none. */
-export function entryStamp(value: Buffer): number | null {
-  const nl = value.indexOf(10);
-  if (nl <= 0 || nl > 16) return null;
-  const stamp = Number(value.toString("latin1", 0, nl));
-  return Number.isSafeInteger(stamp) && stamp >= 0 ? stamp : null;
 }
 
 /** Pushes the entries small enough to push; call after writing them and before publishing. */

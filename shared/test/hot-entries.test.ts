@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decodeHotEntries, encodeHotEntries, entryStamp } from "../src/hot-entries";
+import { entryStamp } from "../src/cache-entry";
+import { decodeHotEntries, encodeHotEntries } from "../src/hot-entries";
 
 describe("hot entries pushed with a publication", () => {
   it("round-trip keys and arbitrary bytes, in order", () => {
