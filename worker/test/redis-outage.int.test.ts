@@ -81,7 +81,14 @@ describe("Redis stopped mid-stream", () => {
       { timeoutMs: 30_000 },
     );
     // The restarted Redis lost everything; the worker wrote the hot page again from nothing
-    // (not only when a new change touched it) and published under a fresh counter.
+    // (not only when a new change touched it) and published under a fresh counter. The page
+    // is in L2 before that publication ends (then the push, the change set, the metric).
+    await waitUntil(
+      "the publication under the fresh counter",
+      async () =>
+        Number(await client.get(keys.generation)) === (await sampleSum(worker.metrics.generation)),
+      { timeoutMs: 10_000 },
+    );
     expect(Number(await client.get(keys.generation))).toBe(
       await sampleSum(worker.metrics.generation),
     );
