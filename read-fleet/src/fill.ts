@@ -10,6 +10,8 @@ import {
   encodeEntry,
   HttpError,
   itemSubject,
+  type PageIndexEntry,
+  pageIndexEntry,
   pageSubject,
   queryTodoJson,
   queryTodoPage,
@@ -78,7 +80,8 @@ export class Filler {
       const cursor = query.cursor === null ? null : decodeCursor(query.cursor);
       const page = await this.postgres((db) => queryTodoPage(db, query.limit, cursor));
       this.deps.metrics.cache(PG_HIT);
-      return buildEntry(stamp, pageSubject(page), page.json);
+      const entry = await buildEntry(stamp, pageSubject(page), page.json);
+      return { entry, index: pageIndexEntry(query.limit, query.cursor, page.range) };
     });
   }
 
@@ -87,14 +90,14 @@ export class Filler {
     return this.once(this.deps.keys.item(id), want, async (stamp) => {
       const json = await this.postgres((db) => queryTodoJson(db, id));
       this.deps.metrics.cache(json === null ? PG_NOT_FOUND : PG_HIT);
-      return buildEntry(stamp, itemSubject(id, json), json ?? "");
+      return { entry: await buildEntry(stamp, itemSubject(id, json), json ?? "") };
     });
   }
 
   private once(
     key: string,
     want: number,
-    load: (stamp: number) => Promise<CacheEntry>,
+    load: (stamp: number) => Promise<Loaded>,
   ): Promise<CacheEntry> {
     return this.flights.run(key, () => {
       const started = performance.now();
@@ -107,7 +110,7 @@ export class Filler {
   private async fill(
     key: string,
     want: number,
-    load: (stamp: number) => Promise<CacheEntry>,
+    load: (stamp: number) => Promise<Loaded>,
   ): Promise<CacheEntry> {
     const read = await this.l2Read(key);
     const found = usable(read, want);
@@ -139,10 +142,10 @@ export class Filler {
       }
     }
     try {
-      const entry = await load(stamp);
+      const { entry, index } = await load(stamp);
       // Written before the lock is released: a process that finds the lock free must
       // also find the entry, or it would query Postgres a second time.
-      if (read !== null) await this.l2Write(key, entry);
+      if (read !== null) await this.l2Write(key, entry, index);
       return entry;
     } catch (err) {
       // Postgres is away: older bytes from L2 beat no answer (the caller still wants newer).
@@ -200,15 +203,15 @@ export class Filler {
   }
 
   /** Never rejects: an entry that cannot be written is read from Postgres again later. */
-  private async l2Write(key: string, entry: CacheEntry): Promise<void> {
+  private async l2Write(key: string, entry: CacheEntry, index?: PageIndexEntry): Promise<void> {
     if (!this.deps.breakers.redis.allow()) return;
-    await writeEntry(
-      this.deps.redis.next(),
+    await writeEntry(this.deps.redis.next(), this.deps.keys, {
       key,
-      entry.stamp,
-      encodeEntry(entry),
-      this.deps.ttlSec,
-    ).then(
+      stamp: entry.stamp,
+      value: encodeEntry(entry),
+      ttlSec: this.deps.ttlSec,
+      ...(index !== undefined && { index }),
+    }).then(
       () => this.deps.breakers.redis.success(),
       () => this.deps.breakers.redis.failure(),
     );
@@ -229,6 +232,12 @@ export class Filler {
   private unlock(key: string, token: string): void {
     releaseFillLock(this.deps.redis.next(), this.deps.keys, key, token).catch(() => {}); // it expires by itself
   }
+}
+
+/** What a fill read from Postgres: the entry, and a cursor page's place in the page index. */
+interface Loaded {
+  entry: CacheEntry;
+  index?: PageIndexEntry | undefined;
 }
 
 /** A fresh L2 entry at least as new as `want`, decoded; else null. */

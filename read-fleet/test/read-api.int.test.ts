@@ -3,13 +3,18 @@ import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { freshDatabase, waitUntil } from "@million-rps/local/testing";
 import {
   allocateGeneration,
+  buildEntry,
+  decodeCursor,
   decodeEntry,
   encodeCursor,
   encodeHotEntries,
   HotPages,
   issueCommandId,
+  pageIndexEntry,
+  pageSubject,
   publishChanges,
   pushHotEntries,
+  queryTodoPage,
   queryTodoStates,
   type Todo,
   writeEntries,
@@ -501,7 +506,7 @@ describe("cache protocol", () => {
         keys,
       );
       const writes = await hot.read(db, changes, generation);
-      await pushHotEntries(redis, keys, await writeEntries(redis, writes, 60));
+      await pushHotEntries(redis, keys, await writeEntries(redis, keys, writes, 60));
       await publishChanges(redis, keys, { generation, reset: false, changes });
       await waitUntil("every first page refreshed", () =>
         Promise.resolve(
@@ -585,6 +590,59 @@ describe("cache protocol", () => {
         !p.some((x) => x.id === target) && (await get(port, `/todos/${target}`)).status === 404
       );
     });
+  });
+
+  it("a cursor page it filled is in the page index, and a worker's rewrite of it is read from L2, not Postgres", async () => {
+    const keys = server.service.keys;
+    const order = await expectedOrder();
+    const cursor = encodeCursor(await cursorAfter(order[20] as string));
+    const path = `/todos?limit=7&cursor=${cursor}`;
+    const held = json<Todo[]>(await get(port, path));
+    const target = held[3]?.id as string;
+    // What the worker looks up to find it: its low end (the last todo's micros) as the score.
+    const [last] = await queryTodoStates(db, [held[held.length - 1]?.id as string]);
+    expect(await redis.zscore(keys.pageIndex, `7 ${cursor}`)).toBe(String(last?.position?.micros));
+
+    // The worker's part, as change-publisher.ts does it: rewrite the cached page, then publish.
+    await db.query("UPDATE todos SET title = 'renamed for the index' WHERE id = $1", [target]);
+    const generation = await allocateGeneration(redis, keys);
+    const page = await queryTodoPage(db, 7, decodeCursor(cursor));
+    const written = await writeEntries(
+      redis,
+      keys,
+      [
+        {
+          key: keys.page(7, cursor),
+          entry: await buildEntry(generation, pageSubject(page), page.json),
+          onlyIfPresent: true,
+          index: pageIndexEntry(7, cursor, page.range),
+        },
+      ],
+      60,
+    );
+    expect(written).toHaveLength(1);
+    const before = await pgHits();
+    const [state] = await queryTodoStates(db, [target]);
+    await publishChanges(redis, keys, {
+      generation,
+      reset: false,
+      changes: [{ id: target, position: state?.position ?? null }],
+    });
+    await waitUntil("the page refreshed", () =>
+      Promise.resolve(
+        server.service.refreshesWaiting === 0 &&
+          (slotOf(server, `7:${cursor}`)?.stamp ?? 0) >= generation,
+      ),
+    );
+    expect(json<Todo[]>(await get(port, path)).find((t) => t.id === target)?.title).toBe(
+      "renamed for the index",
+    );
+    // The other pages this process holds that show the todo (first pages of other tests)
+    // were not rewritten here: one query each, and none for this one.
+    const others = [...server.service.pages.slots()].filter(
+      (slot) => slot.key !== `7:${cursor}` && slot.value.ids.has(target),
+    ).length;
+    expect((await pgHits()) - before).toBe(others);
   });
 
   // Regression (issue 13): L1 was keyed by the raw query string, so cache busters made a

@@ -30,6 +30,11 @@ export interface CacheKeys {
   readonly positions: string;
   /** Entries stamped below this generation are stale whatever they hold. */
   readonly floor: string;
+  /**
+   * Sorted set of the cursor pages L2 holds, `<limit> <cursor>` → the micros of the
+   * page's last todo: where the worker finds the cached pages a change lands in (page-index.ts).
+   */
+  readonly pageIndex: string;
   page(limit: number, cursor: string | null): string;
   item(id: string): string;
   command(commandId: string): string;
@@ -50,6 +55,7 @@ export function cacheKeys(prefix: string = DEFAULT_KEY_PREFIX): CacheKeys {
     versions: `${prefix}:versions`,
     positions: `${prefix}:positions`,
     floor: `${prefix}:floor`,
+    pageIndex: `${prefix}:page-index`,
     page: (limit: number, cursor: string | null) => `${prefix}:page:${limit}:${cursor ?? "-"}`,
     item: (id: string) => `${prefix}:item:${id}`,
     command: (commandId: string) => `${prefix}:cmd:${commandId}`,

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { CacheKeys } from "./cache-keys";
 import { encodeChangeBody, type TodoChange } from "./change-set";
+import { PAGE_INDEX_MAX, type PageIndexEntry } from "./page-index";
 
 /**
  * The cache's Redis protocol, as Lua scripts (each runs atomically). Who writes what:
@@ -16,6 +17,9 @@ import { encodeChangeBody, type TodoChange } from "./change-set";
  *   can no longer be checked, so everything stamped below it is stale).
  * - `changeSeq`, `changeLog`, the channel: one publication per change set, in
  *   order, gap-free; a reader that misses messages reads the log back.
+ * - `pageIndex`: the write-entry script, for every cursor page it writes (a reader's
+ *   fill or the worker's rewrite); the worker reads it to find the cached pages a
+ *   change lands in, and drops members whose entry has gone (page-index.ts).
  */
 export class LuaScript {
   private readonly sha: string;
@@ -103,20 +107,46 @@ return {1, v, gen}`,
 );
 
 /**
- * KEYS: entry. ARGV: stamp, value, ttl seconds, "xx" (only replace an entry that is
- * there). Writes unless the stored entry's stamp is as new.
+ * KEYS: entry, page index. ARGV: stamp, value, ttl seconds, "xx" (only replace an
+ * entry that is there), index member ("" for an entry the index does not hold),
+ * its score, most members the index keeps. Writes unless the stored entry's stamp
+ * is as new, and indexes what it writes; a cursor page refused for being gone
+ * leaves the index too.
  */
 const WRITE_ENTRY = new LuaScript(
   "write-entry",
   `
 local head = redis.call('GETRANGE', KEYS[1], 0, 24)
-if head == '' and ARGV[4] == 'xx' then return 0 end
+if head == '' and ARGV[4] == 'xx' then
+  if ARGV[5] ~= '' then redis.call('ZREM', KEYS[2], ARGV[5]) end
+  return 0
+end
 if head ~= '' then
   local s = tonumber(string.match(head, '^(%d+)\\n'))
   if s and s >= tonumber(ARGV[1]) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+if ARGV[5] ~= '' then
+  redis.call('ZADD', KEYS[2], ARGV[6], ARGV[5])
+  if redis.call('ZCARD', KEYS[2]) > tonumber(ARGV[7]) then redis.call('ZPOPMIN', KEYS[2]) end
+end
 return 1`,
+  2,
+);
+
+/**
+ * KEYS: page index. ARGV: most pages per position, then positions (micros). Returns,
+ * per position, the members whose low end is at or below it, nearest first.
+ */
+const FIND_INDEXED_PAGES = new LuaScript(
+  "find-indexed-pages",
+  `
+local out = {}
+local n = tonumber(ARGV[1])
+for i = 2, #ARGV do
+  out[i - 1] = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[i], '-inf', 'LIMIT', 0, n)
+end
+return out`,
   1,
 );
 
@@ -229,18 +259,49 @@ export async function readEntry(redis: Redis, keys: CacheKeys, key: string): Pro
 
 /**
  * Writes an L2 entry unless a newer (or equally new) one is there; with
- * `onlyIfPresent`, only over an entry someone cached. True when written.
+ * `onlyIfPresent`, only over an entry someone cached; a cursor page with its
+ * `index` entry (page-index.ts). True when written.
  */
 export async function writeEntry(
   redis: Redis,
-  key: string,
-  stamp: number,
-  value: Buffer,
-  ttlSec: number,
-  onlyIfPresent = false,
+  keys: CacheKeys,
+  write: {
+    key: string;
+    stamp: number;
+    value: Buffer;
+    ttlSec: number;
+    onlyIfPresent?: boolean;
+    index?: PageIndexEntry;
+  },
 ): Promise<boolean> {
-  const args = [key, stamp, value, ttlSec, onlyIfPresent ? "xx" : "-"];
+  const { index } = write;
+  const args = [
+    write.key,
+    keys.pageIndex,
+    write.stamp,
+    write.value,
+    write.ttlSec,
+    write.onlyIfPresent === true ? "xx" : "-",
+    index?.member ?? "",
+    index?.score ?? "0",
+    PAGE_INDEX_MAX,
+  ];
   return Number(await WRITE_ENTRY.run(redis, args)) === 1;
+}
+
+/** Per position (micros), the page-index members at or below it, nearest first (page-index.ts). */
+export async function findIndexedPages(
+  redis: Redis,
+  keys: CacheKeys,
+  micros: readonly number[],
+  perPosition: number,
+): Promise<string[][]> {
+  if (micros.length === 0) return [];
+  return (await FIND_INDEXED_PAGES.run(redis, [
+    keys.pageIndex,
+    perPosition,
+    ...micros,
+  ])) as string[][];
 }
 
 /** The next generation: call after a commit and before reading its changes back. */

@@ -14,6 +14,7 @@ export * from "./cursor";
 export * from "./errors";
 export * from "./hot-entries";
 export * from "./ids";
+export * from "./page-index";
 export * from "./position";
 export * from "./read-model";
 export * from "./refresh";

@@ -6,6 +6,7 @@ import { allocateGeneration, publishChanges, writeEntry } from "./cache-scripts"
 import { pageTouched, type TodoChange } from "./change-set";
 import { decodeCursor } from "./cursor";
 import { pushHotEntries, type StoredEntry } from "./hot-entries";
+import { type PageIndexEntry, pageIndexEntry } from "./page-index";
 import type { PageRange } from "./position";
 import { parseLimit, queryTodoPage } from "./read-model";
 
@@ -45,11 +46,15 @@ interface Written {
   next: string | null;
 }
 
-/** An entry to write to L2; `onlyIfPresent`: only over one someone cached (see writeEntry). */
+/**
+ * An entry to write to L2; `onlyIfPresent`: only over one someone cached; `index`: a
+ * cursor page's place in the page index (see writeEntry).
+ */
 export interface EntryWrite {
   key: string;
   entry: CacheEntry;
   onlyIfPresent?: boolean;
+  index?: PageIndexEntry;
 }
 
 /**
@@ -94,7 +99,11 @@ export class HotPages {
             cursor === null ? null : decodeCursor(cursor),
           );
           written = { ids: new Set(page.ids), range: page.range, next: page.next };
-          out.push({ key, entry: await buildEntry(stamp, pageSubject(page), page.json) });
+          out.push({
+            key,
+            entry: await buildEntry(stamp, pageSubject(page), page.json),
+            index: pageIndexEntry(limit, cursor, page.range),
+          });
         } else {
           written = known;
         }
@@ -106,6 +115,11 @@ export class HotPages {
     this.written.clear();
     for (const [key, w] of walked) this.written.set(key, w);
     return out;
+  }
+
+  /** Whether `key` is a page of the hot walk (read again here when a change touches it). */
+  holds(key: string): boolean {
+    return this.written.has(key);
   }
 
   /** Forget what was written (Redis lost it): the next read writes every hot page. */
@@ -120,13 +134,21 @@ export class HotPages {
  */
 export async function writeEntries(
   redis: Redis,
+  keys: CacheKeys,
   writes: readonly EntryWrite[],
   ttlSec: number,
 ): Promise<StoredEntry[]> {
   const stored = writes.map((w) => ({ key: w.key, value: encodeEntry(w.entry) }));
   const written = await Promise.all(
     writes.map((w, i) =>
-      writeEntry(redis, w.key, w.entry.stamp, stored[i]?.value as Buffer, ttlSec, w.onlyIfPresent),
+      writeEntry(redis, keys, {
+        key: w.key,
+        stamp: w.entry.stamp,
+        value: stored[i]?.value as Buffer,
+        ttlSec,
+        ...(w.onlyIfPresent !== undefined && { onlyIfPresent: w.onlyIfPresent }),
+        ...(w.index !== undefined && { index: w.index }),
+      }),
     ),
   );
   return stored.filter((_, i) => written[i]);
@@ -156,7 +178,7 @@ export async function refreshGeneration(opts: {
   const { redis, keys } = opts;
   const generation = await allocateGeneration(redis, keys);
   const writes = await new HotPages(opts.hotPages, keys).read(opts.db, "all", generation);
-  await pushHotEntries(redis, keys, await writeEntries(redis, writes, opts.ttlSec));
+  await pushHotEntries(redis, keys, await writeEntries(redis, keys, writes, opts.ttlSec));
   const seq = await publishChanges(redis, keys, { generation, reset: true, changes: [] });
   return { generation, seq, pages: writes.length };
 }

@@ -5,11 +5,16 @@ import {
   type CacheKeys,
   type EntryWrite,
   existingKeys,
+  findIndexedPages,
   type HotPage,
   HotPages,
   itemSubject,
+  pageIndexEntry,
+  pageSubject,
+  pagesHolding,
   publishChanges,
   pushHotEntries,
+  queryTodoPage,
   queryTodoStates,
   writeEntries,
 } from "@million-rps/shared";
@@ -20,6 +25,11 @@ import type { AppliedChange } from "./apply";
 import { backoffMs, pause } from "./backoff";
 import type { WorkerMetrics } from "./metrics";
 
+/** Cached pages looked at per changed position, nearest first (page-index.ts). */
+const PAGES_PER_POSITION = 4;
+/** Cursor pages read from Postgres at once during a publication. */
+const PAGE_READS_IN_FLIGHT = 2;
+
 export interface ChangePublisherOptions {
   pool: Pool;
   redis: Redis;
@@ -28,18 +38,21 @@ export interface ChangePublisherOptions {
   ttlSec: number;
   /** Least time between the starts of two publications: bounds the churn readers see. */
   minIntervalMs: number;
+  /** Most cached cursor pages read again per publication; the rest are left to their readers. */
+  cachedPagesMax: number;
   log: Logger;
   metrics: WorkerMetrics;
 }
 
 /**
  * Tells the read fleet what committed batches changed. One publication: allocate
- * generation N, read again the hot pages the changes touch and the todos that
- * existed before (one query), write them to L2 stamped N (encoded once for the
- * fleet; a todo only over an entry someone cached), push the hot pages to the readers
- * (hot-entries.ts), then publish the changes under N. A reader never learns of N
- * before what reflects it is in Redis, and refreshes only the answers the changes
- * touch: a hot page from the push, the rest mostly from L2.
+ * generation N, read again the hot pages the changes touch, the cursor pages a
+ * reader cached that a change lands in (found through the page index) and the todos
+ * that existed before (one query), write them to L2 stamped N (encoded once for the
+ * fleet; a cursor page or a todo only over an entry someone cached), push the hot
+ * pages to the readers (hot-entries.ts), then publish the changes under N. A reader
+ * never learns of N before what reflects it is in Redis, and refreshes only the
+ * answers the changes touch: a hot page from the push, the rest mostly from L2.
  *
  * Decoupled from the partitions on purpose: the data is committed already, so a
  * Redis (or Postgres) failure here never holds a partition. Changes that arrive
@@ -147,8 +160,14 @@ export class ChangePublisher {
     const generation = await allocateGeneration(redis, keys);
     // Read after the allocation: whatever ends up in Redis reflects every commit up to N.
     const writes = await this.hot.read(this.o.pool, reset ? "all" : changes, generation);
+    const cursorPages = reset ? [] : await this.cachedPages(changes, generation);
     const items = await this.cachedTodos(changes, generation);
-    const stored = await writeEntries(redis, [...writes, ...items], this.o.ttlSec);
+    const stored = await writeEntries(
+      redis,
+      keys,
+      [...writes, ...cursorPages, ...items],
+      this.o.ttlSec,
+    );
     // The hot pages go to every reader with the publication; todos are read back by who holds them.
     const pages = new Set(writes.map((w) => w.key));
     const pushed = await pushHotEntries(
@@ -163,6 +182,7 @@ export class ChangePublisher {
     m.changesPublished.inc({}, changes.length);
     m.hotPagesWritten.inc({}, writes.length);
     m.hotPagesPushed.inc({}, pushed);
+    m.cachedPagesRead.inc({}, cursorPages.length);
     m.todoEntriesRead.inc({}, items.length);
     this.o.log.debug("changes published", {
       generation,
@@ -170,9 +190,63 @@ export class ChangePublisher {
       reset,
       changes: changes.length,
       pages: writes.length,
+      cursorPages: cursorPages.length,
       pushed,
     });
     return generation;
+  }
+
+  /**
+   * The cursor pages a reader cached whose range holds a changed todo (an update, or a
+   * create older than a cached cursor), read again and encoded once for the fleet,
+   * stamped N: the readers holding one then read it back from L2 instead of each
+   * asking for the lock and one of them querying Postgres. At most `cachedPagesMax`
+   * (this waits in front of the change set); the index misses some by design (see
+   * page-index.ts), and those are refreshed by their readers as before.
+   */
+  private async cachedPages(
+    changes: readonly AppliedChange[],
+    stamp: number,
+  ): Promise<EntryWrite[]> {
+    const positions = changes.flatMap((c) => (c.position === null ? [] : [c.position]));
+    if (this.o.cachedPagesMax === 0 || positions.length === 0) return [];
+    const { redis, keys } = this.o;
+    const { pages, junk } = pagesHolding(
+      keys,
+      positions,
+      await findIndexedPages(
+        redis,
+        keys,
+        positions.map((p) => p.micros),
+        PAGES_PER_POSITION,
+      ),
+    );
+    // The hot walk's pages are read again by HotPages when a change touches them.
+    const candidates = [...pages].filter(([, p]) => !this.hot.holds(p.key));
+    const present = await existingKeys(
+      redis,
+      candidates.map(([, p]) => p.key),
+    );
+    const gone = candidates.filter((_, i) => !present[i]).map(([member]) => member);
+    if (gone.length + junk.length > 0) await redis.zrem(keys.pageIndex, ...gone, ...junk);
+    const held = candidates.filter((_, i) => present[i]).map(([, p]) => p);
+    const chosen = held.slice(0, this.o.cachedPagesMax);
+    this.o.metrics.cachedPagesLeft.inc({}, held.length - chosen.length);
+    const out: EntryWrite[] = [];
+    // A few at a time: the partitions' transactions share this pool.
+    for (let i = 0; i < chosen.length; i += PAGE_READS_IN_FLIGHT) {
+      const reads = chosen.slice(i, i + PAGE_READS_IN_FLIGHT).map(async (p) => {
+        const page = await queryTodoPage(this.o.pool, p.limit, p.decoded);
+        return {
+          key: p.key,
+          entry: await buildEntry(stamp, pageSubject(page), page.json),
+          onlyIfPresent: true,
+          index: pageIndexEntry(p.limit, p.cursor, page.range),
+        };
+      });
+      out.push(...(await Promise.all(reads)));
+    }
+    return out;
   }
 
   /**

@@ -32,6 +32,11 @@ export const workerConfigSpec = {
   /** Most commands applied in one transaction. */
   batchSize: int("WORKER_BATCH_SIZE", 2_000, 1, 50_000),
   hotPages: vars.hotPages,
+  /**
+   * Most cursor pages a reader cached that the worker reads again per publication when
+   * a change lands in them (0: leave them all to their readers).
+   */
+  cachedPagesMax: int("CACHED_PAGES_MAX", 32, 0, 1_000),
   /** Least time between two change publications; commits in between share the next one. */
   generationMinIntervalMs: int("GENERATION_MIN_INTERVAL_MS", 50, 0, 10_000),
   /**

@@ -73,6 +73,16 @@ export function createWorkerMetrics() {
       help: "Changed todos that existed before, read back in one query per publication and written to L2 where a reader cached them",
       registers,
     }),
+    cachedPagesRead: new Counter({
+      name: "worker_cached_pages_read_total",
+      help: "Cursor pages a reader cached that a change landed in, read again and written to L2 for the fleet",
+      registers,
+    }),
+    cachedPagesLeft: new Counter({
+      name: "worker_cached_pages_left_total",
+      help: "Cursor pages a change landed in that were left to their readers (past CACHED_PAGES_MAX in one publication)",
+      registers,
+    }),
     hotPagesWritten: new Counter({
       name: "worker_hot_pages_written_total",
       help: "Hot pages read again and written to L2 because a change touched them",

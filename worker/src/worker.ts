@@ -46,6 +46,7 @@ export async function startWorker(
     hotPages: config.hotPages,
     ttlSec: config.cacheTtlSec,
     minIntervalMs: config.generationMinIntervalMs,
+    cachedPagesMax: config.cachedPagesMax,
     log,
     metrics,
   });

@@ -1,0 +1,162 @@
+import { freshDatabase, freshKeyPrefix, testServices } from "@million-rps/local/testing";
+import {
+  allocateGeneration,
+  buildEntry,
+  cacheKeys,
+  decodeCursor,
+  decodeEntry,
+  pageIndexEntry,
+  pageSubject,
+  queryTodoPage,
+  queryTodoStates,
+  writeEntries,
+} from "@million-rps/shared";
+import { createLogger } from "@million-rps/shared/pino-logger";
+import { seedTodos } from "@million-rps/shared/seed";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AppliedChange } from "../src/apply";
+import { ChangePublisher } from "../src/change-publisher";
+import { createWorkerMetrics } from "../src/metrics";
+
+// The worker reads again the cursor pages a reader cached that a change lands in,
+// found through the page index, so the readers holding them read them back from L2
+// instead of querying Postgres. Everything else is left as it is.
+
+const LIMIT = 10;
+const keys = cacheKeys(freshKeyPrefix());
+let pool: pg.Pool;
+let redis: Redis;
+/** Cursors of pages 2..6 of the walk of LIMIT (index 0 is page 2). */
+const cursors: string[] = [];
+/** The ids on each of those pages. */
+const pageIds: string[][] = [];
+
+beforeAll(async () => {
+  pool = new pg.Pool({ connectionString: await freshDatabase(), max: 4 });
+  redis = new Redis(testServices().redisUrl);
+  await seedTodos(pool, LIMIT * 7);
+  let cursor = (await queryTodoPage(pool, LIMIT, null)).next;
+  for (let i = 0; i < 5 && cursor !== null; i++) {
+    const page = await queryTodoPage(pool, LIMIT, decodeCursor(cursor));
+    cursors.push(cursor);
+    pageIds.push([...page.ids]);
+    cursor = page.next;
+  }
+}, 60_000);
+
+afterAll(async () => {
+  redis?.disconnect();
+  await pool?.end();
+});
+
+/** What a read process does when it fills a cursor page: write it to L2, indexed. */
+async function readerCaches(cursor: string): Promise<number> {
+  const stamp = await allocateGeneration(redis, keys);
+  const page = await queryTodoPage(pool, LIMIT, decodeCursor(cursor));
+  const entry = await buildEntry(stamp, pageSubject(page), page.json);
+  await writeEntries(
+    redis,
+    keys,
+    [
+      {
+        key: keys.page(LIMIT, cursor),
+        entry,
+        index: pageIndexEntry(LIMIT, cursor, page.range),
+      },
+    ],
+    60,
+  );
+  return stamp;
+}
+
+async function l2(cursor: string) {
+  const value = await redis.getBuffer(keys.page(LIMIT, cursor));
+  return value === null ? null : decodeEntry(value);
+}
+
+/** An update as the worker's apply reports it, after changing the row. */
+async function update(id: string, title: string): Promise<AppliedChange> {
+  await pool.query("UPDATE todos SET title = $2, version = version + 1 WHERE id = $1", [id, title]);
+  const [state] = await queryTodoStates(pool, [id]);
+  return { id, position: state?.position ?? null, existed: true };
+}
+
+function publisher(cachedPagesMax = 32) {
+  const metrics = createWorkerMetrics();
+  const p = new ChangePublisher({
+    pool,
+    redis,
+    keys,
+    // Hot pages of another limit: this test is about cursor pages of LIMIT.
+    hotPages: [{ limit: 100, pages: 1 }],
+    ttlSec: 60,
+    minIntervalMs: 0,
+    cachedPagesMax,
+    log: createLogger("cached-pages-test", { level: "error", write: () => {} }),
+    metrics,
+  });
+  return { p, metrics };
+}
+
+const counted = async (c: { get(): Promise<{ values: { value: number }[] }> }) =>
+  (await c.get()).values.reduce((n, v) => n + v.value, 0);
+
+describe("cursor pages a reader cached", () => {
+  it("an update rewrites the one cached page it lands in, stamped with the publication, and nothing else", async () => {
+    const held = [0, 1, 3].map((i) => cursors[i] as string); // pages 2, 3 and 5; not 4
+    const stamps = new Map<string, number>();
+    for (const c of held) stamps.set(c, await readerCaches(c));
+    const { p, metrics } = publisher();
+
+    const onPage3 = pageIds[1]?.[4] as string;
+    const change = await update(onPage3, "changed on page 3");
+    const generation = await p.publishOnce([change]);
+
+    const page3 = await l2(cursors[1] as string);
+    expect(page3?.stamp).toBe(generation);
+    expect(page3?.identity.toString()).toContain("changed on page 3");
+    expect(page3?.identity.toString()).toBe(
+      (await queryTodoPage(pool, LIMIT, decodeCursor(cursors[1] as string))).json,
+    );
+    // The pages on either side keep their entries (and so their ETags).
+    for (const c of [cursors[0], cursors[3]] as string[]) {
+      expect((await l2(c))?.stamp).toBe(stamps.get(c));
+    }
+    expect(await counted(metrics.cachedPagesRead)).toBe(1);
+
+    // An update on a page nobody cached writes nothing.
+    const onPage4 = pageIds[2]?.[0] as string;
+    await p.publishOnce([await update(onPage4, "changed on page 4")]);
+    expect(await l2(cursors[2] as string)).toBeNull();
+    expect(await counted(metrics.cachedPagesRead)).toBe(1);
+  });
+
+  it("a page whose entry expired is not written again, and leaves the index", async () => {
+    const cursor = cursors[4] as string; // page 6
+    await readerCaches(cursor);
+    await redis.del(keys.page(LIMIT, cursor));
+    const { p, metrics } = publisher();
+    await p.publishOnce([await update(pageIds[4]?.[2] as string, "changed on page 6")]);
+    expect(await l2(cursor)).toBeNull();
+    expect(await redis.zscore(keys.pageIndex, `${LIMIT} ${cursor}`)).toBeNull();
+    expect(await counted(metrics.cachedPagesRead)).toBe(0);
+  });
+
+  it("past CACHED_PAGES_MAX the rest are left to their readers, and counted", async () => {
+    const a = cursors[0] as string;
+    const b = cursors[3] as string;
+    await readerCaches(a);
+    const stampB = await readerCaches(b);
+    const { p, metrics } = publisher(1);
+    const generation = await p.publishOnce([
+      await update(pageIds[0]?.[1] as string, "changed on page 2"),
+      await update(pageIds[3]?.[1] as string, "changed on page 5"),
+    ]);
+    expect((await l2(a))?.stamp).toBe(generation);
+    expect((await l2(b))?.stamp).toBe(stampB);
+    expect(await counted(metrics.cachedPagesRead)).toBe(1);
+    expect(await counted(metrics.cachedPagesLeft)).toBe(1);
+  });
+});
