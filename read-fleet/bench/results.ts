@@ -138,7 +138,7 @@ export function publishResults(r: {
       "",
       "`PG/write`: Postgres queries per write accepted, by the read fleet " +
         '(`read_cache_requests_total{level="postgres"}` hit + not_found) and by the worker ' +
-        "(`worker_hot_pages_written_total`). `x no-write`: CPU per read over the same workload's " +
+        "(`worker_cache_queries_total`: hot pages, cached cursor pages, cached todos). `x no-write`: CPU per read over the same workload's " +
         "no-write figure.",
       "",
       "### What a change costs each process",

@@ -66,7 +66,7 @@ export function isControl(workload: Workload): boolean {
 export interface StackDeltas {
   /** Postgres queries by the read fleet: read_cache_requests_total{level="postgres"} hit + not_found. */
   fleetPostgresQueries: number;
-  /** Hot pages the worker read again from Postgres (worker_hot_pages_written_total). */
+  /** Postgres queries of the worker's change publications (worker_cache_queries_total). */
   workerPostgresQueries: number;
   /** Bytes of cache entries the fleet read from Redis (read_l2_bytes_total). */
   l2Bytes: number;
@@ -196,7 +196,7 @@ export function stackDeltas(
     delta(b.fleet, a.fleet, "read_cache_requests_total", { level, result });
   return {
     fleetPostgresQueries: cache("postgres", "hit") + cache("postgres", "not_found"),
-    workerPostgresQueries: delta(b.worker, a.worker, "worker_hot_pages_written_total"),
+    workerPostgresQueries: delta(b.worker, a.worker, "worker_cache_queries_total"),
     l2Bytes: delta(b.fleet, a.fleet, "read_l2_bytes_total"),
     changeSetsApplied: delta(b.fleet, a.fleet, "read_change_sets_total", { result: "applied" }),
     changeSetsLost: delta(b.fleet, a.fleet, "read_change_sets_total", {

@@ -5,16 +5,11 @@ import {
   type CacheKeys,
   type EntryWrite,
   existingKeys,
-  findIndexedPages,
   type HotPage,
   HotPages,
   itemSubject,
-  pageIndexEntry,
-  pageSubject,
-  pagesHolding,
   publishChanges,
   pushHotEntries,
-  queryTodoPage,
   queryTodoStates,
   writeEntries,
 } from "@million-rps/shared";
@@ -23,12 +18,8 @@ import type { Redis } from "ioredis";
 import type { Pool } from "pg";
 import type { AppliedChange } from "./apply";
 import { backoffMs, pause } from "./backoff";
+import { CachedPages } from "./cached-pages";
 import type { WorkerMetrics } from "./metrics";
-
-/** Cached pages looked at per changed position, nearest first (page-index.ts). */
-const PAGES_PER_POSITION = 4;
-/** Cursor pages read from Postgres at once during a publication. */
-const PAGE_READS_IN_FLIGHT = 2;
 
 export interface ChangePublisherOptions {
   pool: Pool;
@@ -46,13 +37,14 @@ export interface ChangePublisherOptions {
 
 /**
  * Tells the read fleet what committed batches changed. One publication: allocate
- * generation N, read again the hot pages the changes touch, the cursor pages a
- * reader cached that a change lands in (found through the page index) and the todos
- * that existed before (one query), write them to L2 stamped N (encoded once for the
- * fleet; a cursor page or a todo only over an entry someone cached), push the hot
- * pages to the readers (hot-entries.ts), then publish the changes under N. A reader
- * never learns of N before what reflects it is in Redis, and refreshes only the
- * answers the changes touch: a hot page from the push, the rest mostly from L2.
+ * generation N, read again the hot pages the changes touch and the todos that
+ * existed before (one query), write them to L2 stamped N (encoded once for the
+ * fleet; a todo only over an entry someone cached), push the hot pages to the readers
+ * (hot-entries.ts), claim the cached cursor pages the changes land in
+ * (cached-pages.ts), publish the changes under N, then rewrite the claimed pages. A
+ * reader never learns of N before what reflects it is in Redis or locked for the
+ * worker's rewrite, and refreshes only the answers the changes touch: a hot page from
+ * the push, the rest from L2.
  *
  * Decoupled from the partitions on purpose: the data is committed already, so a
  * Redis (or Postgres) failure here never holds a partition. Changes that arrive
@@ -68,9 +60,11 @@ export class ChangePublisher {
   private readonly idleWaiters: (() => void)[] = [];
   private lastStart = Number.NEGATIVE_INFINITY;
   private readonly hot: HotPages;
+  private readonly cursorPages: CachedPages;
 
   constructor(private readonly o: ChangePublisherOptions) {
     this.hot = new HotPages(o.hotPages, o.keys);
+    this.cursorPages = new CachedPages({ ...o, hot: this.hot, max: o.cachedPagesMax });
   }
 
   /** After a commit: queue what it changed; returns at once. */
@@ -160,93 +154,45 @@ export class ChangePublisher {
     const generation = await allocateGeneration(redis, keys);
     // Read after the allocation: whatever ends up in Redis reflects every commit up to N.
     const writes = await this.hot.read(this.o.pool, reset ? "all" : changes, generation);
-    const cursorPages = reset ? [] : await this.cachedPages(changes, generation);
     const items = await this.cachedTodos(changes, generation);
-    const stored = await writeEntries(
-      redis,
-      keys,
-      [...writes, ...cursorPages, ...items],
-      this.o.ttlSec,
-    );
-    // The hot pages go to every reader with the publication; todos are read back by who holds them.
-    const pages = new Set(writes.map((w) => w.key));
-    const pushed = await pushHotEntries(
-      redis,
-      keys,
-      stored.filter((e) => pages.has(e.key)),
-    );
-    const seq = await publishChanges(redis, keys, { generation, reset, changes });
+    // Locked before the change set goes out, rewritten after: readers that refresh one
+    // meanwhile wait on its lock for our entry.
+    const claimed = reset ? [] : await this.cursorPages.claim(changes);
+    let seq: number;
+    let pushed: number;
+    try {
+      const stored = await writeEntries(redis, keys, [...writes, ...items], this.o.ttlSec);
+      // The hot pages go to every reader with the publication; the rest are read back by who holds them.
+      const pages = new Set(writes.map((w) => w.key));
+      pushed = await pushHotEntries(
+        redis,
+        keys,
+        stored.filter((e) => pages.has(e.key)),
+      );
+      seq = await publishChanges(redis, keys, { generation, reset, changes });
+    } catch (err) {
+      this.cursorPages.release(claimed);
+      throw err;
+    }
     const m = this.o.metrics;
     m.generation.set(generation);
     m.generationSeconds.observe((performance.now() - started) / 1000);
     m.changesPublished.inc({}, changes.length);
     m.hotPagesWritten.inc({}, writes.length);
     m.hotPagesPushed.inc({}, pushed);
-    m.cachedPagesRead.inc({}, cursorPages.length);
     m.todoEntriesRead.inc({}, items.length);
+    m.cacheQueries.inc({}, writes.length + (items.length > 0 ? 1 : 0));
+    const cursorPages = await this.cursorPages.rewrite(claimed, generation);
     this.o.log.debug("changes published", {
       generation,
       seq,
       reset,
       changes: changes.length,
       pages: writes.length,
-      cursorPages: cursorPages.length,
+      cursorPages,
       pushed,
     });
     return generation;
-  }
-
-  /**
-   * The cursor pages a reader cached whose range holds a changed todo (an update, or a
-   * create older than a cached cursor), read again and encoded once for the fleet,
-   * stamped N: the readers holding one then read it back from L2 instead of each
-   * asking for the lock and one of them querying Postgres. At most `cachedPagesMax`
-   * (this waits in front of the change set); the index misses some by design (see
-   * page-index.ts), and those are refreshed by their readers as before.
-   */
-  private async cachedPages(
-    changes: readonly AppliedChange[],
-    stamp: number,
-  ): Promise<EntryWrite[]> {
-    const positions = changes.flatMap((c) => (c.position === null ? [] : [c.position]));
-    if (this.o.cachedPagesMax === 0 || positions.length === 0) return [];
-    const { redis, keys } = this.o;
-    const { pages, junk } = pagesHolding(
-      keys,
-      positions,
-      await findIndexedPages(
-        redis,
-        keys,
-        positions.map((p) => p.micros),
-        PAGES_PER_POSITION,
-      ),
-    );
-    // The hot walk's pages are read again by HotPages when a change touches them.
-    const candidates = [...pages].filter(([, p]) => !this.hot.holds(p.key));
-    const present = await existingKeys(
-      redis,
-      candidates.map(([, p]) => p.key),
-    );
-    const gone = candidates.filter((_, i) => !present[i]).map(([member]) => member);
-    if (gone.length + junk.length > 0) await redis.zrem(keys.pageIndex, ...gone, ...junk);
-    const held = candidates.filter((_, i) => present[i]).map(([, p]) => p);
-    const chosen = held.slice(0, this.o.cachedPagesMax);
-    this.o.metrics.cachedPagesLeft.inc({}, held.length - chosen.length);
-    const out: EntryWrite[] = [];
-    // A few at a time: the partitions' transactions share this pool.
-    for (let i = 0; i < chosen.length; i += PAGE_READS_IN_FLIGHT) {
-      const reads = chosen.slice(i, i + PAGE_READS_IN_FLIGHT).map(async (p) => {
-        const page = await queryTodoPage(this.o.pool, p.limit, p.decoded);
-        return {
-          key: p.key,
-          entry: await buildEntry(stamp, pageSubject(page), page.json),
-          onlyIfPresent: true,
-          index: pageIndexEntry(p.limit, p.cursor, page.range),
-        };
-      });
-      out.push(...(await Promise.all(reads)));
-    }
-    return out;
   }
 
   /**

@@ -73,6 +73,11 @@ export function createWorkerMetrics() {
       help: "Changed todos that existed before, read back in one query per publication and written to L2 where a reader cached them",
       registers,
     }),
+    cacheQueries: new Counter({
+      name: "worker_cache_queries_total",
+      help: "Postgres queries the change publications made: one per hot page and cached cursor page read again, one per publication for the cached todos",
+      registers,
+    }),
     cachedPagesRead: new Counter({
       name: "worker_cached_pages_read_total",
       help: "Cursor pages a reader cached that a change landed in, read again and written to L2 for the fleet",
