@@ -1,6 +1,7 @@
 import {
   buildEntry,
   type CacheKeys,
+  type EntryWrite,
   existingKeys,
   findIndexedPages,
   type HotPages,
@@ -9,12 +10,8 @@ import {
   pageSubject,
   pagesHolding,
   queryTodoPage,
-  releaseFillLock,
   type TodoChange,
-  tryFillLock,
-  writeEntries,
 } from "@million-rps/shared";
-import type { Logger } from "@million-rps/shared/log";
 import type { Redis } from "ioredis";
 import type { Pool } from "pg";
 import type { WorkerMetrics } from "./metrics";
@@ -25,44 +22,48 @@ export interface CachedPagesOptions {
   keys: CacheKeys;
   /** The hot walk: its pages are read again by HotPages, not here. */
   hot: HotPages;
-  ttlSec: number;
-  /** Most pages rewritten per publication; the rest are left to their readers. */
+  /** Most pages read again per publication; the rest are left to their readers. */
   max: number;
-  log: Logger;
   metrics: WorkerMetrics;
-}
-
-/** A cached cursor page whose fill lock this worker holds until it is rewritten. */
-export interface ClaimedPage {
-  readonly page: IndexedPage;
-  readonly token: string;
 }
 
 /** Cached pages looked at per changed position, nearest first (page-index.ts). */
 const PAGES_PER_POSITION = 4;
 /** Pages read from Postgres at once: the partitions' transactions share the pool. */
-const READS_IN_FLIGHT = 2;
-/**
- * How long a claim holds a page's fill lock: the read fleet's default FILL_LOCK_MS, as
- * long as a reader waits for the lock's holder before it fills the page itself.
- */
-const CLAIM_MS = 2_000;
+const READS_IN_FLIGHT = 4;
 
 /**
  * The cursor pages a reader cached that a change lands in (an update, or a create
- * older than a cached cursor), found through the page index and rewritten once for
- * the fleet, so their readers read them back from L2 instead of one of them querying
- * Postgres and compressing. Claimed (their fill locks taken) before the change set
- * goes out and rewritten after it: the change set never waits for them, and a reader
- * that refreshes one meanwhile waits on the lock for the worker's entry, as it would
- * for another reader's fill. Best effort: a page the index misses (see page-index.ts),
- * one a reader is filling already, or one past `max` is refreshed by its readers.
+ * older than a cached cursor), found through the page index and read again once for
+ * the fleet, to be written over their entries before the change set goes out: their
+ * readers then read them back from L2 instead of one of them querying Postgres and
+ * compressing while the others wait on its lock. The change set waits for them,
+ * hence `max`. Best effort: a page the index misses (see page-index.ts), or one past
+ * `max`, is refreshed by its readers as before.
  */
 export class CachedPages {
   constructor(private readonly o: CachedPagesOptions) {}
 
-  /** Before the change set: the cached pages the changes land in, locked for the rewrite. */
-  async claim(changes: readonly TodoChange[]): Promise<ClaimedPage[]> {
+  /** The cached pages the changes land in, read again, as L2 writes stamped `stamp`. */
+  async read(changes: readonly TodoChange[], stamp: number): Promise<EntryWrite[]> {
+    const chosen = await this.find(changes);
+    const out: EntryWrite[] = [];
+    for (let i = 0; i < chosen.length; i += READS_IN_FLIGHT) {
+      const reads = chosen.slice(i, i + READS_IN_FLIGHT).map(async (p) => {
+        const page = await queryTodoPage(this.o.pool, p.limit, p.decoded);
+        return {
+          key: p.key,
+          entry: await buildEntry(stamp, pageSubject(page), page.json),
+          onlyIfPresent: true,
+          index: pageIndexEntry(p.limit, p.cursor, page.range),
+        };
+      });
+      out.push(...(await Promise.all(reads)));
+    }
+    return out;
+  }
+
+  private async find(changes: readonly TodoChange[]): Promise<IndexedPage[]> {
     const positions = changes.flatMap((c) => (c.position === null ? [] : [c.position]));
     if (this.o.max === 0 || positions.length === 0) return [];
     const { redis, keys } = this.o;
@@ -83,64 +84,7 @@ export class CachedPages {
     if (gone.length + junk.length > 0) await redis.zrem(keys.pageIndex, ...gone, ...junk);
     const held = candidates.filter((_, i) => present[i]).map(([, p]) => p);
     const chosen = held.slice(0, this.o.max);
-    const tokens = await Promise.all(chosen.map((p) => tryFillLock(redis, keys, p.key, CLAIM_MS)));
-    const claimed = chosen.flatMap((page, i) => {
-      const token = tokens[i];
-      return token == null ? [] : [{ page, token }];
-    });
-    // Past the bound, or a reader is filling it already: its readers refresh it.
-    this.o.metrics.cachedPagesLeft.inc({}, held.length - claimed.length);
-    return claimed;
-  }
-
-  /**
-   * After the change set: reads each claimed page again, writes it over its entry
-   * stamped `stamp` and lets go of its lock. Never rejects: a page that fails is
-   * released, and its readers fill it themselves. Resolves with the pages written.
-   */
-  async rewrite(claimed: readonly ClaimedPage[], stamp: number): Promise<number> {
-    let written = 0;
-    for (let i = 0; i < claimed.length; i += READS_IN_FLIGHT) {
-      const batch = claimed.slice(i, i + READS_IN_FLIGHT);
-      const done = await Promise.all(batch.map((c) => this.rewriteOne(c, stamp)));
-      written += done.filter(Boolean).length;
-    }
-    return written;
-  }
-
-  /** Lets go of claims whose change set was never published. */
-  release(claimed: readonly ClaimedPage[]): void {
-    for (const c of claimed) this.unlock(c);
-  }
-
-  private async rewriteOne({ page: p, token }: ClaimedPage, stamp: number): Promise<boolean> {
-    try {
-      const page = await queryTodoPage(this.o.pool, p.limit, p.decoded);
-      this.o.metrics.cachedPagesRead.inc();
-      this.o.metrics.cacheQueries.inc();
-      const [stored] = await writeEntries(
-        this.o.redis,
-        this.o.keys,
-        [
-          {
-            key: p.key,
-            entry: await buildEntry(stamp, pageSubject(page), page.json),
-            onlyIfPresent: true,
-            index: pageIndexEntry(p.limit, p.cursor, page.range),
-          },
-        ],
-        this.o.ttlSec,
-      );
-      return stored !== undefined;
-    } catch (err) {
-      this.o.log.debug("cached page not rewritten; its readers will fill it", { err, key: p.key });
-      return false;
-    } finally {
-      this.unlock({ page: p, token });
-    }
-  }
-
-  private unlock({ page, token }: ClaimedPage): void {
-    releaseFillLock(this.o.redis, this.o.keys, page.key, token).catch(() => {}); // it expires by itself
+    this.o.metrics.cachedPagesLeft.inc({}, held.length - chosen.length);
+    return chosen;
   }
 }

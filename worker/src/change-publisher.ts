@@ -37,14 +37,13 @@ export interface ChangePublisherOptions {
 
 /**
  * Tells the read fleet what committed batches changed. One publication: allocate
- * generation N, read again the hot pages the changes touch and the todos that
- * existed before (one query), write them to L2 stamped N (encoded once for the
- * fleet; a todo only over an entry someone cached), push the hot pages to the readers
- * (hot-entries.ts), claim the cached cursor pages the changes land in
- * (cached-pages.ts), publish the changes under N, then rewrite the claimed pages. A
- * reader never learns of N before what reflects it is in Redis or locked for the
- * worker's rewrite, and refreshes only the answers the changes touch: a hot page from
- * the push, the rest from L2.
+ * generation N, read again the hot pages the changes touch, the cursor pages a
+ * reader cached that they land in (cached-pages.ts) and the todos that existed
+ * before (one query), write them to L2 stamped N (encoded once for the fleet; a
+ * cursor page or a todo only over an entry someone cached), push the hot pages to
+ * the readers (hot-entries.ts), then publish the changes under N. A reader never
+ * learns of N before what reflects it is in Redis, and refreshes only the answers
+ * the changes touch: a hot page from the push, the rest mostly from L2.
  *
  * Decoupled from the partitions on purpose: the data is committed already, so a
  * Redis (or Postgres) failure here never holds a partition. Changes that arrive
@@ -154,42 +153,38 @@ export class ChangePublisher {
     const generation = await allocateGeneration(redis, keys);
     // Read after the allocation: whatever ends up in Redis reflects every commit up to N.
     const writes = await this.hot.read(this.o.pool, reset ? "all" : changes, generation);
+    const cursorPages = reset ? [] : await this.cursorPages.read(changes, generation);
     const items = await this.cachedTodos(changes, generation);
-    // Locked before the change set goes out, rewritten after: readers that refresh one
-    // meanwhile wait on its lock for our entry.
-    const claimed = reset ? [] : await this.cursorPages.claim(changes);
-    let seq: number;
-    let pushed: number;
-    try {
-      const stored = await writeEntries(redis, keys, [...writes, ...items], this.o.ttlSec);
-      // The hot pages go to every reader with the publication; the rest are read back by who holds them.
-      const pages = new Set(writes.map((w) => w.key));
-      pushed = await pushHotEntries(
-        redis,
-        keys,
-        stored.filter((e) => pages.has(e.key)),
-      );
-      seq = await publishChanges(redis, keys, { generation, reset, changes });
-    } catch (err) {
-      this.cursorPages.release(claimed);
-      throw err;
-    }
+    const stored = await writeEntries(
+      redis,
+      keys,
+      [...writes, ...cursorPages, ...items],
+      this.o.ttlSec,
+    );
+    // The hot pages go to every reader with the publication; the rest are read back by who holds them.
+    const pages = new Set(writes.map((w) => w.key));
+    const pushed = await pushHotEntries(
+      redis,
+      keys,
+      stored.filter((e) => pages.has(e.key)),
+    );
+    const seq = await publishChanges(redis, keys, { generation, reset, changes });
     const m = this.o.metrics;
     m.generation.set(generation);
     m.generationSeconds.observe((performance.now() - started) / 1000);
     m.changesPublished.inc({}, changes.length);
     m.hotPagesWritten.inc({}, writes.length);
     m.hotPagesPushed.inc({}, pushed);
+    m.cachedPagesRead.inc({}, cursorPages.length);
     m.todoEntriesRead.inc({}, items.length);
-    m.cacheQueries.inc({}, writes.length + (items.length > 0 ? 1 : 0));
-    const cursorPages = await this.cursorPages.rewrite(claimed, generation);
+    m.cacheQueries.inc({}, writes.length + cursorPages.length + (items.length > 0 ? 1 : 0));
     this.o.log.debug("changes published", {
       generation,
       seq,
       reset,
       changes: changes.length,
       pages: writes.length,
-      cursorPages,
+      cursorPages: cursorPages.length,
       pushed,
     });
     return generation;

@@ -21,7 +21,6 @@ import { ChangePublisher } from "../src/change-publisher";
 import { createWorkerMetrics } from "../src/metrics";
 
 // The worker reads again the cursor pages a reader cached that a change lands in
-// (claiming their fill locks before the change set, rewriting them after it),
 // found through the page index, so the readers holding them read them back from L2
 // instead of querying Postgres. Everything else is left as it is.
 
@@ -126,8 +125,6 @@ describe("cursor pages a reader cached", () => {
       expect((await l2(c))?.stamp).toBe(stamps.get(c));
     }
     expect(await counted(metrics.cachedPagesRead)).toBe(1);
-    // Its fill lock, taken before the change set went out, is let go once it is written.
-    expect(await redis.get(keys.fillLock(keys.page(LIMIT, cursors[1] as string)))).toBeNull();
 
     // An update on a page nobody cached writes nothing.
     const onPage4 = pageIds[2]?.[0] as string;
@@ -145,22 +142,6 @@ describe("cursor pages a reader cached", () => {
     expect(await l2(cursor)).toBeNull();
     expect(await redis.zscore(keys.pageIndex, `${LIMIT} ${cursor}`)).toBeNull();
     expect(await counted(metrics.cachedPagesRead)).toBe(0);
-  });
-
-  it("a page a reader is filling (its lock taken) is left to that reader", async () => {
-    const cursor = cursors[2] as string; // page 4
-    const stamp = await readerCaches(cursor);
-    const lock = keys.fillLock(keys.page(LIMIT, cursor));
-    await redis.set(lock, "a-reader", "PX", 5_000);
-    try {
-      const { p, metrics } = publisher();
-      await p.publishOnce([await update(pageIds[2]?.[5] as string, "changed on page 4 again")]);
-      expect((await l2(cursor))?.stamp).toBe(stamp);
-      expect(await redis.get(lock)).toBe("a-reader");
-      expect(await counted(metrics.cachedPagesLeft)).toBe(1);
-    } finally {
-      await redis.del(lock);
-    }
   });
 
   it("past CACHED_PAGES_MAX the rest are left to their readers, and counted", async () => {
