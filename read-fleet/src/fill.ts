@@ -8,11 +8,10 @@ import {
   decodeEntry,
   type EntryRead,
   encodeEntry,
+  encodePage,
   HttpError,
   itemSubject,
   type PageIndexEntry,
-  pageIndexEntry,
-  pageSubject,
   queryTodoJson,
   queryTodoPage,
   readEntry,
@@ -80,8 +79,7 @@ export class Filler {
       const cursor = query.cursor === null ? null : decodeCursor(query.cursor);
       const page = await this.postgres((db) => queryTodoPage(db, query.limit, cursor));
       this.deps.metrics.cache(PG_HIT);
-      const entry = await buildEntry(stamp, pageSubject(page), page.json);
-      return { entry, index: pageIndexEntry(query.limit, query.cursor, page.range) };
+      return encodePage(query.limit, query.cursor, page, stamp);
     });
   }
 

@@ -3,15 +3,13 @@ import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { freshDatabase, waitUntil } from "@million-rps/local/testing";
 import {
   allocateGeneration,
-  buildEntry,
   decodeCursor,
   decodeEntry,
   encodeCursor,
   encodeHotEntries,
+  encodePage,
   HotPages,
   issueCommandId,
-  pageIndexEntry,
-  pageSubject,
   publishChanges,
   pushHotEntries,
   queryTodoPage,
@@ -613,9 +611,8 @@ describe("cache protocol", () => {
       [
         {
           key: keys.page(7, cursor),
-          entry: await buildEntry(generation, pageSubject(page), page.json),
+          ...(await encodePage(7, cursor, page, generation)),
           onlyIfPresent: true,
-          index: pageIndexEntry(7, cursor, page.range),
         },
       ],
       60,

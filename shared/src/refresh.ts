@@ -8,7 +8,7 @@ import { decodeCursor } from "./cursor";
 import { pushHotEntries, type StoredEntry } from "./hot-entries";
 import { type PageIndexEntry, pageIndexEntry } from "./page-index";
 import type { PageRange } from "./position";
-import { parseLimit, queryTodoPage } from "./read-model";
+import { parseLimit, queryTodoPage, type TodoPage } from "./read-model";
 
 /** A first page refilled whenever a change touches it: `limit`, and how many pages deep. */
 export interface HotPage {
@@ -58,6 +58,23 @@ export interface EntryWrite {
 }
 
 /**
+ * A page read from Postgres as L2 holds it: encoded once for the fleet (identity,
+ * gzip, brotli, ETag) and stamped, with its place in the page index when it is a
+ * cursor page. What every writer of a page (a reader's fill, the worker) builds.
+ */
+export async function encodePage(
+  limit: number,
+  cursor: string | null,
+  page: TodoPage,
+  stamp: number,
+): Promise<{ entry: CacheEntry; index: PageIndexEntry | undefined }> {
+  return {
+    entry: await buildEntry(stamp, pageSubject(page), page.json),
+    index: pageIndexEntry(limit, cursor, page.range),
+  };
+}
+
+/**
  * The hot pages one writer keeps in L2: after a change set it reads again only the
  * pages the changes touch (a create always touches the first page; an update of
  * an old todo usually touches none), and encodes each once for the whole fleet.
@@ -99,11 +116,7 @@ export class HotPages {
             cursor === null ? null : decodeCursor(cursor),
           );
           written = { ids: new Set(page.ids), range: page.range, next: page.next };
-          out.push({
-            key,
-            entry: await buildEntry(stamp, pageSubject(page), page.json),
-            index: pageIndexEntry(limit, cursor, page.range),
-          });
+          out.push({ key, ...(await encodePage(limit, cursor, page, stamp)) });
         } else {
           written = known;
         }

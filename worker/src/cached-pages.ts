@@ -1,13 +1,11 @@
 import {
-  buildEntry,
   type CacheKeys,
   type EntryWrite,
+  encodePage,
   existingKeys,
   findIndexedPages,
   type HotPages,
   type IndexedPage,
-  pageIndexEntry,
-  pageSubject,
   pagesHolding,
   queryTodoPage,
   type TodoChange,
@@ -53,9 +51,8 @@ export class CachedPages {
         const page = await queryTodoPage(this.o.pool, p.limit, p.decoded);
         return {
           key: p.key,
-          entry: await buildEntry(stamp, pageSubject(page), page.json),
+          ...(await encodePage(p.limit, p.cursor, page, stamp)),
           onlyIfPresent: true,
-          index: pageIndexEntry(p.limit, p.cursor, page.range),
         };
       });
       out.push(...(await Promise.all(reads)));

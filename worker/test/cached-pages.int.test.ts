@@ -1,12 +1,10 @@
 import { freshDatabase, freshKeyPrefix, testServices } from "@million-rps/local/testing";
 import {
   allocateGeneration,
-  buildEntry,
   cacheKeys,
   decodeCursor,
   decodeEntry,
-  pageIndexEntry,
-  pageSubject,
+  encodePage,
   queryTodoPage,
   queryTodoStates,
   writeEntries,
@@ -55,19 +53,8 @@ afterAll(async () => {
 async function readerCaches(cursor: string): Promise<number> {
   const stamp = await allocateGeneration(redis, keys);
   const page = await queryTodoPage(pool, LIMIT, decodeCursor(cursor));
-  const entry = await buildEntry(stamp, pageSubject(page), page.json);
-  await writeEntries(
-    redis,
-    keys,
-    [
-      {
-        key: keys.page(LIMIT, cursor),
-        entry,
-        index: pageIndexEntry(LIMIT, cursor, page.range),
-      },
-    ],
-    60,
-  );
+  const written = await encodePage(LIMIT, cursor, page, stamp);
+  await writeEntries(redis, keys, [{ key: keys.page(LIMIT, cursor), ...written }], 60);
   return stamp;
 }
 
