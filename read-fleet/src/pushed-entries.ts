@@ -1,11 +1,14 @@
 import { type CacheEntry, decodeEntry, decodeHotEntries, entryStamp } from "@million-rps/shared";
 
-/** More than any HOT_PAGES list pushes: past it the oldest pushes are let go. */
+/**
+ * More than one publication pushes (its hot pages, and the cursor pages it rewrote
+ * within CACHED_PAGES_PUSH_BYTES): past it the oldest pushes are let go.
+ */
 const MAX_HELD = 64;
 
 /**
- * The hot pages the worker pushed with its publications (shared/src/hot-entries.ts),
- * newest per key, until a refresh takes one: it arrives just before the change set
+ * The pages the worker pushed with its publications (shared/src/hot-entries.ts): the
+ * hot pages, and cursor pages it rewrote; newest per key, until a refresh takes one: it arrives just before the change set
  * that marks the page, so the refresh swaps it in without reading Redis. Only a
  * refresh that a change asked for takes one; a cold fill or a revalidation reads L2,
  * which knows every change since an entry's stamp, even one whose message was lost.

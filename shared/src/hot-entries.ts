@@ -2,11 +2,12 @@ import type { Redis } from "ioredis";
 import type { CacheKeys } from "./cache-keys";
 
 /**
- * The hot pages a publication wrote to L2, pushed to every reader on
- * `keys.hotEntriesChannel` just before the change set itself (one connection, so
- * in that order): a reader that holds one swaps it in without reading it back, so
- * a create costs each process no Redis round trip and Redis no script per process.
- * A reader that missed the push, or holds a page not pushed, reads L2 as before.
+ * The hot pages a publication wrote to L2, and the cursor pages it rewrote within a
+ * byte budget, pushed to every reader on `keys.hotEntriesChannel` just before the
+ * change set itself (one connection, so in that order): a reader that holds one
+ * swaps it in without reading it back, so a change costs each process no Redis
+ * round trip and Redis no script per process. A reader that missed the push, or
+ * holds a page not pushed, reads L2 as before.
  *
  * Layout, repeated: key length (uint16 BE), key (UTF-8), entry length (uint32 BE),
  * the entry as stored in L2 (cache-entry.ts: its stamp comes first, `entryStamp`).
@@ -22,6 +23,35 @@ export interface StoredEntry {
  * few would cost all of them. Page 1 of limit 100 is ~27 KB in its three encodings.
  */
 export const HOT_ENTRY_PUSH_MAX_BYTES = 64 * 1024;
+
+/** What one publication pushes, and how many of them are cursor pages. */
+export interface Push {
+  entries: StoredEntry[];
+  cursorPages: number;
+}
+
+/**
+ * The entries of a publication to push: every hot page, then the rewritten cursor
+ * pages, in order, while their bytes fit in `cursorBytes` (every reader gets every
+ * push, held or not, so the budget bounds what a page few hold costs them all).
+ * None larger than HOT_ENTRY_PUSH_MAX_BYTES.
+ */
+export function entriesToPush(
+  stored: readonly StoredEntry[],
+  o: { hot: ReadonlySet<string>; cursor: ReadonlySet<string>; cursorBytes: number },
+): Push {
+  const small = stored.filter((e) => e.value.length <= HOT_ENTRY_PUSH_MAX_BYTES);
+  const entries = small.filter((e) => o.hot.has(e.key));
+  let left = o.cursorBytes;
+  let cursorPages = 0;
+  for (const e of small) {
+    if (!o.cursor.has(e.key) || o.hot.has(e.key) || e.value.length > left) continue;
+    left -= e.value.length;
+    entries.push(e);
+    cursorPages++;
+  }
+  return { entries, cursorPages };
+}
 
 export function encodeHotEntries(entries: readonly StoredEntry[]): Buffer {
   const parts: Buffer[] = [];

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { entryStamp } from "../src/cache-entry";
-import { decodeHotEntries, encodeHotEntries } from "../src/hot-entries";
+import {
+  decodeHotEntries,
+  encodeHotEntries,
+  entriesToPush,
+  HOT_ENTRY_PUSH_MAX_BYTES,
+} from "../src/hot-entries";
 
 describe("hot entries pushed with a publication", () => {
   it("round-trip keys and arbitrary bytes, in order", () => {
@@ -27,5 +32,29 @@ describe("hot entries pushed with a publication", () => {
     for (const bad of ["", "\n", "x\n", "-1\n", "1.5\n", "12", `${"9".repeat(20)}\n`]) {
       expect(entryStamp(Buffer.from(bad))).toBeNull();
     }
+  });
+
+  it("push every hot page, then the cursor pages in order while they fit the budget", () => {
+    const entry = (key: string, bytes: number) => ({ key, value: Buffer.alloc(bytes, 1) });
+    const stored = [
+      entry("hot", 30_000),
+      entry("c1", 30_000),
+      entry("c2", 40_000),
+      entry("c3", 20_000),
+      entry("huge", HOT_ENTRY_PUSH_MAX_BYTES + 1),
+      entry("item", 500),
+    ];
+    const o = { hot: new Set(["hot"]), cursor: new Set(["c1", "c2", "c3", "huge"]) };
+    const pick = (cursorBytes: number) => {
+      const push = entriesToPush(stored, { ...o, cursorBytes });
+      return { keys: push.entries.map((e) => e.key), cursorPages: push.cursorPages };
+    };
+    // c2 does not fit what c1 left; c3 does. An item is never pushed, nor anything past the size cap.
+    expect(pick(55_000)).toEqual({ keys: ["hot", "c1", "c3"], cursorPages: 2 });
+    expect(pick(0)).toEqual({ keys: ["hot"], cursorPages: 0 });
+    expect(pick(10 * HOT_ENTRY_PUSH_MAX_BYTES)).toEqual({
+      keys: ["hot", "c1", "c2", "c3"],
+      cursorPages: 3,
+    });
   });
 });

@@ -4,6 +4,7 @@ import {
   buildEntry,
   type CacheKeys,
   type EntryWrite,
+  entriesToPush,
   existingKeys,
   type HotPage,
   HotPages,
@@ -31,6 +32,8 @@ export interface ChangePublisherOptions {
   minIntervalMs: number;
   /** Most cached cursor pages read again per publication; the rest are left to their readers. */
   cachedPagesMax: number;
+  /** Bytes of those pages pushed with a publication, beside the hot pages (0: none). */
+  cachedPagesPushBytes: number;
   log: Logger;
   metrics: WorkerMetrics;
 }
@@ -161,20 +164,22 @@ export class ChangePublisher {
       [...writes, ...cursorPages, ...items],
       this.o.ttlSec,
     );
-    // The hot pages go to every reader with the publication; the rest are read back by who holds them.
-    const pages = new Set(writes.map((w) => w.key));
-    const pushed = await pushHotEntries(
-      redis,
-      keys,
-      stored.filter((e) => pages.has(e.key)),
-    );
+    // The hot pages, and the cursor pages within the push budget, go to every reader with
+    // the publication; the rest are read back by who holds them.
+    const push = entriesToPush(stored, {
+      hot: new Set(writes.map((w) => w.key)),
+      cursor: new Set(cursorPages.map((w) => w.key)),
+      cursorBytes: this.o.cachedPagesPushBytes,
+    });
+    await pushHotEntries(redis, keys, push.entries);
     const seq = await publishChanges(redis, keys, { generation, reset, changes });
     const m = this.o.metrics;
     m.generation.set(generation);
     m.generationSeconds.observe((performance.now() - started) / 1000);
     m.changesPublished.inc({}, changes.length);
     m.hotPagesWritten.inc({}, writes.length);
-    m.hotPagesPushed.inc({}, pushed);
+    m.hotPagesPushed.inc({}, push.entries.length - push.cursorPages);
+    m.cachedPagesPushed.inc({}, push.cursorPages);
     m.cachedPagesRead.inc({}, cursorPages.length);
     m.todoEntriesRead.inc({}, items.length);
     m.cacheQueries.inc({}, writes.length + cursorPages.length + (items.length > 0 ? 1 : 0));
@@ -185,7 +190,7 @@ export class ChangePublisher {
       changes: changes.length,
       pages: writes.length,
       cursorPages: cursorPages.length,
-      pushed,
+      pushed: push.entries.length,
     });
     return generation;
   }

@@ -38,6 +38,13 @@ export const workerConfigSpec = {
    * for them (a page of limit 100 is one query and ~2 ms of encoding; four at a time).
    */
   cachedPagesMax: int("CACHED_PAGES_MAX", 16, 0, 1_000),
+  /**
+   * Bytes of those rewritten cursor pages pushed with each publication, like the hot
+   * pages, so their readers swap them in without a Redis round trip and a script
+   * each. Every reader gets every push, whether it holds the page or not: at most
+   * this many bytes per process per publication (0: readers read them all back).
+   */
+  cachedPagesPushBytes: int("CACHED_PAGES_PUSH_BYTES", 262_144, 0, 16_777_216),
   /** Least time between two change publications; commits in between share the next one. */
   generationMinIntervalMs: int("GENERATION_MIN_INTERVAL_MS", 50, 0, 10_000),
   /**

@@ -88,6 +88,11 @@ export function createWorkerMetrics() {
       help: "Cursor pages a change landed in that were left to their readers (past CACHED_PAGES_MAX in one publication)",
       registers,
     }),
+    cachedPagesPushed: new Counter({
+      name: "worker_cached_pages_pushed_total",
+      help: "Cursor pages read again for the fleet that were also pushed with their publication (within CACHED_PAGES_PUSH_BYTES)",
+      registers,
+    }),
     hotPagesWritten: new Counter({
       name: "worker_hot_pages_written_total",
       help: "Hot pages read again and written to L2 because a change touched them",

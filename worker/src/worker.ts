@@ -47,6 +47,7 @@ export async function startWorker(
     ttlSec: config.cacheTtlSec,
     minIntervalMs: config.generationMinIntervalMs,
     cachedPagesMax: config.cachedPagesMax,
+    cachedPagesPushBytes: config.cachedPagesPushBytes,
     log,
     metrics,
   });

@@ -4,7 +4,9 @@ import {
   cacheKeys,
   decodeCursor,
   decodeEntry,
+  decodeHotEntries,
   encodePage,
+  entryStamp,
   queryTodoPage,
   queryTodoStates,
   writeEntries,
@@ -70,7 +72,7 @@ async function update(id: string, title: string): Promise<AppliedChange> {
   return { id, position: state?.position ?? null, existed: true };
 }
 
-function publisher(cachedPagesMax = 32) {
+function publisher(cachedPagesMax = 32, cachedPagesPushBytes = 0) {
   const metrics = createWorkerMetrics();
   const p = new ChangePublisher({
     pool,
@@ -81,10 +83,33 @@ function publisher(cachedPagesMax = 32) {
     ttlSec: 60,
     minIntervalMs: 0,
     cachedPagesMax,
+    cachedPagesPushBytes,
     log: createLogger("cached-pages-test", { level: "error", write: () => {} }),
     metrics,
   });
   return { p, metrics };
+}
+
+/** The keys and stamps of every push one publication sends, read as a reader would. */
+async function pushedBy(publish: () => Promise<number>): Promise<Map<string, number>> {
+  const sub = new Redis(testServices().redisUrl);
+  const pushed = new Map<string, number>();
+  try {
+    let published: () => void = () => {};
+    const changeSet = new Promise<void>((resolve) => {
+      published = resolve;
+    });
+    sub.on("messageBuffer", (channel: Buffer, message: Buffer) => {
+      if (channel.toString() === keys.invalidationChannel) return published();
+      for (const e of decodeHotEntries(message) ?? []) pushed.set(e.key, entryStamp(e.value) ?? -1);
+    });
+    await sub.subscribe(keys.hotEntriesChannel, keys.invalidationChannel);
+    await publish();
+    await changeSet; // the push goes out before it, on the same connection
+    return pushed;
+  } finally {
+    sub.disconnect();
+  }
 }
 
 const counted = async (c: { get(): Promise<{ values: { value: number }[] }> }) =>
@@ -129,6 +154,36 @@ describe("cursor pages a reader cached", () => {
     expect(await l2(cursor)).toBeNull();
     expect(await redis.zscore(keys.pageIndex, `${LIMIT} ${cursor}`)).toBeNull();
     expect(await counted(metrics.cachedPagesRead)).toBe(0);
+  });
+
+  it("a rewritten page is pushed with its publication within CACHED_PAGES_PUSH_BYTES, and not past it", async () => {
+    const cursor = cursors[2] as string; // page 4
+    const key = keys.page(LIMIT, cursor);
+    await readerCaches(cursor);
+    const onPage4 = pageIds[2]?.[3] as string;
+
+    const within = publisher(32, 256 * 1024);
+    let generation = 0;
+    const pushed = await pushedBy(async () => {
+      generation = await within.p.publishOnce([await update(onPage4, "pushed on page 4")]);
+      return generation;
+    });
+    expect(pushed.get(key)).toBe(generation);
+    expect(pushed.get(keys.page(100, null))).toBe(generation); // the hot page, as always
+    expect(await counted(within.metrics.cachedPagesPushed)).toBe(1);
+
+    // A budget smaller than the page: written to L2 for its readers to read back, not pushed.
+    const entryBytes = (await redis.getBuffer(key))?.length ?? 0;
+    const past = publisher(32, entryBytes - 1);
+    const notPushed = await pushedBy(async () => {
+      generation = await past.p.publishOnce([await update(onPage4, "read back on page 4")]);
+      return generation;
+    });
+    expect((await l2(cursor))?.stamp).toBe(generation);
+    expect(notPushed.has(key)).toBe(false);
+    expect(notPushed.get(keys.page(100, null))).toBe(generation);
+    expect(await counted(past.metrics.cachedPagesPushed)).toBe(0);
+    expect(await counted(past.metrics.cachedPagesRead)).toBe(1);
   });
 
   it("past CACHED_PAGES_MAX the rest are left to their readers, and counted", async () => {
