@@ -6,7 +6,15 @@ import { dlqTopicOf } from "@million-rps/shared/config";
 import { ensureCommandTopics } from "@million-rps/shared/topics";
 import { SignJWT } from "jose";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
-import { type BenchProcess, benchEnv, freePort, scrapeMetrics, startProcess } from "./processes";
+import pg from "pg";
+import {
+  type BenchProcess,
+  benchEnv,
+  freePort,
+  scrapeMetrics,
+  startProcess,
+  workerKnobs,
+} from "./processes";
 
 /** The deployables the second half of the benchmark drives, as the local stack runs them. */
 export const VISIBILITY_ENTRIES = ["write-lambdas/src/adapter/main.ts", "read-fleet/src/main.ts"];
@@ -35,6 +43,12 @@ export interface VisibilityResult {
   /** How long one GET /todos took, and one write until accepted (p50, p99): where time goes. */
   pollMs: { p50: number; p99: number };
   acceptMs: { p50: number; p99: number };
+  /**
+   * Where a write's time goes, by the worker's `commands.recorded_at` (the commit's
+   * clock): accepted to committed (Kafka, the fetch, the batch), and committed to first
+   * seen (the publication, the fleet's refresh, the poll), for the writes seen.
+   */
+  split: { toCommit: { p50: number; p99: number }; commitToSeen: { p50: number; p99: number } };
 }
 
 /** Updates of todos on deeper pages: accepted to visible on the todo's own GET and on its page. */
@@ -95,7 +109,7 @@ export async function measureVisibility(
     const worker = await startProcess(
       "worker-latency",
       "worker/src/main.ts",
-      { ...common, KAFKA_GROUP_ID: `bench-${topic}` },
+      { ...common, ...workerKnobs(), KAFKA_GROUP_ID: `bench-${topic}` },
       o.logDir,
     );
     started.push(worker);
@@ -126,8 +140,15 @@ export async function measureVisibility(
     // measure the path once it works, so one write through each must be visible first.
     await warmUp(readUrl, viaBroker, "a command produced to Kafka");
     await warmUp(readUrl, viaApi, "a POST /todos through the write API");
-    const kafkaRun = await drive(readUrl, viaBroker, o);
-    const apiRun = await drive(readUrl, viaApi, o);
+    const db = new pg.Pool({ connectionString: services.databaseUrl, max: 1 });
+    let kafkaRun: VisibilityResult;
+    let apiRun: VisibilityResult;
+    try {
+      kafkaRun = await drive(readUrl, viaBroker, o, db);
+      apiRun = await drive(readUrl, viaApi, o, db);
+    } finally {
+      await db.end();
+    }
     const changes = await driveChanges(readUrl, `http://127.0.0.1:${writePort}`, secret, o);
     return {
       writeApi: apiRun,
@@ -205,8 +226,10 @@ async function drive(
   readUrl: string,
   send: WriteSource,
   o: VisibilityOptions,
+  db: pg.Pool,
 ): Promise<VisibilityResult> {
   const acceptedAt = new Map<string, number>(); // todo id -> time it was accepted
+  const epochOffset = Date.now() - performance.now(); // performance.now() + this = wall clock
   const firstSeen = new Map<string, number>(); // todo id -> first page that showed it
   const pollMs: number[] = [];
   const acceptMs: number[] = [];
@@ -269,6 +292,7 @@ async function drive(
     return seen === undefined ? Number.POSITIVE_INFINITY : Math.max(0, seen - at);
   });
   const p = percentiles(latencies);
+  const split = await commitSplit(db, acceptedAt, firstSeen, epochOffset);
   return {
     sent: total,
     accepted: acceptedAt.size,
@@ -281,7 +305,33 @@ async function drive(
     polls: pollMs.length,
     pollMs: percentiles(pollMs),
     acceptMs: percentiles(acceptMs),
+    split,
   };
+}
+
+/** The accepted-to-seen time of each seen write, cut at its commit (`commands.recorded_at`). */
+async function commitSplit(
+  db: pg.Pool,
+  acceptedAt: ReadonlyMap<string, number>,
+  firstSeen: ReadonlyMap<string, number>,
+  epochOffset: number,
+): Promise<VisibilityResult["split"]> {
+  const seen = [...acceptedAt.keys()].filter((id) => firstSeen.has(id));
+  const r = await db.query<{ todo_id: string; at: string }>(
+    `SELECT todo_id::text, (extract(epoch FROM recorded_at) * 1000)::float8::text AS at
+       FROM commands WHERE type = 'create' AND todo_id = ANY($1::uuid[])`,
+    [seen],
+  );
+  const toCommit: number[] = [];
+  const commitToSeen: number[] = [];
+  for (const row of r.rows) {
+    const committed = Number(row.at);
+    const accepted = (acceptedAt.get(row.todo_id) as number) + epochOffset;
+    const visible = (firstSeen.get(row.todo_id) as number) + epochOffset;
+    toCommit.push(Math.max(0, committed - accepted));
+    commitToSeen.push(Math.max(0, visible - committed));
+  }
+  return { toCommit: percentiles(toCommit), commitToSeen: percentiles(commitToSeen) };
 }
 
 /**

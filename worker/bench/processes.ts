@@ -32,6 +32,27 @@ export function benchEnv(services: ServiceEndpoints, topic: string): Record<stri
   };
 }
 
+/**
+ * The worker's cache knobs, taken from this process's environment when set, so an A/B
+ * of one (`CACHED_PAGES_MAX=0 npm run bench:write`) reaches the worker it measures:
+ * the bench's processes get no other variable of ours.
+ */
+export const WORKER_KNOBS = [
+  "CACHED_PAGES_MAX",
+  "CACHED_PAGES_PUSH_BYTES",
+  "GENERATION_MIN_INTERVAL_MS",
+  "HOT_PAGES",
+] as const;
+
+export function workerKnobs(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of WORKER_KNOBS) {
+    const v = process.env[name];
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}
+
 /** Ready when it logs `"msg":"ready"`, or when `readyUrl` answers 200. */
 export async function startProcess(
   name: string,

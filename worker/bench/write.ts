@@ -9,7 +9,9 @@
  *    and on its page.
  *
  * Starts private Postgres, Redis and Kafka (like the test run), prints one table and
- * writes it under results/ (git-ignored).
+ * writes it under results/ (git-ignored). The worker's cache knobs (CACHED_PAGES_MAX,
+ * CACHED_PAGES_PUSH_BYTES, GENERATION_MIN_INTERVAL_MS, HOT_PAGES) reach the worker
+ * when set, and head the command line in the results.
  */
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -26,7 +28,7 @@ import { migrate } from "@million-rps/shared/migrations";
 import pg from "pg";
 import { measureApplyRate } from "./apply-rate";
 import { type ChangeVisibility, measureVisibility, VISIBILITY_ENTRIES } from "./latency";
-import { freePort } from "./processes";
+import { freePort, workerKnobs } from "./processes";
 
 const { values: args } = parseArgs({
   options: {
@@ -57,7 +59,8 @@ const o = {
   changesPerSec: num("changes-per-sec"),
 };
 const perThousand = (seconds: number, n: number) => ((seconds / n) * 1e6).toFixed(1);
-const command = `npm run bench:write -- ${process.argv.slice(2).join(" ")}`.trim();
+const knobs = Object.entries(workerKnobs()).map(([k, v]) => `${k}=${v} `);
+const command = `${knobs.join("")}npm run bench:write -- ${process.argv.slice(2).join(" ")}`.trim();
 const say = (m: string) => process.stderr.write(`[bench:write] ${m}\n`);
 const logDir = `bench-write-${process.pid}`;
 
@@ -203,6 +206,13 @@ try {
         value: `${ms(api.p99Ms)} (max seen ${ms(api.maxMs)}, ${unseenText(api)})`,
         target: "<= 250 ms",
         ok: api.p99Ms <= 250 && api.unseen === 0,
+      },
+      {
+        figure:
+          "the same, cut at the commit (commands.recorded_at): accepted -> committed, committed -> seen (p50 / p99)",
+        value: `${ms(api.split.toCommit.p50)} / ${ms(api.split.toCommit.p99)}; ${ms(api.split.commitToSeen.p50)} / ${ms(api.split.commitToSeen.p99)}`,
+        target: "",
+        ok: null,
       },
       ...changeRows(v.changes, ms),
       {
