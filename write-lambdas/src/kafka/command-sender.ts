@@ -24,6 +24,8 @@ export interface KafkaSenderOptions {
   timeoutMs: number;
   log: Logger;
   clientId?: string;
+  /** Called with the number of commands in each produce request acknowledged (tests, metrics). */
+  onBatch?: (commands: number) => void;
 }
 
 /**
@@ -67,9 +69,31 @@ async function withDeadline<T>(ms: number, work: Promise<T>, what: string): Prom
   }
 }
 
+/** A command waiting for its batch's acknowledgement. */
+interface Waiting {
+  readonly value: Buffer;
+  readonly key: string;
+  readonly deadlineAt: number;
+  resolve(): void;
+  reject(err: unknown): void;
+  /** Answers 503 if it is still queued (never handed to the producer) at its deadline. */
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * Most commands, and bytes, in one produce request: well under the broker's default
+ * message.max.bytes (1 MiB) for one partition's batch, whatever the partitioning.
+ */
+const BATCH_MAX_COMMANDS = 500;
+const BATCH_MAX_BYTES = 512 * 1024;
+
 /** One producer and its sockets, used until a send fails; then discarded, never reused. */
 interface ProducerLife {
   readonly producer: Promise<Producer>;
+  /** Commands sent while a batch is in flight, to go out together in the next one. */
+  readonly queue: Waiting[];
+  /** The batch in flight and those after it, until the queue is empty. */
+  flushing: Promise<void> | null;
   /** Cuts its sockets (nothing more can be appended by it) and disconnects, bounded; memoized. */
   discard(): Promise<void>;
   /** Disconnects after in-flight sends finish (bounded), then cuts whatever is left. */
@@ -134,8 +158,10 @@ export function kafkaCommandSender(options: KafkaSenderOptions): CommandSender {
     })();
     producer.catch(() => {}); // reported by the send that awaits it
     let discarding: Promise<void> | undefined;
-    return {
+    const life: ProducerLife = {
       producer,
+      queue: [],
+      flushing: null,
       discard() {
         discarding ??= (async function discardProducer() {
           discarded = true;
@@ -146,41 +172,115 @@ export function kafkaCommandSender(options: KafkaSenderOptions): CommandSender {
         return withDeadline(discardTimeoutMs(timeoutMs), discarding, "discarding").catch(() => {});
       },
       async close() {
+        const drained = Promise.resolve(life.flushing);
+        await withDeadline(timeoutMs, drained, "the last acknowledgements").catch(() => {});
         const disconnect = producer.then((p) => p.disconnect());
         await withDeadline(timeoutMs, disconnect, "disconnecting").catch(() => {});
         discarded = true;
         sockets.cut();
       },
     };
+    return life;
   }
 
-  async function produce(life: ProducerLife, command: CommandEnvelope): Promise<void> {
+  async function produce(life: ProducerLife, batch: readonly Waiting[]): Promise<void> {
     const p = await life.producer;
     await p.send({
       topic,
       acks: -1,
       timeout: timeoutMs,
-      messages: [{ key: command.todo_id, value: encodeCommand(command) }],
+      messages: batch.map((w) => ({ key: w.key, value: w.value })),
     });
+  }
+
+  /** The next batch: queue order (so a todo's commands keep theirs), bounded in count and bytes. */
+  function takeBatch(queue: Waiting[]): Waiting[] {
+    let bytes = 0;
+    let n = 0;
+    while (n < queue.length && n < BATCH_MAX_COMMANDS) {
+      bytes += (queue[n] as Waiting).value.length;
+      if (n > 0 && bytes > BATCH_MAX_BYTES) break;
+      n++;
+    }
+    const batch = queue.splice(0, n);
+    for (const w of batch) clearTimeout(w.timer);
+    return batch;
+  }
+
+  /**
+   * One produce request in flight per producer (idempotent, so its retries keep the
+   * order); what is sent meanwhile waits and goes out in the next request, together. At
+   * a high rate a request carries many commands instead of each waiting its turn, so
+   * the answers keep up with the broker's latency instead of queueing behind it (group
+   * commit). A failure retires the producer and answers 503 to everything it held.
+   */
+  async function flush(life: ProducerLife): Promise<void> {
+    for (;;) {
+      // `flushing` is cleared in the same turn as the check that finds the queue empty
+      // (no await between them): a send after it starts the next flush, and one before
+      // it is in the queue the check sees, even if it was made by a continuation of an
+      // answer resolved just above.
+      if (life.queue.length === 0) {
+        life.flushing = null;
+        return;
+      }
+      const batch = takeBatch(life.queue);
+      // Each answer keeps its own deadline: the batch has the earliest one left.
+      const ms = Math.max(1, Math.min(...batch.map((w) => w.deadlineAt)) - Date.now());
+      try {
+        await withDeadline(ms, produce(life, batch), "the Kafka acknowledgement");
+      } catch (err) {
+        // Every failure retires the producer: the next write starts clean, and these
+        // answers wait until the failed batch can send nothing more.
+        if (current === life) current = undefined;
+        await life.discard();
+        const failed =
+          err instanceof DependencyError
+            ? err
+            : new DependencyError("kafka", "Kafka refused or lost the write", { cause: err });
+        for (const w of [...batch, ...takeAll(life.queue)]) w.reject(failed);
+        life.flushing = null;
+        return;
+      }
+      options.onBatch?.(batch.length);
+      for (const w of batch) w.resolve();
+    }
+  }
+
+  function takeAll(queue: Waiting[]): Waiting[] {
+    const all = queue.splice(0);
+    for (const w of all) clearTimeout(w.timer);
+    return all;
   }
 
   return {
     prepare() {
       current ??= startProducer(); // a failure is reported, and the producer replaced, by the send
     },
-    async send(command) {
+    send(command) {
       current ??= startProducer();
       const life = current;
-      try {
-        await withDeadline(timeoutMs, produce(life, command), "the Kafka acknowledgement");
-      } catch (err) {
-        // Every failure retires the producer: the next write starts clean, and this
-        // answer waits until the failed one can send nothing more.
-        if (current === life) current = undefined;
-        await life.discard();
-        if (err instanceof DependencyError) throw err;
-        throw new DependencyError("kafka", "Kafka refused or lost the write", { cause: err });
-      }
+      return new Promise<void>((resolve, reject) => {
+        const waiting: Waiting = {
+          key: command.todo_id,
+          value: encodeCommand(command),
+          deadlineAt: Date.now() + timeoutMs,
+          resolve,
+          reject,
+        };
+        // Still queued at its deadline: never handed to the producer, so 503 at once.
+        waiting.timer = setTimeout(() => {
+          const at = life.queue.indexOf(waiting);
+          if (at < 0) return;
+          life.queue.splice(at, 1);
+          reject(
+            new DependencyError("kafka", `the Kafka acknowledgement took over ${timeoutMs} ms`),
+          );
+        }, timeoutMs);
+        life.queue.push(waiting);
+        // The queue is not empty, so flush awaits before it can clear `flushing`.
+        if (life.flushing === null) life.flushing = flush(life);
+      });
     },
     /** Disconnects the producer; bounded, so a shutdown never hangs on a dead broker. */
     async close() {
