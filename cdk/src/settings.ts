@@ -101,6 +101,7 @@ export function readSizing(get: ContextReader): Sizing {
       minTasks: num(get, "workerMinTasks", p.worker.minTasks),
       maxTasks: num(get, "workerMaxTasks", p.worker.maxTasks),
       concurrency: num(get, "workerConcurrency", p.worker.concurrency),
+      cachedPagesPushBytes: num(get, "cachedPagesPushBytes", p.worker.cachedPagesPushBytes),
     },
     kafka: {
       partitions: num(get, "partitions", p.kafka.partitions),

@@ -29,6 +29,13 @@ export interface Sizing {
     minTasks: number;
     maxTasks: number;
     concurrency: number;
+    /**
+     * CACHED_PAGES_PUSH_BYTES: bytes of rewritten cursor pages each publication pushes
+     * to every read process. Every process gets every push, held or not, and every
+     * worker task publishes: at hundreds of processes a page few of them hold must not
+     * go to all, so there the holders read it back (0).
+     */
+    cachedPagesPushBytes: number;
   };
   kafka: {
     partitions: number;
@@ -59,7 +66,14 @@ export const PROFILES: Readonly<Record<ProfileName, Sizing>> = {
       bandwidthTarget: 60,
       dbPoolPerProcess: 2,
     },
-    worker: { vcpu: 0.5, memoryMiB: 1024, minTasks: 1, maxTasks: 2, concurrency: 4 },
+    worker: {
+      vcpu: 0.5,
+      memoryMiB: 1024,
+      minTasks: 1,
+      maxTasks: 2,
+      concurrency: 4,
+      cachedPagesPushBytes: 262_144,
+    },
     kafka: {
       partitions: 6,
       instanceType: "kafka.t3.small",
@@ -88,7 +102,16 @@ export const PROFILES: Readonly<Record<ProfileName, Sizing>> = {
       bandwidthTarget: 60,
       dbPoolPerProcess: 1,
     },
-    worker: { vcpu: 1, memoryMiB: 2048, minTasks: 3, maxTasks: 24, concurrency: 8 },
+    // 680 processes and up to 24 publishing workers: cursor pages are read back by the
+    // processes that hold them, never pushed to all (hot pages still are).
+    worker: {
+      vcpu: 1,
+      memoryMiB: 2048,
+      minTasks: 3,
+      maxTasks: 24,
+      concurrency: 8,
+      cachedPagesPushBytes: 0,
+    },
     kafka: {
       partitions: 24,
       instanceType: "kafka.m7g.large",
@@ -151,6 +174,12 @@ export function validateSizing(s: Sizing): Sizing {
   if (s.worker.maxTasks > s.kafka.partitions) {
     throw new SizingError(
       `worker: maxTasks ${s.worker.maxTasks} exceeds partitions ${s.kafka.partitions}; extra consumers would idle`,
+    );
+  }
+  const push = s.worker.cachedPagesPushBytes;
+  if (!Number.isInteger(push) || push < 0 || push > 16_777_216) {
+    throw new SizingError(
+      `worker: cachedPagesPushBytes must be a whole number 0..16777216 (got ${push})`,
     );
   }
   if (s.kafka.version !== "3.9.x.kraft" && s.kafka.version !== "3.9.x") {

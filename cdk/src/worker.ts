@@ -97,6 +97,7 @@ export class Worker extends Construct {
         KAFKA_GROUP_ID: WORKER_GROUP,
         KAFKA_PARTITIONS: String(kafka.partitions),
         WORKER_CONCURRENCY: String(worker.concurrency),
+        CACHED_PAGES_PUSH_BYTES: String(worker.cachedPagesPushBytes),
         ADMIN_PORT: String(WORKER_ADMIN_PORT),
         CACHE_TTL_SEC: String(settings.cacheTtlSec),
         CACHE_KEY_PREFIX: "todos",

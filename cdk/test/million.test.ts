@@ -123,6 +123,8 @@ describe("million profile sizes", () => {
 
   it("bounds the worker by 24 partitions on three brokers with a quorum of two", () => {
     expect(containerEnv("WorkerTask").KAFKA_PARTITIONS).toBe("24");
+    // Cursor pages are read back by their holders: a push would go to all 680 processes.
+    expect(containerEnv("WorkerTask").CACHED_PAGES_PUSH_BYTES).toBe("0");
     const target = resourceNamed(
       template,
       "AWS::ApplicationAutoScaling::ScalableTarget",

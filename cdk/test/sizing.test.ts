@@ -52,6 +52,20 @@ describe("sizing from context", () => {
     );
   });
 
+  it("pushes cursor pages on the small profile, never to the million profile's hundreds of processes", () => {
+    expect(readSizing(context({})).worker.cachedPagesPushBytes).toBe(262_144);
+    expect(readSizing(context({ profile: "million" })).worker.cachedPagesPushBytes).toBe(0);
+    expect(readSizing(context({ cachedPagesPushBytes: "65536" })).worker.cachedPagesPushBytes).toBe(
+      65_536,
+    );
+    expect(() => readSizing(context({ cachedPagesPushBytes: "-1" }))).toThrow(
+      /cachedPagesPushBytes/,
+    );
+    expect(() => readSizing(context({ cachedPagesPushBytes: "1.5" }))).toThrow(
+      /cachedPagesPushBytes/,
+    );
+  });
+
   it("refuses CPU and memory pairs Fargate does not offer", () => {
     expect(() => readSizing(context({ readVcpu: "3" }))).toThrow(/not a Fargate size/);
     expect(() => readSizing(context({ readVcpu: "4", readMemoryMiB: "4096" }))).toThrow(

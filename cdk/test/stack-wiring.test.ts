@@ -287,6 +287,7 @@ describe("worker", () => {
       KAFKA_GROUP_ID: "todo-workers",
       KAFKA_PARTITIONS: "6",
       WORKER_CONCURRENCY: "4",
+      CACHED_PAGES_PUSH_BYTES: "262144",
       // one connection per partition in flight, plus the cache refill
       DB_POOL_SIZE: "5",
       ADMIN_PORT: "9465",
