@@ -7,11 +7,12 @@ import { type CacheEntry, decodeEntry, decodeHotEntries, entryStamp } from "@mil
 const MAX_HELD = 64;
 
 /**
- * The pages the worker pushed with its publications (shared/src/hot-entries.ts): the
- * hot pages, and cursor pages it rewrote; newest per key, until a refresh takes one: it arrives just before the change set
- * that marks the page, so the refresh swaps it in without reading Redis. Only a
- * refresh that a change asked for takes one; a cold fill or a revalidation reads L2,
- * which knows every change since an entry's stamp, even one whose message was lost.
+ * The pages the worker pushed with its publications (shared/src/hot-entries.ts), the
+ * hot pages and the cursor pages it rewrote, newest per key, until a refresh takes
+ * one: it arrives just before the change set that marks the page, so the refresh
+ * swaps it in without reading Redis. Only a refresh that a change asked for takes
+ * one; a cold fill or a revalidation reads L2, which knows every change since an
+ * entry's stamp, even one whose message was lost.
  */
 export class PushedEntries {
   private readonly byKey = new Map<string, { stamp: number; value: Buffer }>();

@@ -193,8 +193,8 @@ export function kafkaCommandSender(options: KafkaSenderOptions): CommandSender {
     });
   }
 
-  /** The next batch: queue order (so a todo's commands keep theirs), bounded in count and bytes. */
-  function takeBatch(queue: Waiting[]): Waiting[] {
+  /** How many of the queue go in the next request: in order, bounded in count and bytes. */
+  function batchLength(queue: readonly Waiting[]): number {
     let bytes = 0;
     let n = 0;
     while (n < queue.length && n < BATCH_MAX_COMMANDS) {
@@ -202,9 +202,14 @@ export function kafkaCommandSender(options: KafkaSenderOptions): CommandSender {
       if (n > 0 && bytes > BATCH_MAX_BYTES) break;
       n++;
     }
-    const batch = queue.splice(0, n);
-    for (const w of batch) clearTimeout(w.timer);
-    return batch;
+    return n;
+  }
+
+  /** Takes the first `n` off the queue: theirs is now the batch's deadline, not their own timer. */
+  function take(queue: Waiting[], n: number): Waiting[] {
+    const taken = queue.splice(0, n);
+    for (const w of taken) clearTimeout(w.timer);
+    return taken;
   }
 
   /**
@@ -224,9 +229,11 @@ export function kafkaCommandSender(options: KafkaSenderOptions): CommandSender {
         life.flushing = null;
         return;
       }
-      const batch = takeBatch(life.queue);
-      // Each answer keeps its own deadline: the batch has the earliest one left.
-      const ms = Math.max(1, Math.min(...batch.map((w) => w.deadlineAt)) - Date.now());
+      // In queue order, so a todo's commands keep theirs.
+      const batch = take(life.queue, batchLength(life.queue));
+      // Each answer keeps its own deadline; the first in the queue was sent first, so
+      // the batch has its deadline, the earliest.
+      const ms = Math.max(1, (batch[0] as Waiting).deadlineAt - Date.now());
       try {
         await withDeadline(ms, produce(life, batch), "the Kafka acknowledgement");
       } catch (err) {
@@ -238,19 +245,13 @@ export function kafkaCommandSender(options: KafkaSenderOptions): CommandSender {
           err instanceof DependencyError
             ? err
             : new DependencyError("kafka", "Kafka refused or lost the write", { cause: err });
-        for (const w of [...batch, ...takeAll(life.queue)]) w.reject(failed);
+        for (const w of [...batch, ...take(life.queue, life.queue.length)]) w.reject(failed);
         life.flushing = null;
         return;
       }
       options.onBatch?.(batch.length);
       for (const w of batch) w.resolve();
     }
-  }
-
-  function takeAll(queue: Waiting[]): Waiting[] {
-    const all = queue.splice(0);
-    for (const w of all) clearTimeout(w.timer);
-    return all;
   }
 
   return {
