@@ -1,7 +1,7 @@
 import { Kafka, type KafkaConfig, logLevel } from "kafkajs";
 import type { KafkaConnection } from "./config";
 import { kafkajsLogCreator } from "./kafkajs-log";
-import { clampKafkajsTimers } from "./kafkajs-timers";
+import { patchKafkajsRequestQueue } from "./kafkajs-request-queue";
 import type { Logger } from "./log";
 
 export type { KafkaConnection } from "./config";
@@ -31,7 +31,7 @@ export async function createKafka(
   log: Logger,
   overrides: Partial<KafkaConfig> = {},
 ): Promise<Kafka> {
-  clampKafkajsTimers();
+  patchKafkajsRequestQueue();
   const brokers = await resolveBrokers(conn);
   const base: KafkaConfig = {
     clientId,
