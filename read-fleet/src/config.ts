@@ -64,6 +64,13 @@ export const readFleetSpec = {
   changePollMs: int("CHANGE_POLL_MS", 1_000, 50, 60_000),
   /** Refreshes of held answers running at once per process (a reset refreshes everything). */
   refreshConcurrency: int("REFRESH_CONCURRENCY", 8, 1, 1_000),
+  /**
+   * V8's initial old-space size for each uWS process, MB (0: V8's own). Every refresh
+   * allocates its successor's bytes outside the heap, and V8 counts them towards its
+   * next full collection: from a small start it marks the whole heap twice a second
+   * under a few hundred changes a second. See processExecArgv in supervisor.ts.
+   */
+  initialOldSpaceMb: int("READ_INITIAL_OLD_SPACE_MB", 128, 0, 65_536),
   hotPages: vars.hotPages,
   /** Checks the tag inside command ids: the same secret the write API issues them with. */
   commandIdSecret: vars.commandIdSecret,

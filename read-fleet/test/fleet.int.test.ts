@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import {
   freePort,
   freshDatabase,
@@ -57,6 +58,14 @@ describe("fleet: supervisor and uWS processes", () => {
     expect(metricValue(text, "read_fleet_processes")).toBe(2);
     // /metrics lives on the admin port only.
     expect((await get(port, "/metrics")).status).toBe(404);
+  });
+
+  it("runs its processes with V8's initial old space from READ_INITIAL_OLD_SPACE_MB (default 128)", () => {
+    for (const pid of readyLine(fleet)?.pids ?? []) {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      expect(argv).toContain("--initial-old-space-size=128");
+    }
+    expect(readyLine(fleet)?.pids).toHaveLength(2);
   });
 
   it("every uWS process applies a reset and serves the new data", async () => {
