@@ -238,7 +238,10 @@ export class ReadService {
   private refreshPage(slot: Slot<PageAnswer>): void {
     this.refresher.schedule(slot, async (want) => {
       const mark = this.feed.mark();
-      const entry = this.pushedPage(slot, want) ?? (await this.filler.page(slot.value.query, want));
+      const { limit, cursor } = slot.value.query;
+      const entry =
+        this.pushedEntry(slot, this.keys.page(limit, cursor), want) ??
+        (await this.filler.page(slot.value.query, want));
       const answer = pageAnswerOf(slot.value.query, entry, this.deps.config.cacheControl);
       const result = this.swap(this.pages, slot, answer, entry.stamp);
       this.recheck(slot, mark, pageTouchedBy);
@@ -250,10 +253,9 @@ export class ReadService {
    * The successor the worker pushed just before the change set that asks for it, when a
    * change asked for one (a revalidation asks L2, which knows every change since).
    */
-  private pushedPage(slot: Slot<PageAnswer>, want: number): CacheEntry | null {
+  private pushedEntry(slot: Slot<Sized>, key: string, want: number): CacheEntry | null {
     if (want <= slot.stamp) return null;
-    const { limit, cursor } = slot.value.query;
-    const entry = this.pushed.take(this.keys.page(limit, cursor), want);
+    const entry = this.pushed.take(key, want);
     if (entry !== null) this.metrics.cache(L2_PUSHED);
     return entry;
   }
@@ -261,7 +263,9 @@ export class ReadService {
   private refreshItem(slot: Slot<ItemAnswer>): void {
     this.refresher.schedule(slot, async (want) => {
       const mark = this.feed.mark();
-      const entry = await this.filler.item(slot.key, want);
+      const entry =
+        this.pushedEntry(slot, this.keys.item(slot.key), want) ??
+        (await this.filler.item(slot.key, want));
       const result = this.swap(
         this.items,
         slot,

@@ -1,6 +1,6 @@
 import { type CacheEntry, encodeEntry, encodeHotEntries } from "@million-rps/shared";
 import { describe, expect, it } from "vitest";
-import { PushedEntries } from "../src/pushed-entries";
+import { MAX_HELD_BYTES, MAX_HELD_ENTRIES, PushedEntries } from "../src/pushed-entries";
 
 /** An L2 entry stamped `stamp` whose body is `body`. */
 const entry = (stamp: number, body = "b") =>
@@ -16,7 +16,7 @@ const body = (e: CacheEntry | null) => e?.identity.toString();
 const push = (...entries: [string, Buffer][]) =>
   encodeHotEntries(entries.map(([key, value]) => ({ key, value })));
 
-describe("pushed hot pages", () => {
+describe("pushed entries", () => {
   it("serve a refresh that needs no newer stamp than theirs, once", () => {
     const p = new PushedEntries();
     expect(p.offer(push(["a", entry(5)]))).toBe(true);
@@ -35,16 +35,36 @@ describe("pushed hot pages", () => {
     expect(body(p.take("a", 8))).toBe("eight");
   });
 
-  it("ignore what they cannot read, and hold a bounded number of pages", () => {
+  it("ignore what they cannot read, and hold a bounded number of entries", () => {
     const p = new PushedEntries();
     expect(p.offer(Buffer.from([0, 9]))).toBe(false);
     p.offer(push(["nostamp", Buffer.from("body")]));
     expect(p.size).toBe(0);
-    for (let i = 0; i < 200; i++) p.offer(push([`k${i}`, entry(i)]));
-    expect(p.size).toBe(64);
+    const n = MAX_HELD_ENTRIES + 100;
+    for (let i = 0; i < n; i++) p.offer(push([`k${i}`, entry(i)]));
+    expect(p.size).toBe(MAX_HELD_ENTRIES);
     expect(p.take("k0", 0)).toBeNull(); // the oldest pushes went first
-    expect(p.take("k199", 199)).not.toBeNull();
+    expect(p.take(`k${n - 1}`, n - 1)).not.toBeNull();
     p.clear();
     expect(p.size).toBe(0);
+  });
+
+  it("hold a bounded number of bytes, and count what is taken or replaced as gone", () => {
+    const p = new PushedEntries();
+    const big = "x".repeat(60 * 1024);
+    // One publication's push of many todos keeps every one of them.
+    p.offer(push(...Array.from({ length: 500 }, (_, i): [string, Buffer] => [`t${i}`, entry(1)])));
+    expect(p.size).toBe(500);
+    for (let i = 0; i < 500; i++) expect(p.take(`t${i}`, 1)).not.toBeNull();
+    const fit = Math.floor(MAX_HELD_BYTES / (60 * 1024 + 16));
+    for (let round = 0; round < 3; round++) {
+      // The same keys again, newer: replaced, not added up.
+      for (let i = 0; i < fit; i++) p.offer(push([`p${i}`, entry(2 + round, big)]));
+    }
+    expect(p.size).toBe(fit);
+    p.offer(push(["last", entry(9, big)]));
+    expect(p.size).toBe(fit); // the oldest went to make room
+    expect(p.take("p0", 0)).toBeNull();
+    expect(p.take("last", 9)).not.toBeNull();
   });
 });

@@ -3,6 +3,7 @@ import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { freshDatabase, waitUntil } from "@million-rps/local/testing";
 import {
   allocateGeneration,
+  buildEntry,
   decodeCursor,
   decodeEntry,
   encodeCursor,
@@ -10,6 +11,7 @@ import {
   encodePage,
   HotPages,
   issueCommandId,
+  itemSubject,
   publishChanges,
   pushHotEntries,
   queryTodoPage,
@@ -520,6 +522,49 @@ describe("cache protocol", () => {
     } finally {
       await other.close(0);
     }
+  });
+
+  it("a changed todo pushed with its publication is swapped in with no read of Redis or Postgres", async () => {
+    const id = await newTodo("a todo read by id");
+    expect((await get(port, `/todos/${id}`)).status).toBe(200);
+    const keys = server.service.keys;
+    const reads = async () => {
+      const text = await server.service.metricsText();
+      const count = (level: string, result: string) =>
+        metricValue(text, "read_cache_requests_total", { level, result });
+      return {
+        l2: count("l2", "hit") + count("l2", "miss") + count("l2", "stale"),
+        postgres: count("postgres", "hit") + count("postgres", "not_found"),
+        pushed: count("l2", "pushed"),
+      };
+    };
+    const before = await reads();
+    // What the worker does after a commit: allocate, write the changed todo over the
+    // entry a reader cached, push it, publish.
+    await db.query("UPDATE todos SET title = 'pushed by id', version = version + 1 WHERE id = $1", [
+      id,
+    ]);
+    const generation = await allocateGeneration(redis, keys);
+    const [state] = await queryTodoStates(db, [id]);
+    const body = state?.json ?? null;
+    const entry = await buildEntry(generation, itemSubject(id, body), body ?? "");
+    const key = keys.item(id);
+    const stored = await writeEntries(redis, keys, [{ key, entry, onlyIfPresent: true }], 60);
+    expect(stored.map((e) => e.key)).toEqual([key]);
+    await pushHotEntries(redis, keys, stored);
+    await publishChanges(redis, keys, {
+      generation,
+      reset: false,
+      changes: [{ id, position: state?.position ?? null }],
+    });
+    await waitUntil("the todo refreshed", () =>
+      Promise.resolve((server.service.items.peek(id)?.stamp ?? 0) >= generation),
+    );
+    const after = await reads();
+    expect(after.pushed - before.pushed).toBe(1);
+    expect(after.l2).toBe(before.l2);
+    expect(after.postgres).toBe(before.postgres);
+    expect(json<Todo>(await get(port, `/todos/${id}`)).title).toBe("pushed by id");
   });
 
   it("a revalidation past the TTL asks L2, even with a push for the page held", async () => {

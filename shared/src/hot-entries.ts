@@ -2,12 +2,12 @@ import type { Redis } from "ioredis";
 import type { CacheKeys } from "./cache-keys";
 
 /**
- * The hot pages a publication wrote to L2, and the cursor pages it rewrote within a
- * byte budget, pushed to every reader on `keys.hotEntriesChannel` just before the
+ * The hot pages a publication wrote to L2, and the todos and cursor pages it rewrote
+ * within a byte budget, pushed to every reader on `keys.hotEntriesChannel` just before the
  * change set itself (one connection, so in that order): a reader that holds one
  * swaps it in without reading it back, so a change costs each process no Redis
  * round trip and Redis no script per process. A reader that missed the push, or
- * holds a page not pushed, reads L2 as before.
+ * holds an entry not pushed, reads L2 as before.
  *
  * Layout, repeated: key length (uint16 BE), key (UTF-8), entry length (uint32 BE),
  * the entry as stored in L2 (cache-entry.ts: its stamp comes first, `entryStamp`).
@@ -24,33 +24,45 @@ export interface StoredEntry {
  */
 export const HOT_ENTRY_PUSH_MAX_BYTES = 64 * 1024;
 
-/** What one publication pushes, and how many of them are cursor pages. */
+/** What one publication pushes, and how many of them are cursor pages and todos. */
 export interface Push {
   entries: StoredEntry[];
   cursorPages: number;
+  todos: number;
 }
 
 /**
- * The entries of a publication to push: every hot page, then the rewritten cursor
- * pages, in order, while their bytes fit in `cursorBytes` (every reader gets every
- * push, held or not, so the budget bounds what a page few hold costs them all).
+ * The entries of a publication to push: every hot page, then the rewritten todos, then
+ * the rewritten cursor pages, in order, while their bytes fit in `budget` (every reader
+ * gets every push, held or not, so the budget bounds what an entry few hold costs them
+ * all). Todos go first: each is a few hundred bytes and saves a reader a round trip.
  * None larger than HOT_ENTRY_PUSH_MAX_BYTES.
  */
 export function entriesToPush(
   stored: readonly StoredEntry[],
-  o: { hot: ReadonlySet<string>; cursor: ReadonlySet<string>; cursorBytes: number },
+  o: {
+    hot: ReadonlySet<string>;
+    todos: ReadonlySet<string>;
+    cursor: ReadonlySet<string>;
+    budget: number;
+  },
 ): Push {
   const small = stored.filter((e) => e.value.length <= HOT_ENTRY_PUSH_MAX_BYTES);
   const entries = small.filter((e) => o.hot.has(e.key));
-  let left = o.cursorBytes;
-  let cursorPages = 0;
-  for (const e of small) {
-    if (!o.cursor.has(e.key) || o.hot.has(e.key) || e.value.length > left) continue;
-    left -= e.value.length;
-    entries.push(e);
-    cursorPages++;
-  }
-  return { entries, cursorPages };
+  let left = o.budget;
+  const within = (kind: ReadonlySet<string>): number => {
+    let n = 0;
+    for (const e of small) {
+      if (!kind.has(e.key) || o.hot.has(e.key) || e.value.length > left) continue;
+      left -= e.value.length;
+      entries.push(e);
+      n++;
+    }
+    return n;
+  };
+  const todos = within(o.todos);
+  const cursorPages = within(o.cursor);
+  return { entries, cursorPages, todos };
 }
 
 export function encodeHotEntries(entries: readonly StoredEntry[]): Buffer {

@@ -34,27 +34,44 @@ describe("hot entries pushed with a publication", () => {
     }
   });
 
-  it("push every hot page, then the cursor pages in order while they fit the budget", () => {
+  it("push every hot page, then the todos and the cursor pages in order while they fit the budget", () => {
     const entry = (key: string, bytes: number) => ({ key, value: Buffer.alloc(bytes, 1) });
     const stored = [
       entry("hot", 30_000),
       entry("c1", 30_000),
       entry("c2", 40_000),
+      entry("t1", 500),
       entry("c3", 20_000),
       entry("huge", HOT_ENTRY_PUSH_MAX_BYTES + 1),
-      entry("item", 500),
+      entry("t2", 600),
+      entry("other", 500),
     ];
-    const o = { hot: new Set(["hot"]), cursor: new Set(["c1", "c2", "c3", "huge"]) };
-    const pick = (cursorBytes: number) => {
-      const push = entriesToPush(stored, { ...o, cursorBytes });
-      return { keys: push.entries.map((e) => e.key), cursorPages: push.cursorPages };
+    const o = {
+      hot: new Set(["hot"]),
+      todos: new Set(["t1", "t2"]),
+      cursor: new Set(["c1", "c2", "c3", "huge"]),
     };
-    // c2 does not fit what c1 left; c3 does. An item is never pushed, nor anything past the size cap.
-    expect(pick(55_000)).toEqual({ keys: ["hot", "c1", "c3"], cursorPages: 2 });
-    expect(pick(0)).toEqual({ keys: ["hot"], cursorPages: 0 });
+    const pick = (budget: number) => {
+      const push = entriesToPush(stored, { ...o, budget });
+      return {
+        keys: push.entries.map((e) => e.key),
+        cursorPages: push.cursorPages,
+        todos: push.todos,
+      };
+    };
+    // The todos first; then c2 does not fit what c1 left, c3 does. Nothing else is pushed,
+    // nor anything past the size cap.
+    expect(pick(56_100)).toEqual({
+      keys: ["hot", "t1", "t2", "c1", "c3"],
+      cursorPages: 2,
+      todos: 2,
+    });
+    expect(pick(0)).toEqual({ keys: ["hot"], cursorPages: 0, todos: 0 });
+    expect(pick(1_000)).toEqual({ keys: ["hot", "t1"], cursorPages: 0, todos: 1 });
     expect(pick(10 * HOT_ENTRY_PUSH_MAX_BYTES)).toEqual({
-      keys: ["hot", "c1", "c2", "c3"],
+      keys: ["hot", "t1", "t2", "c1", "c2", "c3"],
       cursorPages: 3,
+      todos: 2,
     });
   });
 });

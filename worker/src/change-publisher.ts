@@ -164,12 +164,13 @@ export class ChangePublisher {
       [...writes, ...cursorPages, ...items],
       this.o.ttlSec,
     );
-    // The hot pages, and the cursor pages within the push budget, go to every reader with
-    // the publication; the rest are read back by who holds them.
+    // The hot pages, and the todos and cursor pages within the push budget, go to every
+    // reader with the publication; the rest are read back by who holds them.
     const push = entriesToPush(stored, {
       hot: new Set(writes.map((w) => w.key)),
+      todos: new Set(items.map((w) => w.key)),
       cursor: new Set(cursorPages.map((w) => w.key)),
-      cursorBytes: this.o.cachedPagesPushBytes,
+      budget: this.o.cachedPagesPushBytes,
     });
     await pushHotEntries(redis, keys, push.entries);
     const seq = await publishChanges(redis, keys, { generation, reset, changes });
@@ -178,10 +179,11 @@ export class ChangePublisher {
     m.generationSeconds.observe((performance.now() - started) / 1000);
     m.changesPublished.inc({}, changes.length);
     m.hotPagesWritten.inc({}, writes.length);
-    m.hotPagesPushed.inc({}, push.entries.length - push.cursorPages);
+    m.hotPagesPushed.inc({}, push.entries.length - push.cursorPages - push.todos);
     m.cachedPagesPushed.inc({}, push.cursorPages);
     m.cachedPagesRead.inc({}, cursorPages.length);
     m.todoEntriesRead.inc({}, items.length);
+    m.todoEntriesPushed.inc({}, push.todos);
     m.cacheQueries.inc({}, writes.length + cursorPages.length + (items.length > 0 ? 1 : 0));
     this.o.log.debug("changes published", {
       generation,

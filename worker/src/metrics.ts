@@ -88,6 +88,11 @@ export function createWorkerMetrics() {
       help: "Cursor pages a change landed in that were left to their readers (past CACHED_PAGES_MAX in one publication)",
       registers,
     }),
+    todoEntriesPushed: new Counter({
+      name: "worker_todo_entries_pushed_total",
+      help: "Changed todos written to L2 for the fleet that were also pushed with their publication (within CACHED_PAGES_PUSH_BYTES, before the cursor pages)",
+      registers,
+    }),
     cachedPagesPushed: new Counter({
       name: "worker_cached_pages_pushed_total",
       help: "Cursor pages read again for the fleet that were also pushed with their publication (within CACHED_PAGES_PUSH_BYTES)",

@@ -1,12 +1,14 @@
 import { freshDatabase, freshKeyPrefix, testServices } from "@million-rps/local/testing";
 import {
   allocateGeneration,
+  buildEntry,
   cacheKeys,
   decodeCursor,
   decodeEntry,
   decodeHotEntries,
   encodePage,
   entryStamp,
+  itemSubject,
   queryTodoPage,
   queryTodoStates,
   writeEntries,
@@ -184,6 +186,49 @@ describe("cursor pages a reader cached", () => {
     expect(notPushed.get(keys.page(100, null))).toBe(generation);
     expect(await counted(past.metrics.cachedPagesPushed)).toBe(0);
     expect(await counted(past.metrics.cachedPagesRead)).toBe(1);
+  });
+
+  it("a changed todo a reader cached is pushed ahead of the cursor pages, within the same budget", async () => {
+    const cursor = cursors[3] as string; // page 5
+    const pageKey = keys.page(LIMIT, cursor);
+    await readerCaches(cursor);
+    const id = pageIds[3]?.[6] as string;
+    const itemKey = keys.item(id);
+    // What a read process does when it fills a todo: its entry in L2.
+    const [state] = await queryTodoStates(pool, [id]);
+    const json = state?.json ?? null;
+    const filled = await buildEntry(
+      await allocateGeneration(redis, keys),
+      itemSubject(id, json),
+      json ?? "",
+    );
+    await writeEntries(redis, keys, [{ key: itemKey, entry: filled }], 60);
+
+    // Room for the todo but not for its page: the todo goes first.
+    const todoBytes = 1024;
+    const small = publisher(32, todoBytes);
+    let generation = 0;
+    const pushed = await pushedBy(async () => {
+      generation = await small.p.publishOnce([await update(id, "pushed todo on page 5")]);
+      return generation;
+    });
+    expect(pushed.get(itemKey)).toBe(generation);
+    expect(pushed.has(pageKey)).toBe(false);
+    expect(await counted(small.metrics.todoEntriesPushed)).toBe(1);
+    expect(await counted(small.metrics.cachedPagesPushed)).toBe(0);
+    const item = await redis.getBuffer(itemKey);
+    expect(item === null ? null : decodeEntry(item)?.identity.toString()).toContain(
+      "pushed todo on page 5",
+    );
+
+    // With room for both, both; with none, neither (they are read back from L2).
+    const both = publisher(32, 256 * 1024);
+    const all = await pushedBy(async () => both.p.publishOnce([await update(id, "both")]));
+    expect(all.has(itemKey) && all.has(pageKey)).toBe(true);
+    const none = publisher(32, 0);
+    const neither = await pushedBy(async () => none.p.publishOnce([await update(id, "neither")]));
+    expect(neither.has(itemKey) || neither.has(pageKey)).toBe(false);
+    expect(await counted(none.metrics.todoEntriesRead)).toBe(1);
   });
 
   it("past CACHED_PAGES_MAX the rest are left to their readers, and counted", async () => {
