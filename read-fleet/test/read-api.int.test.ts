@@ -397,6 +397,17 @@ describe("cache protocol", () => {
     return n;
   };
   const slotOf = (s: ReadServer, key: string) => s.service.pages.peek(key);
+  /** What one process has read so far: from L2, from Postgres, and from the worker's pushes. */
+  const cacheReads = async (s: ReadServer) => {
+    const text = await s.service.metricsText();
+    const count = (level: string, result: string) =>
+      metricValue(text, "read_cache_requests_total", { level, result });
+    return {
+      l2: count("l2", "hit") + count("l2", "miss") + count("l2", "stale"),
+      postgres: count("postgres", "hit") + count("postgres", "not_found"),
+      pushed: count("l2", "pushed"),
+    };
+  };
   /** A create is on the first page of every limit: the pages (keys) any of `servers` holds. */
   const firstPagesHeld = (servers: readonly ReadServer[] = [server]) =>
     new Set(
@@ -483,16 +494,7 @@ describe("cache protocol", () => {
         .filter((k) => !k.includes(":"))
         .map(Number);
       expect(firstPages).toContain(12);
-      const reads = async () => {
-        const text = await other.service.metricsText();
-        const count = (level: string, result: string) =>
-          metricValue(text, "read_cache_requests_total", { level, result });
-        return {
-          l2: count("l2", "hit") + count("l2", "miss") + count("l2", "stale"),
-          postgres: count("postgres", "hit"),
-          pushed: count("l2", "pushed"),
-        };
-      };
+      const reads = () => cacheReads(other);
       const before = await reads();
       // What the worker does after a commit: allocate, read and write the hot pages, push, publish.
       const id = await newTodo("pushed to limit 12");
@@ -528,16 +530,7 @@ describe("cache protocol", () => {
     const id = await newTodo("a todo read by id");
     expect((await get(port, `/todos/${id}`)).status).toBe(200);
     const keys = server.service.keys;
-    const reads = async () => {
-      const text = await server.service.metricsText();
-      const count = (level: string, result: string) =>
-        metricValue(text, "read_cache_requests_total", { level, result });
-      return {
-        l2: count("l2", "hit") + count("l2", "miss") + count("l2", "stale"),
-        postgres: count("postgres", "hit") + count("postgres", "not_found"),
-        pushed: count("l2", "pushed"),
-      };
-    };
+    const reads = () => cacheReads(server);
     const before = await reads();
     // What the worker does after a commit: allocate, write the changed todo over the
     // entry a reader cached, push it, publish.
