@@ -29,6 +29,7 @@ export interface SupervisorOptions {
 }
 
 const STABLE_AFTER_MS = 10_000;
+const METRICS_TIMEOUT_MS = 1_000;
 
 const INITIAL_OLD_SPACE_FLAG = "--initial-old-space-size";
 
@@ -47,7 +48,6 @@ export function processExecArgv(parent: readonly string[], initialOldSpaceMb: nu
   if (own || initialOldSpaceMb === 0) return [...parent];
   return [...parent, `${INITIAL_OLD_SPACE_FLAG}=${initialOldSpaceMb}`];
 }
-const METRICS_TIMEOUT_MS = 1_000;
 
 /**
  * Sends on a process's IPC channel. The process may have died after the caller checked
