@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
-import { createServer as createTcpServer, type Socket } from "node:net";
+import { connect, createServer as createTcpServer, type Socket } from "node:net";
 import { dataDir, freePort, kafkaInstance, waitUntil } from "@million-rps/local/testing";
 import { createLogger } from "@million-rps/shared/pino-logger";
 import { ensureCommandTopics } from "@million-rps/shared/topics";
@@ -135,6 +135,40 @@ describe("Kafka outage", () => {
       await cold.close();
     }
   });
+
+  it("takes the first write once Kafka is reachable, though it was not when the process started", async () => {
+    // The adapter connects at start; that attempt failing must not fail the first write.
+    const port = await freePort();
+    const lines: string[] = [];
+    const watched = createLogger("outage-test", { level: "warn", write: (l) => lines.push(l) });
+    const late = await startWriteServer({
+      port: 0,
+      // One producer, so the failure waited for is the one the write would go through.
+      env: { ...envFor(`127.0.0.1:${port}`), KAFKA_PRODUCERS: "1" },
+      log: watched,
+    });
+    // Bootstrap only: the broker's metadata sends the client on to its own port.
+    const [host, brokerPort] = (kafka.brokers[0] as string).split(":");
+    const links: Socket[] = [];
+    const bootstrap = createTcpServer((client) => {
+      const upstream = connect(Number(brokerPort), host);
+      links.push(client, upstream);
+      for (const s of [client, upstream]) s.on("error", () => {});
+      client.pipe(upstream).pipe(client);
+    });
+    try {
+      await waitUntil("the failed connection ahead of the first write", () =>
+        lines.some((l) => l.includes("ahead of the first write")),
+      );
+      await new Promise<void>((resolve) => bootstrap.listen(port, "127.0.0.1", resolve));
+      const res = await post(late, "after a start without Kafka");
+      expect(res.status).toBe(202);
+    } finally {
+      await late.close();
+      for (const s of links) s.destroy();
+      await new Promise((resolve) => bootstrap.close(resolve));
+    }
+  }, 60_000);
 
   it("answers 503 in bounded time when the broker accepts connections but never answers", async () => {
     // A black hole: TCP connects, Kafka requests go unanswered (a hung or partitioned broker).

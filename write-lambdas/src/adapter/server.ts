@@ -157,6 +157,8 @@ export async function startWriteServer(options: WriteServerOptions): Promise<Wri
     server.once("error", reject);
     server.listen(options.port, options.host ?? "127.0.0.1", () => resolve());
   });
+  // A long-lived process, unlike a Lambda: connect to Kafka now, not on the first write.
+  runtime.sender.prepare?.();
   const { port } = server.address() as AddressInfo;
   const host = options.host ?? "127.0.0.1";
   return {

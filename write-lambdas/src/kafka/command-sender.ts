@@ -101,19 +101,20 @@ interface ProducerLife {
 }
 
 /**
- * One producer per warm container, connected on the first write and reused while
- * sends succeed. It is idempotent (the broker drops its own retried duplicates)
- * with one request in flight per connection, so its retries never reorder a
- * todo's commands. A send that misses the deadline, or fails, discards that
- * producer before the 503: its sockets are cut and it can open no others, so its
- * retries can never append the command after the answer (bytes already delivered
- * to the broker before the deadline may still be appended; they were sent before
- * the answer, and before anything sent after it). The next write gets a fresh
- * producer. Brokers are resolved once per cold start (KAFKA_BROKERS, or
+ * One producer per warm container, connected on the first write (or ahead of it
+ * by `prepare`) and reused while sends succeed. It is idempotent (the broker drops
+ * its own retried duplicates) with one request in flight per connection, so its
+ * retries never reorder a todo's commands. A send that misses the deadline, or
+ * fails, discards that producer before the 503: its sockets are cut and it can open
+ * no others, so its retries can never append the command after the answer (bytes
+ * already delivered to the broker before the deadline may still be appended; they
+ * were sent before the answer, and before anything sent after it). The next write
+ * gets a fresh producer. Brokers are resolved once per cold start (KAFKA_BROKERS, or
  * GetBootstrapBrokers for MSK_CLUSTER_ARN).
  */
 export function kafkaCommandSender(options: KafkaSenderOptions): CommandSender {
   const { timeoutMs, topic, connection } = options;
+  const clientId = options.clientId ?? "write-lambdas";
   const log = options.log.child({ dependency: "kafka" });
   const brokers = retryableOnce(() => resolveBrokers(connection));
   const retryMaxMs = Math.min(1000, timeoutMs);
@@ -127,19 +128,14 @@ export function kafkaCommandSender(options: KafkaSenderOptions): CommandSender {
     const demote = (message: string) =>
       discarded || message.startsWith("Limiting retries for the idempotent producer");
     const producer = (async function connectProducer() {
-      const kafka = await createKafka(
-        { ...connection, brokers: await brokers() },
-        options.clientId ?? "write-lambdas",
-        log,
-        {
-          connectionTimeout: Math.min(1000, timeoutMs),
-          authenticationTimeout: Math.min(3000, timeoutMs),
-          requestTimeout: timeoutMs,
-          retry: { initialRetryTime: 100, maxRetryTime: retryMaxMs, retries: 3 },
-          socketFactory: sockets.factory,
-          logCreator: kafkajsLogCreator(log, demote),
-        },
-      );
+      const kafka = await createKafka({ ...connection, brokers: await brokers() }, clientId, log, {
+        connectionTimeout: Math.min(1000, timeoutMs),
+        authenticationTimeout: Math.min(3000, timeoutMs),
+        requestTimeout: timeoutMs,
+        retry: { initialRetryTime: 100, maxRetryTime: retryMaxMs, retries: 3 },
+        socketFactory: sockets.factory,
+        logCreator: kafkajsLogCreator(log, demote),
+      });
       const p = kafka.producer({
         allowAutoTopicCreation: false,
         idempotent: true,
@@ -154,6 +150,7 @@ export function kafkaCommandSender(options: KafkaSenderOptions): CommandSender {
         createPartitioner: Partitioners.DefaultPartitioner,
       });
       await p.connect();
+      log.info("connected to Kafka", { clientId });
       return p;
     })();
     producer.catch(() => {}); // reported by the send that awaits it
@@ -256,7 +253,20 @@ export function kafkaCommandSender(options: KafkaSenderOptions): CommandSender {
 
   return {
     prepare() {
-      current ??= startProducer(); // a failure is reported, and the producer replaced, by the send
+      if (current !== undefined) return;
+      const life = startProducer();
+      current = life;
+      life.producer.catch((err: unknown) => {
+        // A send waiting on it reports the failure and replaces it; with none, forget it
+        // here, or the first write would fail on a connection that failed before it came.
+        if (current !== life || life.flushing !== null || life.queue.length > 0) return;
+        current = undefined;
+        void life.discard();
+        log.warn("could not connect to Kafka ahead of the first write; each write tries again", {
+          clientId,
+          err,
+        });
+      });
     },
     send(command) {
       current ??= startProducer();
