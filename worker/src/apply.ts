@@ -1,4 +1,9 @@
-import { type CommandEnvelope, microsOfTimestamp, type TodoChange } from "@million-rps/shared";
+import {
+  type CommandEnvelope,
+  microsOfTimestamp,
+  type Position,
+  type TodoChange,
+} from "@million-rps/shared";
 import type { Pool, PoolClient } from "pg";
 import { anyExistsQuery, currentQuery, recordedQuery, WRITE_SQL } from "./apply-sql";
 import { ConcurrentApplyError, classifyPgError } from "./failures";
@@ -26,6 +31,12 @@ export interface ApplyResult {
 /** A change as the worker knows it: also whether the todo existed before (its answers may be cached). */
 export interface AppliedChange extends TodoChange {
   readonly existed: boolean;
+  /**
+   * Its position before the batch, when known: for a delete, where the pages that
+   * showed it are (`position` is null then). Positions never move, so for any
+   * other change it is `position` or null.
+   */
+  readonly was: Position | null;
 }
 
 /**
@@ -150,17 +161,15 @@ function changedTodos(
 ): AppliedChange[] {
   const changes: AppliedChange[] = [];
   const listed = new Set<string>();
-  const add = (id: string, row: TodoRow | null, existed: boolean) => {
+  const positionOf = (row: TodoRow | null): Position | null =>
+    row === null ? null : { micros: microsOfTimestamp(row.created_at), id: row.id };
+  const add = (id: string, row: TodoRow | null, existed: boolean, prior: TodoRow | null) => {
     listed.add(id);
-    changes.push({
-      id,
-      position: row === null ? null : { micros: microsOfTimestamp(row.created_at), id },
-      existed,
-    });
+    changes.push({ id, position: positionOf(row), existed, was: positionOf(prior) });
   };
   for (const [id, after] of fold.after) {
     const prior = before(id);
-    if (after !== prior) add(id, after, prior !== null);
+    if (after !== prior) add(id, after, prior !== null, prior);
   }
   if (recordedBefore !== null) {
     for (const c of commands) {
@@ -169,7 +178,7 @@ function changedTodos(
         const now = fold.after.has(c.todo_id)
           ? (fold.after.get(c.todo_id) ?? null)
           : before(c.todo_id);
-        add(c.todo_id, now, true);
+        add(c.todo_id, now, true, before(c.todo_id));
       }
     }
   }

@@ -8,10 +8,10 @@ import {
   type IndexedPage,
   pagesHolding,
   queryTodoPage,
-  type TodoChange,
 } from "@million-rps/shared";
 import type { Redis } from "ioredis";
 import type { Pool } from "pg";
+import type { AppliedChange } from "./apply";
 import type { WorkerMetrics } from "./metrics";
 
 export interface CachedPagesOptions {
@@ -31,11 +31,11 @@ const PAGES_PER_POSITION = 4;
 const READS_IN_FLIGHT = 4;
 
 /**
- * The cursor pages a reader cached that a change lands in (an update, or a create
- * older than a cached cursor), found through the page index and read again once for
- * the fleet, to be written over their entries before the change set goes out: their
- * readers then read them back from L2 instead of one of them querying Postgres and
- * compressing while the others wait on its lock. The change set waits for them,
+ * The cursor pages a reader cached that a change lands in (an update, a delete, or
+ * a create older than a cached cursor), found through the page index and read again
+ * once for the fleet, to be written over their entries before the change set goes
+ * out: their readers then read them back from L2 instead of one of them querying
+ * Postgres and compressing while the others wait on its lock. The change set waits for them,
  * hence `max`. Best effort: a page the index misses (see page-index.ts), or one past
  * `max`, is refreshed by its readers as before.
  */
@@ -43,7 +43,7 @@ export class CachedPages {
   constructor(private readonly o: CachedPagesOptions) {}
 
   /** The cached pages the changes land in, read again, as L2 writes stamped `stamp`. */
-  async read(changes: readonly TodoChange[], stamp: number): Promise<EntryWrite[]> {
+  async read(changes: readonly AppliedChange[], stamp: number): Promise<EntryWrite[]> {
     const chosen = await this.find(changes);
     const out: EntryWrite[] = [];
     for (let i = 0; i < chosen.length; i += READS_IN_FLIGHT) {
@@ -60,8 +60,12 @@ export class CachedPages {
     return out;
   }
 
-  private async find(changes: readonly TodoChange[]): Promise<IndexedPage[]> {
-    const positions = changes.flatMap((c) => (c.position === null ? [] : [c.position]));
+  private async find(changes: readonly AppliedChange[]): Promise<IndexedPage[]> {
+    // A deleted todo is gone from the pages around where it was.
+    const positions = changes.flatMap((c) => {
+      const at = c.position ?? c.was;
+      return at === null ? [] : [at];
+    });
     if (this.o.max === 0 || positions.length === 0) return [];
     const { redis, keys } = this.o;
     const found = await findIndexedPages(

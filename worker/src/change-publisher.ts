@@ -72,13 +72,12 @@ export class ChangePublisher {
   /** After a commit: queue what it changed; returns at once. */
   publish(changes: readonly AppliedChange[]): void {
     for (const c of changes) {
-      // A todo created and then changed before a publication is still new to readers.
+      // A todo created and then changed before a publication is still new to readers,
+      // and one updated and then deleted was where the update left it.
       const earlier = this.pending.get(c.id);
       this.pending.set(
         c.id,
-        earlier === undefined || c.existed === earlier.existed
-          ? c
-          : { ...c, existed: earlier.existed },
+        earlier === undefined ? c : { ...c, existed: earlier.existed, was: earlier.was ?? c.was },
       );
     }
     this.wake();

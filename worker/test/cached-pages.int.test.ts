@@ -71,7 +71,15 @@ async function l2(cursor: string) {
 async function update(id: string, title: string): Promise<AppliedChange> {
   await pool.query("UPDATE todos SET title = $2, version = version + 1 WHERE id = $1", [id, title]);
   const [state] = await queryTodoStates(pool, [id]);
-  return { id, position: state?.position ?? null, existed: true };
+  const position = state?.position ?? null;
+  return { id, position, existed: true, was: position };
+}
+
+/** A delete as the worker's apply reports it, after deleting the row. */
+async function remove(id: string): Promise<AppliedChange> {
+  const [state] = await queryTodoStates(pool, [id]);
+  await pool.query("DELETE FROM todos WHERE id = $1", [id]);
+  return { id, position: null, existed: true, was: state?.position ?? null };
 }
 
 function publisher(cachedPagesMax = 32, cachedPagesPushBytes = 0) {
@@ -245,5 +253,23 @@ describe("cursor pages a reader cached", () => {
     expect((await l2(b))?.stamp).toBe(stampB);
     expect(await counted(metrics.cachedPagesRead)).toBe(1);
     expect(await counted(metrics.cachedPagesLeft)).toBe(1);
+  });
+  it("a delete rewrites the cached page the todo was on, without it, and nothing else", async () => {
+    // Last, and on page 6: the pages the other cases use keep their todos.
+    const cursor = cursors[4] as string;
+    await readerCaches(cursor);
+    const stampBefore = await readerCaches(cursors[3] as string); // page 5, its neighbour
+    const { p, metrics } = publisher();
+    const gone = pageIds[4]?.[3] as string;
+    const generation = await p.publishOnce([await remove(gone)]);
+
+    const page6 = await l2(cursor);
+    expect(page6?.stamp).toBe(generation);
+    expect(page6?.identity.toString()).not.toContain(gone);
+    expect(page6?.identity.toString()).toBe(
+      (await queryTodoPage(pool, LIMIT, decodeCursor(cursor))).json,
+    );
+    expect((await l2(cursors[3] as string))?.stamp).toBe(stampBefore);
+    expect(await counted(metrics.cachedPagesRead)).toBe(1);
   });
 });
