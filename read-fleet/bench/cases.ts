@@ -100,28 +100,28 @@ export async function runCases(stack: Stack, workDir: string) {
 
     const comparisons = [
       compare(
-        summary,
+        m.cases,
         "fleet vs bare uWS, identity",
         "fleet 1 process, identity",
         "bare uWS, identity",
         0.9,
       ),
-      compare(summary, "fleet vs bare uWS, gzip", "fleet 1 process, gzip", "bare uWS, gzip", 0.9),
+      compare(m.cases, "fleet vs bare uWS, gzip", "fleet 1 process, gzip", "bare uWS, gzip", 0.9),
       compare(
-        summary,
+        m.cases,
         "fleet (gzip, br: answers br) vs bare uWS gzip",
         "fleet 1 process, gzip+br",
         "bare uWS, gzip",
         0.9,
       ),
       compare(
-        summary,
+        m.cases,
         "fleet vs Fastify + ioredis",
         "fleet 1 process, identity",
         "Fastify + ioredis",
         4.5,
       ),
-      compare(summary, "fleet vs uWS + ioredis", "fleet 1 process, identity", "uWS + ioredis", 2.5),
+      compare(m.cases, "fleet vs uWS + ioredis", "fleet 1 process, identity", "uWS + ioredis", 2.5),
     ].filter((c): c is Comparison => c !== null);
     return {
       cases: summary,

@@ -61,6 +61,12 @@ export function summarize(cases: readonly CaseResult[]): CaseResult[] {
   });
 }
 
+/**
+ * Subject against reference. With several rounds the ratios are the median over
+ * rounds of each round's own ratio: the two ran back to back in each round, so what
+ * the box does to both in one round cancels, where a ratio of the two medians can
+ * pair one's quiet round with the other's slow one. `cases` are the rounds' results.
+ */
 export function compare(
   cases: readonly CaseResult[],
   name: string,
@@ -68,12 +74,18 @@ export function compare(
   reference: string,
   target: number,
 ): Comparison | null {
-  const s = cases.find((c) => c.name === subject);
-  const r = cases.find((c) => c.name === reference);
-  if (s === undefined || r === undefined) return null;
-  const rpsRatio = s.rps / r.rps;
-  const cpuRatio = r.cpuUsPerRequest / s.cpuUsPerRequest;
-  const systemCpuRatio = r.systemCpuUsPerRequest / s.systemCpuUsPerRequest;
+  const pairs: [CaseResult, CaseResult][] = [];
+  for (const s of cases) {
+    if (s.name !== subject) continue;
+    const r = cases.find((c) => c.name === reference && c.round === s.round);
+    if (r !== undefined) pairs.push([s, r]);
+  }
+  if (pairs.length === 0) return null;
+  const ratio = (f: (s: CaseResult, r: CaseResult) => number) =>
+    median(pairs.map(([s, r]) => f(s, r)));
+  const rpsRatio = ratio((s, r) => s.rps / r.rps);
+  const cpuRatio = ratio((s, r) => r.cpuUsPerRequest / s.cpuUsPerRequest);
+  const systemCpuRatio = ratio((s, r) => r.systemCpuUsPerRequest / s.systemCpuUsPerRequest);
   return {
     name,
     subject,

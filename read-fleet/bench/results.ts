@@ -77,7 +77,8 @@ export function publishResults(r: {
       markdownTable(cTable),
       "",
       "Ratios: req/s of the fleet over the reference's, and the reference's server CPU time " +
-        "per request over the fleet's (both above 1: the fleet is faster and cheaper).",
+        "per request over the fleet's (both above 1: the fleet is faster and cheaper); with " +
+        "several rounds, the median of each round's ratio (the two ran back to back).",
       "",
       markdownTable(kTable),
       "",
