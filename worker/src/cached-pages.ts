@@ -35,9 +35,9 @@ const READS_IN_FLIGHT = 4;
  * a create older than a cached cursor), found through the page index and read again
  * once for the fleet, to be written over their entries before the change set goes
  * out: their readers then read them back from L2 instead of one of them querying
- * Postgres and compressing while the others wait on its lock. The change set waits for them,
- * hence `max`. Best effort: a page the index misses (see page-index.ts), or one past
- * `max`, is refreshed by its readers as before.
+ * Postgres and compressing while the others wait on its lock. The change set waits
+ * for them, hence `max`. Best effort: a page the index misses (see page-index.ts), or
+ * one past `max`, is refreshed by its readers as before.
  */
 export class CachedPages {
   constructor(private readonly o: CachedPagesOptions) {}
