@@ -14,6 +14,7 @@ import {
   scrapeMetrics,
   startProcess,
   workerKnobs,
+  writeApiKnobs,
 } from "./processes";
 
 /** The deployables the second half of the benchmark drives, as the local stack runs them. */
@@ -126,7 +127,7 @@ export async function measureVisibility(
       await startProcess(
         "write-api",
         "write-lambdas/src/adapter/main.ts",
-        { ...common, WRITE_HTTP_PORT: String(writePort), JWT_SECRET: secret },
+        { ...common, ...writeApiKnobs(), WRITE_HTTP_PORT: String(writePort), JWT_SECRET: secret },
         o.logDir,
       ),
     );

@@ -44,13 +44,24 @@ export const WORKER_KNOBS = [
   "HOT_PAGES",
 ] as const;
 
-export function workerKnobs(): Record<string, string> {
+/** The write API's knob passed the same way (`KAFKA_PRODUCERS=2 npm run bench:write`). */
+export const WRITE_API_KNOBS = ["KAFKA_PRODUCERS"] as const;
+
+function knobsSet(names: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name of WORKER_KNOBS) {
+  for (const name of names) {
     const v = process.env[name];
     if (v !== undefined) out[name] = v;
   }
   return out;
+}
+
+export function workerKnobs(): Record<string, string> {
+  return knobsSet(WORKER_KNOBS);
+}
+
+export function writeApiKnobs(): Record<string, string> {
+  return knobsSet(WRITE_API_KNOBS);
 }
 
 /** Ready when it logs `"msg":"ready"`, or when `readyUrl` answers 200. */

@@ -11,7 +11,8 @@
  * Starts private Postgres, Redis and Kafka (like the test run), prints one table and
  * writes it under results/ (git-ignored). The worker's cache knobs (CACHED_PAGES_MAX,
  * CACHED_PAGES_PUSH_BYTES, GENERATION_MIN_INTERVAL_MS, HOT_PAGES) reach the worker
- * when set, and head the command line in the results.
+ * when set, KAFKA_PRODUCERS the write API, and they head the command line in the
+ * results.
  */
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -28,7 +29,7 @@ import { migrate } from "@million-rps/shared/migrations";
 import pg from "pg";
 import { measureApplyRate } from "./apply-rate";
 import { type ChangeVisibility, measureVisibility, VISIBILITY_ENTRIES } from "./latency";
-import { freePort, workerKnobs } from "./processes";
+import { freePort, workerKnobs, writeApiKnobs } from "./processes";
 
 const { values: args } = parseArgs({
   options: {
@@ -59,7 +60,9 @@ const o = {
   changesPerSec: num("changes-per-sec"),
 };
 const perThousand = (seconds: number, n: number) => ((seconds / n) * 1e6).toFixed(1);
-const knobs = Object.entries(workerKnobs()).map(([k, v]) => `${k}=${v} `);
+const knobs = Object.entries({ ...workerKnobs(), ...writeApiKnobs() }).map(
+  ([k, v]) => `${k}=${v} `,
+);
 const command = `${knobs.join("")}npm run bench:write -- ${process.argv.slice(2).join(" ")}`.trim();
 const say = (m: string) => process.stderr.write(`[bench:write] ${m}\n`);
 const logDir = `bench-write-${process.pid}`;
