@@ -527,37 +527,54 @@ describe("cache protocol", () => {
   });
 
   it("a changed todo pushed with its publication is swapped in with no read of Redis or Postgres", async () => {
-    const id = await newTodo("a todo read by id");
-    expect((await get(port, `/todos/${id}`)).status).toBe(200);
-    const keys = server.service.keys;
-    const reads = () => cacheReads(server);
-    const before = await reads();
-    // What the worker does after a commit: allocate, write the changed todo over the
-    // entry a reader cached, push it, publish.
-    await db.query("UPDATE todos SET title = 'pushed by id', version = version + 1 WHERE id = $1", [
-      id,
-    ]);
-    const generation = await allocateGeneration(redis, keys);
-    const [state] = await queryTodoStates(db, [id]);
-    const body = state?.json ?? null;
-    const entry = await buildEntry(generation, itemSubject(id, body), body ?? "");
-    const key = keys.item(id);
-    const stored = await writeEntries(redis, keys, [{ key, entry, onlyIfPresent: true }], 60);
-    expect(stored.map((e) => e.key)).toEqual([key]);
-    await pushHotEntries(redis, keys, stored);
-    await publishChanges(redis, keys, {
-      generation,
-      reset: false,
-      changes: [{ id, position: state?.position ?? null }],
-    });
-    await waitUntil("the todo refreshed", () =>
-      Promise.resolve((server.service.items.peek(id)?.stamp ?? 0) >= generation),
-    );
-    const after = await reads();
-    expect(after.pushed - before.pushed).toBe(1);
-    expect(after.l2).toBe(before.l2);
-    expect(after.postgres).toBe(before.postgres);
-    expect(json<Todo>(await get(port, `/todos/${id}`)).title).toBe("pushed by id");
+    // A process of its own, holding this todo and its hot page 1 (which the change also
+    // touches: that page was not pushed, so its refresh reads L2 and Postgres, and the
+    // counts below allow exactly that). Its poll is slowed so that it cannot apply the
+    // change set from the log before the push has been read from the subscription.
+    const lone = await startTestServer({ DATABASE_URL: databaseUrl, CHANGE_POLL_MS: "60000" });
+    try {
+      const id = await newTodo("a todo read by id");
+      expect((await get(lone.port, `/todos/${id}`)).status).toBe(200);
+      const keys = lone.service.keys;
+      const reads = () => cacheReads(lone);
+      const before = await reads();
+      // What the worker does after a commit: allocate, write the changed todo over the
+      // entry a reader cached, push it, publish.
+      await db.query(
+        "UPDATE todos SET title = 'pushed by id', version = version + 1 WHERE id = $1",
+        [id],
+      );
+      const generation = await allocateGeneration(redis, keys);
+      const [state] = await queryTodoStates(db, [id]);
+      const body = state?.json ?? null;
+      const entry = await buildEntry(generation, itemSubject(id, body), body ?? "");
+      const key = keys.item(id);
+      const stored = await writeEntries(redis, keys, [{ key, entry, onlyIfPresent: true }], 60);
+      expect(stored.map((e) => e.key)).toEqual([key]);
+      await pushHotEntries(redis, keys, stored);
+      await publishChanges(redis, keys, {
+        generation,
+        reset: false,
+        changes: [{ id, position: state?.position ?? null }],
+      });
+      const pages = [...lone.service.pages.slots()];
+      await waitUntil("the todo and the pages it is on refreshed", () =>
+        Promise.resolve(
+          lone.service.refreshesWaiting === 0 &&
+            (lone.service.items.peek(id)?.stamp ?? 0) >= generation &&
+            pages.every((slot) => slot.stamp >= generation),
+        ),
+      );
+      const after = await reads();
+      expect(after.pushed - before.pushed).toBe(1);
+      // One read of each for each page held, none for the todo.
+      expect(pages.length).toBe(firstPagesHeld([lone]));
+      expect(after.l2 - before.l2).toBe(pages.length);
+      expect(after.postgres - before.postgres).toBe(pages.length);
+      expect(json<Todo>(await get(lone.port, `/todos/${id}`)).title).toBe("pushed by id");
+    } finally {
+      await lone.close(0);
+    }
   });
 
   it("a revalidation past the TTL asks L2, even with a push for the page held", async () => {
