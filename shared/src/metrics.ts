@@ -13,9 +13,9 @@ export const SECONDS_BUCKETS: readonly number[] = [
 
 /**
  * How often libuv samples the event-loop delay histogram (`nodejs_eventloop_lag_*`).
- * prom-client's default, 10 ms, wakes an idle process 100 times a second (~5 ms of
- * CPU a second on a 2-vCPU VM); each sample still measures its delay exactly, and a
- * stall long enough to matter (tens of milliseconds) spans one.
+ * prom-client's default, 10 ms, wakes an idle process 100 times a second (~2 ms of
+ * CPU a second more than 50 ms does, on a 2-vCPU VM); each sample still measures its
+ * delay exactly, and a stall long enough to matter (tens of milliseconds) spans one.
  */
 export const EVENT_LOOP_SAMPLE_MS = 50;
 
