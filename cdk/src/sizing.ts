@@ -31,9 +31,9 @@ export interface Sizing {
     concurrency: number;
     /**
      * CACHED_PAGES_PUSH_BYTES: bytes of rewritten cursor pages each publication pushes
-     * to every read process. Every process gets every push, held or not, and every
-     * worker task publishes: at hundreds of processes a page few of them hold must not
-     * go to all, so there the holders read it back (0).
+     * to every read process. Every process gets every push, held or not (one worker
+     * task publishes for all of them): at hundreds of processes a page few of them
+     * hold must not go to all, so there the holders read it back (0).
      */
     cachedPagesPushBytes: number;
   };
@@ -102,8 +102,8 @@ export const PROFILES: Readonly<Record<ProfileName, Sizing>> = {
       bandwidthTarget: 60,
       dbPoolPerProcess: 1,
     },
-    // 680 processes and up to 24 publishing workers: cursor pages are read back by the
-    // processes that hold them, never pushed to all (hot pages still are).
+    // 680 processes: cursor pages are read back by the processes that hold them,
+    // never pushed to all (hot pages still are).
     worker: {
       vcpu: 1,
       memoryMiB: 2048,

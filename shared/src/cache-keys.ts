@@ -15,6 +15,15 @@ export interface CacheKeys {
   readonly changeSeq: string;
   /** Stream of the last change sets (id `<seq>-0`), read back by a reader that missed some. */
   readonly changeLog: string;
+  /**
+   * Stream of what the workers' commits changed, handed to the one worker that
+   * publishes for the fleet (worker/src/change-relay.ts), trimmed as it publishes.
+   */
+  readonly changeHandoff: string;
+  /** Id of the last `changeHandoff` entry published. */
+  readonly handoffCursor: string;
+  /** Which worker publishes (its random id), with a TTL it renews. */
+  readonly publisherLease: string;
   /** Pub/sub channel carrying each change set as it is published. */
   readonly invalidationChannel: string;
   /**
@@ -49,6 +58,9 @@ export function cacheKeys(prefix: string = DEFAULT_KEY_PREFIX): CacheKeys {
     generation: `${prefix}:gen`,
     changeSeq: `${prefix}:changes:seq`,
     changeLog: `${prefix}:changes`,
+    changeHandoff: `${prefix}:changes:handoff`,
+    handoffCursor: `${prefix}:changes:handoff:published`,
+    publisherLease: `${prefix}:publisher`,
     invalidationChannel: `${prefix}:invalidate`,
     hotEntriesChannel: `${prefix}:hot-entries`,
     epoch: `${prefix}:epoch`,

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import {
   allocateGeneration,
   buildEntry,
@@ -18,7 +17,6 @@ import type { Logger } from "@million-rps/shared/log";
 import type { Redis } from "ioredis";
 import type { Pool } from "pg";
 import type { AppliedChange } from "./apply";
-import { backoffMs, pause } from "./backoff";
 import { CachedPages } from "./cached-pages";
 import type { WorkerMetrics } from "./metrics";
 
@@ -28,8 +26,6 @@ export interface ChangePublisherOptions {
   keys: CacheKeys;
   hotPages: readonly HotPage[];
   ttlSec: number;
-  /** Least time between the starts of two publications: bounds the churn readers see. */
-  minIntervalMs: number;
   /** Most cached cursor pages read again per publication; the rest are left to their readers. */
   cachedPagesMax: number;
   /** Bytes of those pages pushed with a publication, beside the hot pages (0: none). */
@@ -49,18 +45,10 @@ export interface ChangePublisherOptions {
  * the changes touch: a hot page from the push, the rest mostly from L2.
  *
  * Decoupled from the partitions on purpose: the data is committed already, so a
- * Redis (or Postgres) failure here never holds a partition. Changes that arrive
- * during a publication (or less than minIntervalMs after the last one started)
- * ride along in the next; a failed one keeps its changes and retries with backoff.
+ * Redis (or Postgres) failure here never holds a partition. Only the worker that
+ * holds the publisher lease publishes, for every worker's commits (change-relay.ts).
  */
 export class ChangePublisher {
-  /** Changes not yet published, by todo id: the last position wins. */
-  private pending = new Map<string, AppliedChange>();
-  private resetPending = false;
-  private running: Promise<void> | null = null;
-  private readonly stopping = new AbortController();
-  private readonly idleWaiters: (() => void)[] = [];
-  private lastStart = Number.NEGATIVE_INFINITY;
   private readonly hot: HotPages;
   private readonly cursorPages: CachedPages;
 
@@ -69,87 +57,21 @@ export class ChangePublisher {
     this.cursorPages = new CachedPages({ ...o, hot: this.hot, max: o.cachedPagesMax });
   }
 
-  /** After a commit: queue what it changed; returns at once. */
-  publish(changes: readonly AppliedChange[]): void {
-    for (const c of changes) {
-      // A todo created and then changed before a publication is still new to readers,
-      // and one updated and then deleted was where the update left it.
-      const earlier = this.pending.get(c.id);
-      this.pending.set(
-        c.id,
-        earlier === undefined ? c : { ...c, existed: earlier.existed, was: earlier.was ?? c.was },
-      );
-    }
-    this.wake();
-  }
-
   /**
-   * Everything readers hold may be stale (this worker just joined its group, and a
-   * member that died may have committed a batch it never published): publish a
-   * reset, so readers refresh all they hold and L2 entries stamped before it count
-   * as stale.
+   * One publication (change-relay.ts calls it while this worker publishes for the
+   * fleet; tests call it directly). Returns the generation.
    */
-  reset(): void {
-    this.resetPending = true;
-    this.wake();
-  }
-
-  /** Resolves true once nothing is left to publish, or false after `timeoutMs`. */
-  async flush(timeoutMs: number): Promise<boolean> {
-    if (this.running === null) return !this.due;
-    const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
-    const late = sleep(timeoutMs, false, { ref: false });
-    return Promise.race([idle, late]);
-  }
-
-  /** Stops retrying; a publication in progress finishes or fails on its own. */
-  stop(): void {
-    this.stopping.abort();
-  }
-
-  private get due(): boolean {
-    return this.resetPending || this.pending.size > 0;
-  }
-
-  private wake(): void {
-    if (this.running === null && !this.stopping.signal.aborted) {
-      this.running = this.loop().finally(() => {
-        this.running = null;
-        for (const wake of this.idleWaiters.splice(0)) wake();
-      });
-    }
-  }
-
-  private async loop(): Promise<void> {
-    for (let failures = 0; this.due && !this.stopping.signal.aborted; ) {
-      // Commits that arrive while we wait ride along: under load one publication every
-      // minIntervalMs, not one per batch.
-      const wait = this.lastStart + this.o.minIntervalMs - performance.now();
-      if (wait > 0) await pause(wait, this.stopping.signal);
-      this.lastStart = performance.now();
-      const changes = [...this.pending.values()];
-      const reset = this.resetPending;
-      this.pending = new Map();
-      this.resetPending = false;
-      try {
-        await this.publishOnce(changes, reset);
-        failures = 0;
-      } catch (err) {
-        // Keep them for the next attempt, behind anything newer for the same todo.
-        for (const c of changes) if (!this.pending.has(c.id)) this.pending.set(c.id, c);
-        this.resetPending ||= reset;
-        // Redis may have lost what we wrote: write every hot page again next time.
-        this.hot.forget();
-        failures++;
-        this.o.metrics.generationFailures.inc();
-        this.o.log.warn("cache change publication failed; retrying", { err, failures });
-        await pause(backoffMs(failures), this.stopping.signal);
-      }
-    }
-  }
-
-  /** One publication; exposed for tests that want to await it. Returns the generation. */
   async publishOnce(changes: readonly AppliedChange[], reset = false): Promise<number> {
+    try {
+      return await this.publish(changes, reset);
+    } catch (err) {
+      // Redis may have lost what we wrote: write every hot page again next time.
+      this.hot.forget();
+      throw err;
+    }
+  }
+
+  private async publish(changes: readonly AppliedChange[], reset: boolean): Promise<number> {
     const started = performance.now();
     const { redis, keys } = this.o;
     const generation = await allocateGeneration(redis, keys);

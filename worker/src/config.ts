@@ -48,6 +48,11 @@ export const workerConfigSpec = {
   /** Least time between two change publications; commits in between share the next one. */
   generationMinIntervalMs: int("GENERATION_MIN_INTERVAL_MS", 50, 0, 10_000),
   /**
+   * One worker publishes for all (change-relay.ts): its lease lasts this long, renewed
+   * every quarter of it, so when it dies another takes over within this.
+   */
+  publisherLeaseMs: int("PUBLISHER_LEASE_MS", 2_000, 200, 60_000),
+  /**
    * How long command records (GET /commands/:id, and what makes a redelivery harmless)
    * are kept: 8 days, longer than the command topic's 7-day retention.
    */

@@ -53,9 +53,14 @@ export function createWorkerMetrics() {
       buckets,
       registers,
     }),
+    publisher: new Gauge({
+      name: "worker_publisher",
+      help: "1 while this worker holds the lease and publishes change sets for the whole fleet",
+      registers,
+    }),
     generationFailures: new Counter({
       name: "worker_generation_move_failures_total",
-      help: "Change publications that failed and were retried",
+      help: "Change publications and hand-offs to the publisher that failed and were retried",
       registers,
     }),
     changesPublished: new Counter({

@@ -8,6 +8,7 @@ import { Partitioners } from "kafkajs";
 import { AppliedOffsets, OFFSET_COMMIT_INTERVAL_MS } from "./applied-offsets";
 import { ApplyQueue } from "./apply-queue";
 import { ChangePublisher } from "./change-publisher";
+import { ChangeRelay } from "./change-relay";
 import { createPool, createRedis } from "./clients";
 import { CommandPruner } from "./command-pruner";
 import type { WorkerConfig } from "./config";
@@ -39,15 +40,23 @@ export async function startWorker(
   const metrics = createWorkerMetrics();
   const pool = createPool(config, log);
   const redis = createRedis(config, log);
-  const publisher = new ChangePublisher({
-    pool,
+  const keys = cacheKeys(config.cacheKeyPrefix);
+  const relay = new ChangeRelay({
     redis,
-    keys: cacheKeys(config.cacheKeyPrefix),
-    hotPages: config.hotPages,
-    ttlSec: config.cacheTtlSec,
+    keys,
+    publisher: new ChangePublisher({
+      pool,
+      redis,
+      keys,
+      hotPages: config.hotPages,
+      ttlSec: config.cacheTtlSec,
+      cachedPagesMax: config.cachedPagesMax,
+      cachedPagesPushBytes: config.cachedPagesPushBytes,
+      log,
+      metrics,
+    }),
     minIntervalMs: config.generationMinIntervalMs,
-    cachedPagesMax: config.cachedPagesMax,
-    cachedPagesPushBytes: config.cachedPagesPushBytes,
+    leaseMs: config.publisherLeaseMs,
     log,
     metrics,
   });
@@ -89,7 +98,7 @@ export async function startWorker(
     batchSize: config.batchSize,
     concurrency: config.concurrency,
     metrics,
-    onChanged: (changes) => publisher.publish(changes),
+    onChanged: (changes) => relay.publish(changes),
   });
   const joined = new Promise<void>((resolve, reject) => {
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
@@ -97,7 +106,7 @@ export async function startWorker(
       // A member that died may have committed a batch without publishing its changes
       // (its offsets may even be committed). After each rebalance one member, the
       // leader, publishes a reset: readers refresh what they hold, still serving it.
-      if (e.payload.isLeader) publisher.reset();
+      if (e.payload.isLeader) relay.reset();
       log.info("joined group", {
         group: config.groupId,
         partitions: e.payload.memberAssignment[config.topic] ?? [],
@@ -108,6 +117,8 @@ export async function startWorker(
       log.error("consumer crashed", { err: e.payload.error, restart: e.payload.restart });
       if (e.payload.restart) return;
       healthy = false;
+      // Another worker publishes from now on (this one stops renewing the lease).
+      void relay.stop();
       reject(e.payload.error);
       finish("crashed");
     });
@@ -139,6 +150,7 @@ export async function startWorker(
     contentType: metrics.registry.contentType,
     healthy: () => healthy,
   });
+  relay.start();
   await joined;
   const progress = reportProgress(metrics, log);
   pruner.start();
@@ -167,8 +179,8 @@ export async function startWorker(
       }
       await consumer.disconnect();
       // Make the last committed slice visible before leaving (bounded: Redis may be down).
-      const flushed = await publisher.flush(5_000);
-      publisher.stop();
+      const flushed = await relay.flush(5_000);
+      await relay.stop();
       await producer.disconnect().catch(() => {});
       await admin.close();
       await pool.end().catch(() => {});

@@ -91,7 +91,6 @@ function publisher(cachedPagesMax = 32, cachedPagesPushBytes = 0) {
     // Hot pages of another limit: this test is about cursor pages of LIMIT.
     hotPages: [{ limit: 100, pages: 1 }],
     ttlSec: 60,
-    minIntervalMs: 0,
     cachedPagesMax,
     cachedPagesPushBytes,
     log: createLogger("cached-pages-test", { level: "error", write: () => {} }),
