@@ -88,7 +88,8 @@ export function publishResults(r: {
   }
   const world = r.world;
   const worldSummary = world === null ? [] : summarizeWorld(world.cases);
-  const comparisons = world === null ? [] : worldComparisons(worldSummary, world.pipelined);
+  const comparisons =
+    world === null ? [] : worldComparisons(worldSummary, world.pipelined, world.cases);
   const floorCpu =
     floor?.cases.find((c) => c.name === "bare uWS, identity")?.cpuUsPerRequest ?? null;
   const dir = join(repoRoot, "results");
@@ -177,6 +178,8 @@ export function publishResults(r: {
       markdownTable(pTable),
       "",
       "### Targets",
+      "",
+      "Each ratio is the median over rounds of the ratio within a round (the two cases ran minutes apart there); the figures beside it are medians over rounds.",
       "",
       markdownTable(kTable),
       "",

@@ -147,12 +147,55 @@ const fmt = (n: number, digits = 0) =>
     ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
     : "-";
 
-/** The "reads while the world changes" targets, judged on the medians of this run. */
+/**
+ * `f(numerator) / f(denominator)` of two cases, as the median over rounds of each
+ * round's own ratio: the two ran minutes apart within a round, while a round's cases
+ * and the next round's are up to half an hour apart on a table that keeps growing.
+ * Without a round holding both (or without the cases), the ratio of their medians.
+ */
+function pairedRatio(
+  cases: readonly WorldCase[],
+  numerator: WorldSummary,
+  denominator: WorldSummary,
+  f: (c: WorldCase) => number,
+  median_: (c: WorldSummary) => number,
+): number {
+  const rounds = [...new Set(cases.map((c) => c.round))];
+  const ratios: number[] = [];
+  for (const round of rounds) {
+    const num = cases.find((c) => c.name === numerator.name && c.round === round);
+    const den = cases.find((c) => c.name === denominator.name && c.round === round);
+    if (num !== undefined && den !== undefined) ratios.push(f(num) / f(den));
+  }
+  return ratios.length > 0 ? median(ratios) : median_(numerator) / median_(denominator);
+}
+
+/**
+ * The "reads while the world changes" targets: each ratio the median over rounds of
+ * the ratio within a round (pairedRatio), the figures beside it medians over rounds.
+ */
 export function worldComparisons(
   summary: readonly WorldSummary[],
   pipelined: readonly PipelinedWorldCase[],
+  cases: readonly WorldCase[] = [],
 ): WorldComparison[] {
   const out: WorldComparison[] = [];
+  const cpu = (a: WorldSummary, b: WorldSummary) =>
+    pairedRatio(
+      cases,
+      a,
+      b,
+      (c) => c.cpuUsPerRead,
+      (x) => x.cpuUsPerRead,
+    );
+  const p99 = (a: WorldSummary, b: WorldSummary) =>
+    pairedRatio(
+      cases,
+      a,
+      b,
+      (c) => c.wrk.p99Ms,
+      (x) => x.p99Ms,
+    );
   const find = (workload: Workload, rate: number) =>
     summary.find(
       (s) => s.workload === workload && s.writeRate === rate && s.writeKind === "creates",
@@ -165,7 +208,7 @@ export function worldComparisons(
       (x) => x.workload === "page 1" && x.writeRate > 0 && x.writeKind === "creates",
     )) {
       const target = s.writeRate > 500 ? 0.9 : 0.95;
-      const ratio = page0.cpuUsPerRead / s.cpuUsPerRead;
+      const ratio = cpu(page0, s);
       out.push({
         name: `${s.name}: CPU per read, no writes / with`,
         figures: `${fmt(page0.cpuUsPerRead, 2)} / ${fmt(s.cpuUsPerRead, 2)} µs`,
@@ -177,7 +220,7 @@ export function worldComparisons(
       // cost the read path, without what sharing the CPUs with the write path costs any code.
       const untold = find(untoldPage1, s.writeRate);
       if (untold0 !== undefined && untold !== undefined) {
-        const control = untold0.cpuUsPerRead / untold.cpuUsPerRead;
+        const control = cpu(untold0, untold);
         out.push({
           name: `${s.name}: CPU per read, no writes / with, over the untold fleet's`,
           figures: `${fmt(ratio, 2)} / ${fmt(control, 2)}`,
@@ -186,13 +229,13 @@ export function worldComparisons(
           met: ratio / control >= target,
         });
       }
-      const p99 = s.p99Ms / page0.p99Ms;
+      const tail = p99(s, page0);
       out.push({
         name: `${s.name}: p99 / no writes`,
         figures: `${fmt(s.p99Ms, 2)} / ${fmt(page0.p99Ms, 2)} ms`,
-        value: p99,
+        value: tail,
         target: "<= 1.5",
-        met: p99 <= 1.5,
+        met: tail <= 1.5,
       });
     }
   }
@@ -207,13 +250,13 @@ export function worldComparisons(
     for (const s of summary.filter(
       (x) => x.workload === workload && x.writeRate > 0 && x.writeKind === "creates",
     )) {
-      const p99 = s.p99Ms / none.p99Ms;
+      const tail = p99(s, none);
       out.push({
         name: `${s.name}: p99 / no writes`,
         figures: `${fmt(s.p99Ms, 2)} / ${fmt(none.p99Ms, 2)} ms (${fmt(s.rps, 0)} / ${fmt(none.rps, 0)} req/s)`,
-        value: p99,
+        value: tail,
         target: `<= ${bound}`,
-        met: p99 <= bound,
+        met: tail <= bound,
       });
     }
   }
@@ -221,28 +264,28 @@ export function worldComparisons(
     const none = find(workload, 0);
     if (none === undefined) continue;
     for (const s of summary.filter((x) => x.workload === workload && x.writeRate > 0)) {
-      const cpu = s.cpuUsPerRead / none.cpuUsPerRead;
+      const perRead = cpu(s, none);
       out.push({
         name: `${s.name}: CPU per read / no writes`,
         figures: `${fmt(s.cpuUsPerRead, 2)} / ${fmt(none.cpuUsPerRead, 2)} µs`,
-        value: cpu,
+        value: perRead,
         target: "<= 1.3",
-        met: cpu <= 1.3,
+        met: perRead <= 1.3,
       });
-      const p99 = s.p99Ms / none.p99Ms;
+      const tail = p99(s, none);
       out.push({
         name: `${s.name}: p99 / no writes`,
         figures: `${fmt(s.p99Ms, 2)} / ${fmt(none.p99Ms, 2)} ms`,
-        value: p99,
+        value: tail,
         target: "<= 2",
-        met: p99 <= 2,
+        met: tail <= 2,
       });
     }
   }
   const hit = find("hot hit (Lua)", 0);
   const busters = find("busters", 0);
   if (hit !== undefined && busters !== undefined) {
-    const ratio = busters.cpuUsPerRead / hit.cpuUsPerRead;
+    const ratio = cpu(busters, hit);
     out.push({
       name: "busters: CPU per request / hot hit",
       figures: `${fmt(busters.cpuUsPerRead, 2)} / ${fmt(hit.cpuUsPerRead, 2)} µs`,

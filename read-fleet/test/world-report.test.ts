@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Workload } from "../bench/world-measure";
+import type { Workload, WorldCase } from "../bench/world-measure";
 import {
   changeCostRows,
   underTheSameWritesRows,
@@ -89,5 +89,40 @@ describe("the fleet against its controls under the same writes", () => {
         .slice(1)
         .map((r) => r[0]),
     ).toEqual(["page 1, 500 w/s"]);
+  });
+});
+
+/** A measured case: only what the targets read. */
+function worldCase(name: string, round: number, cpuUsPerRead: number, p99Ms: number): WorldCase {
+  return { name, round, cpuUsPerRead, wrk: { p99Ms } } as unknown as WorldCase;
+}
+
+describe("the world targets", () => {
+  it("divide cases of the same round, then take the median over rounds", () => {
+    // The table grows over the run, so later rounds cost more per read: pairing round 1's
+    // no-write case with round 3's case under writes would charge the drift to the writes.
+    const none = [10, 12, 14];
+    const with500 = [10.5, 12.4, 14.9];
+    const p99None = [4, 5, 6];
+    const p99With = [6, 7, 12];
+    const cases = [0, 1, 2].flatMap((i) => [
+      worldCase("page 1, no writes", i + 1, none[i] as number, p99None[i] as number),
+      worldCase("page 1, 500 w/s", i + 1, with500[i] as number, p99With[i] as number),
+    ]);
+    const medians = [summary("page 1", 0, 12, 5), summary("page 1", 500, 12.4, 7)];
+    const byName = new Map(worldComparisons(medians, [], cases).map((c) => [c.name, c.value]));
+    const perRound = none.map((n, i) => n / (with500[i] as number)).sort((a, b) => a - b);
+    expect(byName.get("page 1, 500 w/s: CPU per read, no writes / with")).toBeCloseTo(
+      perRound[1] as number,
+      9,
+    );
+    // p99 per round 1.5, 1.4, 2.0: the median 1.5, where the medians' ratio is 7 / 5.
+    expect(byName.get("page 1, 500 w/s: p99 / no writes")).toBeCloseTo(1.5, 9);
+    // Without the cases, the ratio of the medians.
+    const unpaired = new Map(worldComparisons(medians, []).map((c) => [c.name, c.value]));
+    expect(unpaired.get("page 1, 500 w/s: CPU per read, no writes / with")).toBeCloseTo(
+      12 / 12.4,
+      9,
+    );
   });
 });
