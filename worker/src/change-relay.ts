@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type CacheKeys, LuaScript } from "@million-rps/shared";
 import type { Logger } from "@million-rps/shared/log";
 import type { Redis } from "ioredis";
@@ -25,6 +26,12 @@ export interface ChangeRelayOptions {
 const HANDOFF_MAX_CHANGES = 10_000;
 /** Most stream entries one publication takes; the rest go in the next. */
 const ENTRIES_PER_PUBLICATION = 1_000;
+/**
+ * A publication still running after this many lease lengths is taken for hung (a
+ * query that never returns): its worker gives the lease up, and takes it again only
+ * once that publication ended, so a hung publisher cannot hold the fleet's changes.
+ */
+const HUNG_AFTER_LEASES = 5;
 
 /** Extends the lease if this worker holds it: 1, else 0. */
 const RENEW = new LuaScript(
@@ -101,6 +108,8 @@ export class ChangeRelay {
   private lastHanded: string | null = null;
   private lastPublished: string | null = null;
   private lastStart = Number.NEGATIVE_INFINITY;
+  /** When the publication in progress started (performance.now()), or null. */
+  private publicationStarted: number | null = null;
   private leaseTimer: NodeJS.Timeout | undefined;
   /** A second connection for the blocking read, made while holding the lease. */
   private blocker: Redis | null = null;
@@ -163,17 +172,25 @@ export class ChangeRelay {
     return this.settled;
   }
 
-  /** Stops handing off and publishing, and gives the lease up so another worker publishes at once. */
+  /**
+   * Stops handing off and publishing, and gives the lease up so another worker
+   * publishes at once. Waits for a publication in progress at most one lease length.
+   */
   async stop(): Promise<void> {
     this.stopping.abort();
     clearInterval(this.leaseTimer);
     this.blocker?.disconnect();
-    await Promise.allSettled([this.sending, this.publishing]);
-    if (this.holding) {
-      this.holding = false;
-      this.o.metrics.publisher.set(0);
-      await RELEASE.run(this.o.redis, [this.o.keys.publisherLease, this.me]).catch(() => {});
-    }
+    const ended = Promise.allSettled([this.sending, this.publishing]);
+    await Promise.race([ended, sleep(this.o.leaseMs, undefined, { ref: false })]);
+    await this.giveUp();
+  }
+
+  private async giveUp(): Promise<void> {
+    if (!this.holding) return;
+    this.holding = false;
+    this.o.metrics.publisher.set(0);
+    this.blocker?.disconnect();
+    await RELEASE.run(this.o.redis, [this.o.keys.publisherLease, this.me]).catch(() => {});
   }
 
   private get settled(): boolean {
@@ -230,6 +247,18 @@ export class ChangeRelay {
   private async checkLease(): Promise<void> {
     if (this.stopping.signal.aborted) return;
     const { redis, keys, leaseMs } = this.o;
+    const runningMs =
+      this.publicationStarted === null ? 0 : performance.now() - this.publicationStarted;
+    if (runningMs > HUNG_AFTER_LEASES * leaseMs) {
+      // Neither renewed nor taken while it hangs; when it ends, its cursor move is refused.
+      if (this.holding) {
+        this.o.log.error("a change publication seems hung; giving the publisher lease up", {
+          running_ms: Math.round(runningMs),
+        });
+        await this.giveUp();
+      }
+      return;
+    }
     let holds: boolean;
     try {
       holds = this.holding
@@ -306,7 +335,12 @@ export class ChangeRelay {
       mergeChanges(pending, handed.changes);
       reset ||= handed.reset;
     }
-    await this.o.publisher.publishOnce([...pending.values()], reset);
+    this.publicationStarted = performance.now();
+    try {
+      await this.o.publisher.publishOnce([...pending.values()], reset);
+    } finally {
+      this.publicationStarted = null;
+    }
     const last = (entries.at(-1) as StreamEntry)[0];
     const { keys } = this.o;
     await PUBLISHED.run(this.o.redis, [

@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { freshDatabase, freshKeyPrefix, testServices } from "@million-rps/local/testing";
 import { type CacheKeys, type ChangeSet, cacheKeys, decodeChangeSet } from "@million-rps/shared";
 import { createLogger } from "@million-rps/shared/pino-logger";
@@ -146,6 +147,33 @@ describe("one publisher for the fleet", () => {
     expect(b.relay.isPublisher).toBe(true);
     // Within the lease, and the quarter of it B waits between tries, plus the publication.
     expect(Date.now() - lost).toBeLessThan(600 + 150 + 1_000);
+  }, 30_000);
+
+  it("a publisher whose publication hangs gives the lease up, and another publishes", async () => {
+    const keys = cacheKeys(freshKeyPrefix());
+    const sets = await listen(keys);
+    // A Postgres that accepts connections and never answers: the publication waits forever.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => {
+      sockets.push(socket);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as AddressInfo;
+    const hung = new pg.Pool({ connectionString: `postgres://x@127.0.0.1:${port}/x` });
+    hung.on("error", () => {});
+    const a = worker(keys, { minIntervalMs: 20, leaseMs: 200, db: hung });
+    await until("a to publish", () => a.relay.isPublisher, 2_000);
+    const b = worker(keys, { minIntervalMs: 20, leaseMs: 200 });
+    b.relay.publish([created("behind-a-hung-one")]);
+    // Hung after five lease lengths (1 s); B takes the lease at its next try.
+    await until("the change", () => published(sets).has("behind-a-hung-one"), 4_000);
+    expect(a.relay.isPublisher).toBe(false);
+    expect(b.relay.isPublisher).toBe(true);
+    // A does not take the lease back while its publication hangs.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(a.relay.isPublisher).toBe(false);
+    for (const socket of sockets) socket.destroy();
+    silent.close();
   }, 30_000);
 
   it("when the publisher cannot publish, the next one publishes what it read and kept", async () => {
