@@ -22,6 +22,8 @@ export interface CacheKeys {
   readonly changeHandoff: string;
   /** Id of the last `changeHandoff` entry published. */
   readonly handoffCursor: string;
+  /** How many changes `changeHandoff` holds after its cursor: what bounds it. */
+  readonly handoffHeld: string;
   /** Which worker publishes (its random id), with a TTL it renews. */
   readonly publisherLease: string;
   /** Pub/sub channel carrying each change set as it is published. */
@@ -60,6 +62,7 @@ export function cacheKeys(prefix: string = DEFAULT_KEY_PREFIX): CacheKeys {
     changeLog: `${prefix}:changes`,
     changeHandoff: `${prefix}:changes:handoff`,
     handoffCursor: `${prefix}:changes:handoff:published`,
+    handoffHeld: `${prefix}:changes:handoff:held`,
     publisherLease: `${prefix}:publisher`,
     invalidationChannel: `${prefix}:invalidate`,
     hotEntriesChannel: `${prefix}:hot-entries`,

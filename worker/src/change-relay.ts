@@ -18,12 +18,21 @@ export interface ChangeRelayOptions {
   minIntervalMs: number;
   /** How long the lease outlives its holder: a dead publisher's successor starts within it. */
   leaseMs: number;
+  /** Most unpublished changes the hand-off stream holds (default HANDOFF_MAX_HELD). */
+  maxHeldChanges?: number;
   log: Logger;
   metrics: WorkerMetrics;
 }
 
 /** Most changes in one hand-off (a stream entry); a larger commit is handed off in parts. */
 const HANDOFF_MAX_CHANGES = 10_000;
+/**
+ * Most changes the hand-off stream holds unpublished (~60 bytes each: ~60 MB). While
+ * no worker can publish, the workers keep committing and handing off; past this the
+ * stream is replaced by one reset (readers refresh all they hold), which stands for
+ * every change it dropped, so Redis memory stays bounded and nothing stays stale.
+ */
+const HANDOFF_MAX_HELD = 1_000_000;
 /** Most stream entries one publication takes; the rest go in the next. */
 const ENTRIES_PER_PUBLICATION = 1_000;
 /**
@@ -43,6 +52,24 @@ const RENEW = new LuaScript(
   1,
 );
 
+/**
+ * Hands changes to the publisher: adds an entry and counts its changes (ARGV[3]) as
+ * held. Past the bound (ARGV[4]) it empties the stream (its last id stays, so new
+ * entries still sort after the cursor) and adds one reset in place of all it held.
+ * Returns the entry's id and 1 when it overflowed, else 0.
+ */
+const HANDOFF = new LuaScript(
+  "handoff-changes",
+  `local held = redis.call('INCRBY', KEYS[2], ARGV[3])
+   if held > tonumber(ARGV[4]) then
+     redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)
+     redis.call('SET', KEYS[2], 0)
+     return {redis.call('XADD', KEYS[1], '*', 'c', '[]', 'r', '1'), 1}
+   end
+   return {redis.call('XADD', KEYS[1], '*', 'c', ARGV[1], 'r', ARGV[2]), 0}`,
+  2,
+);
+
 /** Drops the lease if this worker holds it (a stopping publisher's successor need not wait). */
 const RELEASE = new LuaScript(
   "release-publisher-lease",
@@ -55,6 +82,9 @@ const RELEASE = new LuaScript(
  * Records that everything up to entry ARGV[2] is published, and trims what is before
  * it, only while the lease is still this worker's and only forward (a publisher that
  * lost its lease mid-publication has published nothing its successor will not again).
+ * Takes the ARGV[3] changes it published off the held count, which is exact again
+ * whenever nothing is left unpublished (only the cursor's entry stays), whatever an
+ * overflow meanwhile did to it.
  */
 const PUBLISHED = new LuaScript(
   "handoff-published",
@@ -68,8 +98,11 @@ const PUBLISHED = new LuaScript(
    end
    redis.call('SET', KEYS[2], ARGV[2])
    redis.call('XTRIM', KEYS[3], 'MINID', ARGV[2])
+   if redis.call('XLEN', KEYS[3]) <= 1 or redis.call('DECRBY', KEYS[4], ARGV[3]) < 0 then
+     redis.call('SET', KEYS[4], 0)
+   end
    return 1`,
-  3,
+  4,
 );
 
 type StreamEntry = [id: string, fields: string[]];
@@ -219,16 +252,24 @@ export class ChangeRelay {
       const reset = this.outboxReset;
       this.outboxReset = false;
       try {
-        const id = await redis.xadd(
+        const maxHeld = this.o.maxHeldChanges ?? HANDOFF_MAX_HELD;
+        const [id, overflowed] = (await HANDOFF.run(redis, [
           keys.changeHandoff,
-          "*",
-          "c",
+          keys.handoffHeld,
           encodeHandedChanges(changes),
-          "r",
           reset ? "1" : "0",
-        );
-        if (id !== null) this.lastHanded = id;
+          changes.length,
+          maxHeld,
+        ])) as [string, number];
+        this.lastHanded = id;
         failures = 0;
+        if (overflowed === 1) {
+          this.o.metrics.handoffOverflows.inc();
+          this.o.log.warn(
+            "the hand-off stream held more unpublished changes than its bound; replaced by a reset",
+            { max_held_changes: maxHeld },
+          );
+        }
         // The publisher may be this worker, blocked on the other connection: it sees
         // the entry there, or here if it is between reads.
         this.wakePublishing();
@@ -326,6 +367,7 @@ export class ChangeRelay {
   private async publishEntries(entries: readonly StreamEntry[]): Promise<void> {
     const pending = new Map<string, AppliedChange>();
     let reset = false;
+    let handedCount = 0;
     for (const [id, fields] of entries) {
       const handed = decodeHandedChanges(fields);
       if (handed === null) {
@@ -333,6 +375,7 @@ export class ChangeRelay {
         continue;
       }
       mergeChanges(pending, handed.changes);
+      handedCount += handed.changes.length;
       reset ||= handed.reset;
     }
     this.publicationStarted = performance.now();
@@ -347,8 +390,10 @@ export class ChangeRelay {
       keys.publisherLease,
       keys.handoffCursor,
       keys.changeHandoff,
+      keys.handoffHeld,
       this.me,
       last,
+      handedCount,
     ]);
     this.lastPublished = last;
   }

@@ -63,6 +63,11 @@ export function createWorkerMetrics() {
       help: "Change publications and hand-offs to the publisher that failed and were retried",
       registers,
     }),
+    handoffOverflows: new Counter({
+      name: "worker_handoff_overflows_total",
+      help: "Times the hand-off stream held more unpublished changes than its bound and was replaced by one reset",
+      registers,
+    }),
     changesPublished: new Counter({
       name: "worker_cache_changes_published_total",
       help: "Todo changes published to the read fleet (one per todo per publication)",

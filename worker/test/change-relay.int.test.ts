@@ -42,7 +42,10 @@ function redis(): Redis {
 }
 
 /** A worker's relay, with its own connection and publisher (over `db`, the shared pool by default). */
-function worker(keys: CacheKeys, o: { minIntervalMs: number; leaseMs: number; db?: pg.Pool }) {
+function worker(
+  keys: CacheKeys,
+  o: { minIntervalMs: number; leaseMs: number; db?: pg.Pool; maxHeldChanges?: number },
+) {
   const connection = redis();
   const metrics = createWorkerMetrics();
   const relay = new ChangeRelay({
@@ -61,12 +64,13 @@ function worker(keys: CacheKeys, o: { minIntervalMs: number; leaseMs: number; db
     }),
     minIntervalMs: o.minIntervalMs,
     leaseMs: o.leaseMs,
+    maxHeldChanges: o.maxHeldChanges,
     log,
     metrics,
   });
   relays.push(relay);
   relay.start();
-  return { relay, connection };
+  return { relay, connection, metrics };
 }
 
 /** Every change set published on `keys`, as readers receive them. */
@@ -197,5 +201,39 @@ describe("one publisher for the fleet", () => {
     expect([...published(sets)].sort()).toEqual(["kept-1", "kept-2"]);
     expect(b.relay.isPublisher).toBe(true);
     await gone.end();
+  }, 30_000);
+
+  it("a hand-off stream past its bound while nobody publishes is replaced by one reset", async () => {
+    const keys = cacheKeys(freshKeyPrefix());
+    const sets = await listen(keys);
+    const r = redis();
+    // Another worker holds the lease and publishes nothing (its publications fail).
+    await r.set(keys.publisherLease, "a-stuck-publisher", "PX", 60_000);
+    const a = worker(keys, { minIntervalMs: 20, leaseMs: 400, maxHeldChanges: 5 });
+    for (const batch of [
+      ["o-1", "o-2"],
+      ["o-3", "o-4"],
+      ["o-5", "o-6"],
+    ]) {
+      a.relay.publish(batch.map(created));
+      expect(await a.relay.flush(2_000)).toBe(true);
+    }
+    // The third hand-off took it to 6 changes: the stream is one reset, held none.
+    const held = await r.xrange(keys.changeHandoff, "-", "+");
+    expect(held.map(([, fields]) => fields)).toEqual([["c", "[]", "r", "1"]]);
+    expect(await r.get(keys.handoffHeld)).toBe("0");
+    expect((await a.metrics.handoffOverflows.get()).values[0]?.value).toBe(1);
+    a.relay.publish([created("after-the-overflow")]);
+    expect(await a.relay.flush(2_000)).toBe(true);
+    expect(await r.get(keys.handoffHeld)).toBe("1");
+    // The stuck publisher goes: A publishes the reset, which stands for o-1..o-6.
+    await r.del(keys.publisherLease);
+    await until("a publication", () => sets.length > 0, 3_000);
+    expect(await a.relay.flush(2_000)).toBe(true);
+    expect(sets.some((s) => s.reset)).toBe(true);
+    expect([...published(sets)]).toEqual(["after-the-overflow"]);
+    // Nothing left unpublished: the count is back to none.
+    expect(await r.get(keys.handoffHeld)).toBe("0");
+    expect(await r.xlen(keys.changeHandoff)).toBe(1);
   }, 30_000);
 });
