@@ -19,6 +19,7 @@ export {
   type NativeStackOptions,
   nativeStack,
 } from "./native-stack";
+export { type OwnedProcess, ownedProcesses } from "./owned-processes";
 export { dataDir, repoRoot } from "./paths";
 export { removePostgresData } from "./postgres-home";
 export { PREREQUISITES, type Prerequisite, type Purpose } from "./prerequisites";

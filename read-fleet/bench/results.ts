@@ -191,8 +191,11 @@ export function publishResults(r: {
     const svg = worldChartSvg({
       title: "Reads while writes flow: whole fleet, CPU per read and p99",
       subtitle:
-        `${r.startedAt.toISOString().slice(0, 16)}Z; read fleet ${settings.world.readProcesses} processes, wrk -t${settings.world.wrkThreads} -c${settings.connections} unpinned, ` +
-        `${settings.seconds} s per case, medians of ${settings.world.rounds}; whole native stack on ${availableParallelism()} shared CPUs`,
+        `${r.startedAt.toISOString().slice(0, 16)}Z; read fleet ${settings.world.readProcesses} processes, wrk -t${settings.world.wrkThreads} -c${settings.connections}, ` +
+        `${settings.seconds} s per case, medians of ${settings.world.rounds}; whole native stack on ${availableParallelism()} ` +
+        (settings.world.split
+          ? `CPUs, split: the read side on CPU ${settings.wrkCpu}, the write side on CPU ${settings.serverCpu}`
+          : "shared CPUs"),
       summary: worldSummary,
       floorCpuUs: floorCpu,
     });

@@ -61,6 +61,11 @@ export const settings = {
     /** Alternating rounds of the rate cases (medians shown). */
     rounds: positive("BENCH_WORLD_ROUNDS", rounds),
     readProcesses: positive("BENCH_READ_PROCESSES", 2),
+    /**
+     * BENCH_WORLD_SPLIT=1: the read fleet, its controls and wrk on one CPU (wrkCpu), the
+     * write path and this bench on the other (serverCpu), as on AWS (split-cpus.ts).
+     */
+    split: process.env.BENCH_WORLD_SPLIT === "1",
     /** Paced cases: each connection waits this long after an answer (0: no paced cases). */
     pacedDelayMs: nonNegative("BENCH_PACED_DELAY_MS", 2),
     partitions: positive("BENCH_PARTITIONS", 6),

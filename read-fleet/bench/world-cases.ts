@@ -17,6 +17,7 @@ import { type PipelineClientResult, pipelineClean, runPipelinedClient } from "./
 import { delta } from "./prom";
 import { fetchRaw, freePort, HERE, type ServerProcess, startServer } from "./servers";
 import { say, settings } from "./settings";
+import { SplitCpus } from "./split-cpus";
 import {
   type ChangeCost,
   CONTROL_WORKLOADS,
@@ -183,11 +184,31 @@ async function runOn(
   workDir: string,
   unexpectedExits: UnexpectedExit[],
 ): Promise<WorldRun> {
+  const probe = new WorldProbe(native);
+  const split = settings.world.split
+    ? new SplitCpus(native.root, settings.wrkCpu, settings.serverCpu)
+    : null;
+  try {
+    return await runCases(native, workDir, unexpectedExits, probe, split);
+  } finally {
+    split?.stop();
+  }
+}
+
+async function runCases(
+  native: NativeStack,
+  workDir: string,
+  unexpectedExits: UnexpectedExit[],
+  probe: WorldProbe,
+  split: SplitCpus | null,
+): Promise<WorldRun> {
   const w = settings.world;
   const { stack } = native;
-  const readUrl = new URL(stack.readUrl);
-  const port = Number(readUrl.port);
-  const probe = new WorldProbe(native);
+  const port = Number(new URL(stack.readUrl).port);
+  if (split !== null)
+    say(
+      `world: split: the read fleet, its controls and wrk on CPU ${split.readCpu}; Postgres, Redis, Kafka, the worker, the write adapter and this bench on CPU ${split.writeCpu}`,
+    );
   const ctx: WorldContext = {
     probe,
     writeUrl: stack.writeUrl,
@@ -241,6 +262,7 @@ async function runOn(
     seconds: settings.seconds,
     connections: settings.connections,
     threads: w.wrkThreads,
+    ...(split !== null && { cpus: split.readCpu }),
     ...extra,
   });
   // Warm means warm: every id and every page of the walk in every process's L1 before a figure is taken.
@@ -259,11 +281,13 @@ async function runOn(
   // CPUs does to this code, and the fleet's difference from it is what change sets cost.
   // A bare uWS server with as many processes, serving page 1's bytes: the floor of any
   // server on this box under these writes.
-  const bare = await startBareBeside(port, workDir);
-  const untold = await startUntoldFleet(native, workDir).catch(async (err: unknown) => {
-    await bare.stop();
-    throw err;
-  });
+  const bare = await startBareBeside(port, workDir, split?.readCpu);
+  const untold = await startUntoldFleet(native, workDir, split?.readCpu).catch(
+    async (err: unknown) => {
+      await bare.stop();
+      throw err;
+    },
+  );
   const controls = [
     {
       server: untold,
@@ -413,7 +437,11 @@ async function runOn(
   const conditions =
     `Whole native stack on this machine: private Postgres, Redis and Kafka (KRaft, ${w.partitions} partitions), ` +
     `the worker, the write API behind the local adapter and the read fleet with ${w.readProcesses} processes, ` +
-    `nothing pinned (everything, wrk and the bench's own write stream share the CPUs); ` +
+    (split === null
+      ? "nothing pinned (everything, wrk and the bench's own write stream share the CPUs); "
+      : `split: the read fleet, its controls and wrk pinned to CPU ${split.readCpu}; Postgres, Redis, Kafka, the worker, ` +
+        `the write adapter and the bench (its write stream and the pipelining client) to CPU ${split.writeCpu}, as on AWS, ` +
+        "where the write path never runs on a reader's cores (a process the stack starts later is pinned within 200 ms); ") +
     `${todosAtStart.toLocaleString("en-US")} todos at start, ${todosAtEnd.toLocaleString("en-US")} at the end; ` +
     `wrk -t${w.wrkThreads} -c${settings.connections}, ${settings.warmSeconds} s of warm-up (writes already flowing) then ${settings.seconds} s measured, ` +
     `${w.rounds} alternating round(s) of the rate cases, medians shown; writes: POST /todos through the write API with a dev JWT, ` +
@@ -440,10 +468,15 @@ async function runOn(
  * Postgres and Redis under another key prefix: it fills its own L2 entries once and no
  * change set (nor the worker's page refresh) ever reaches it.
  */
-async function startUntoldFleet(native: NativeStack, workDir: string): Promise<ServerProcess> {
+async function startUntoldFleet(
+  native: NativeStack,
+  workDir: string,
+  cpus: string | undefined,
+): Promise<ServerProcess> {
   const port = await freePort();
   const server = await startServer({
     name: "untold-read-fleet",
+    ...(cpus !== undefined && { cpus }),
     script: join(repoRoot, "read-fleet", "src", "main.ts"),
     port,
     env: {
@@ -464,13 +497,18 @@ async function startUntoldFleet(native: NativeStack, workDir: string): Promise<S
 }
 
 /** The bare uWS server of the paced floor case, on a free port, serving page 1 as the fleet answers it now. */
-async function startBareBeside(fleetPort: number, workDir: string): Promise<ServerProcess> {
+async function startBareBeside(
+  fleetPort: number,
+  workDir: string,
+  cpus: string | undefined,
+): Promise<ServerProcess> {
   const page1 = await fetchRaw(fleetPort, settings.path);
   if (page1.status !== 200) throw new Error(`page 1 answered ${page1.status}`);
   const bodyFile = join(workDir, "page-1-body.json");
   writeFileSync(bodyFile, page1.body);
   const server = await startServer({
     name: "bare-uws-beside-the-stack",
+    ...(cpus !== undefined && { cpus }),
     script: join(HERE, "bare-uws.ts"),
     port: await freePort(),
     env: { BODY_FILE: bodyFile, PROCESSES: String(settings.world.readProcesses) },
