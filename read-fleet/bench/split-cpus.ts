@@ -25,16 +25,14 @@ export class SplitCpus {
     this.timer.unref();
   }
 
-  /** Pins every process of the stack not pinned yet; returns how many it pinned. */
-  scan(): number {
-    let n = 0;
+  /** Pins every process of the stack not pinned yet. */
+  private scan(): void {
     for (const p of ownedProcesses(this.root)) {
       const key = `${p.pid}:${p.startTicks}`;
       if (this.pinned.has(key)) continue;
-      if (pin(p.pid, p.part === "read-fleet" ? this.readCpu : this.writeCpu)) n++;
+      pin(p.pid, p.part === "read-fleet" ? this.readCpu : this.writeCpu);
       this.pinned.add(key);
     }
-    return n;
   }
 
   stop(): void {
@@ -43,11 +41,10 @@ export class SplitCpus {
 }
 
 /** Every thread of `pid` (and so the threads and children it starts later) on `cpu`. */
-function pin(pid: number, cpu: string): boolean {
+function pin(pid: number, cpu: string): void {
   try {
     execFileSync("taskset", ["-a", "-p", "-c", cpu, String(pid)], { stdio: "ignore" });
-    return true;
   } catch {
-    return false; // gone meanwhile
+    // gone meanwhile
   }
 }

@@ -170,10 +170,12 @@ export async function runWorldCases(workDir: string): Promise<WorldRun> {
       say(`!! ${app} exited unexpectedly (code ${code})`);
     },
   });
+  const split = w.split ? new SplitCpus(native.root, settings.wrkCpu, settings.serverCpu) : null;
   try {
-    return await runOn(native, workDir, unexpectedExits);
+    return await runOn(native, workDir, unexpectedExits, split);
   } finally {
     stopping = true;
+    split?.stop();
     await native.stop();
     rmSync(join(repoRoot, ".data", area), { recursive: true, force: true });
   }
@@ -183,28 +185,12 @@ async function runOn(
   native: NativeStack,
   workDir: string,
   unexpectedExits: UnexpectedExit[],
-): Promise<WorldRun> {
-  const probe = new WorldProbe(native);
-  const split = settings.world.split
-    ? new SplitCpus(native.root, settings.wrkCpu, settings.serverCpu)
-    : null;
-  try {
-    return await runCases(native, workDir, unexpectedExits, probe, split);
-  } finally {
-    split?.stop();
-  }
-}
-
-async function runCases(
-  native: NativeStack,
-  workDir: string,
-  unexpectedExits: UnexpectedExit[],
-  probe: WorldProbe,
   split: SplitCpus | null,
 ): Promise<WorldRun> {
   const w = settings.world;
   const { stack } = native;
   const port = Number(new URL(stack.readUrl).port);
+  const probe = new WorldProbe(native);
   if (split !== null)
     say(
       `world: split: the read fleet, its controls and wrk on CPU ${split.readCpu}; Postgres, Redis, Kafka, the worker, the write adapter and this bench on CPU ${split.writeCpu}`,
